@@ -1,0 +1,3 @@
+from ftx.cli import main
+
+main()

@@ -1,0 +1,19 @@
+"""``ftx data``: validate, inspect, convert and split training data."""
+
+from __future__ import annotations
+
+import click
+
+from . import data_check, data_inspect
+
+
+@click.group("data")
+def data() -> None:
+    """Validate, inspect, convert and split training data."""
+
+
+for _module in (data_check, data_inspect):
+    for _command in _module.COMMANDS:
+        data.add_command(_command)
+
+COMMANDS = [data]

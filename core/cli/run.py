@@ -1,0 +1,35 @@
+"""``ftx run``: run a recipe on a backend (``--dry-run`` plans and spends nothing)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from .common import echo_warnings, overrides_argument
+
+
+@click.command("run")
+@click.argument("recipe")
+@overrides_argument
+@click.option("--backend", "-b", default="local", show_default=True, help="backend to run on")
+@click.option("--dry-run", is_flag=True, help="resolve, validate and print the plan; spend nothing")
+@click.option("--json", "as_json", is_flag=True, help="print the plan as JSON (with --dry-run)")
+def run(recipe: str, overrides: tuple[str, ...], backend: str, dry_run: bool, as_json: bool) -> None:
+    """Run RECIPE (a file or shipped name) on a backend. KEY=VALUE pairs override recipe fields."""
+    from ..planning import plan_run
+    from .render import print_plan
+
+    plan = plan_run(recipe, backend, overrides)
+    if as_json:
+        click.echo(json.dumps({"backend": backend, "recipe": plan.recipe.to_dict(), "data": plan.data,
+                               "plan": plan.details, "warnings": plan.warnings}, indent=2, default=str))
+    else:
+        print_plan(plan)
+    echo_warnings(plan.warnings)
+    if dry_run:
+        return
+    plan.backend.run(plan.recipe, plan)
+
+
+COMMANDS = [run]

@@ -1,0 +1,79 @@
+"""The one canonical example type every data format reads into and writes from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Role = Literal["system", "user", "assistant", "tool"]
+ROLES: tuple[str, ...] = ("system", "user", "assistant", "tool")
+
+# What an example trains: a conversation (sft), a raw prompt/completion pair (completion,
+# trained without a chat template, loss on the completion only), or a preference pair.
+Kind = Literal["chat", "completion", "preference"]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a record came from: file and 1-based line (row for CSV/Parquet)."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass
+class Message:
+    role: str
+    content: str | None = None
+    name: str | None = None
+    weight: int | None = None  # OpenAI: 0 or 1, assistant messages only
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+
+    def to_openai(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"role": self.role}
+        if self.content is not None or not self.tool_calls:
+            out["content"] = self.content if self.content is not None else ""
+        for key in ("name", "weight", "tool_calls", "tool_call_id"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
+
+
+@dataclass
+class Example:
+    """One training example.
+
+    ``messages`` is the conversation (for preference data: the prompt turns). For
+    ``kind == "preference"``, ``chosen`` and ``rejected`` hold the competing assistant turns.
+    ``meta`` keeps the record's other top-level fields (e.g. a label to stratify by).
+    """
+
+    messages: list[Message]
+    kind: Kind = "chat"
+    chosen: list[Message] | None = None
+    rejected: list[Message] | None = None
+    tools: list[dict[str, Any]] | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    source: Source | None = None
+
+    @property
+    def objective(self) -> str:
+        return "dpo" if self.kind == "preference" else "sft"
+
+    def text(self) -> str:
+        """All text of the example, in order: used for lengths, hashes and dedupe."""
+        parts = [m.content or "" for m in self.messages]
+        for side in (self.chosen, self.rejected):
+            parts.extend(m.content or "" for m in side or ())
+        return "\n".join(parts)
+
+    def completion_messages(self) -> list[Message]:
+        """The turns the model learns to produce."""
+        if self.kind == "preference":
+            return list(self.chosen or [])
+        return [m for m in self.messages if m.role == "assistant"]

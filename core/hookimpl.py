@@ -1,0 +1,3 @@
+import pluggy
+
+hookimpl = pluggy.HookimplMarker("ftx")

@@ -1,0 +1,98 @@
+"""The built-in methods as :class:`ftx.methods.TrainingMethod` objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ftx.methods import TrainingMethod
+
+
+class Full(TrainingMethod):
+    name = "full"
+    description = "update every weight (most memory; lr ~2e-5)"
+    default_learning_rate = 2e-5
+    adapter = False
+
+    def params_model(self) -> Any:
+        from .params import FullParams
+        return FullParams
+
+    def trainable_fraction(self, params, n_params, hidden, layers):
+        return 1.0
+
+
+class Lora(TrainingMethod):
+    name = "lora"
+    description = "low-rank adapters on frozen weights (the usual choice; lr ~2e-4)"
+    default_learning_rate = 2e-4
+
+    def params_model(self) -> Any:
+        from .params import LoraParams
+        return LoraParams
+
+    def trainable_fraction(self, params, n_params, hidden, layers):
+        # all-linear on a Llama block: q,k,v,o (4 x h) and gate,up,down (~3 x 2.7h): ~12 h-sized
+        # matrices, each adding r * (in + out) parameters.
+        r = getattr(params, "r", 16)
+        added = layers * 12 * r * 2 * hidden
+        return min(1.0, added / max(n_params, 1))
+
+
+class Qlora(Lora):
+    name = "qlora"
+    description = "LoRA on a 4-bit (nf4) quantized base model: least memory"
+    quantized = True
+
+    def params_model(self) -> Any:
+        from .params import QloraParams
+        return QloraParams
+
+
+class Dora(Lora):
+    name = "dora"
+    description = "weight-decomposed LoRA (magnitude + direction)"
+
+    def trainable_fraction(self, params, n_params, hidden, layers):
+        return super().trainable_fraction(params, n_params, hidden, layers) + layers * 12 * hidden / max(n_params, 1)
+
+
+class Prefix(TrainingMethod):
+    name = "prefix"
+    description = "trainable key/value prefixes in every layer"
+    default_learning_rate = 1e-2
+
+    def params_model(self) -> Any:
+        from .params import PrefixParams
+        return PrefixParams
+
+    def trainable_fraction(self, params, n_params, hidden, layers):
+        return min(1.0, 2 * layers * hidden * getattr(params, "num_virtual_tokens", 20) / max(n_params, 1))
+
+
+class Prompt(TrainingMethod):
+    name = "prompt"
+    description = "trainable soft-prompt embeddings before the input"
+    default_learning_rate = 3e-2
+
+    def params_model(self) -> Any:
+        from .params import PromptParams
+        return PromptParams
+
+    def trainable_fraction(self, params, n_params, hidden, layers):
+        return min(1.0, hidden * getattr(params, "num_virtual_tokens", 20) / max(n_params, 1))
+
+
+class Ia3(TrainingMethod):
+    name = "ia3"
+    description = "learned rescaling vectors of keys, values and feed-forward activations"
+    default_learning_rate = 3e-3
+
+    def params_model(self) -> Any:
+        from .params import Ia3Params
+        return Ia3Params
+
+    def trainable_fraction(self, params, n_params, hidden, layers):
+        return min(1.0, layers * 4.7 * hidden / max(n_params, 1))
+
+
+BUILTIN_METHODS = [Full, Lora, Qlora, Dora, Prefix, Prompt, Ia3]

@@ -1,0 +1,1 @@
+"""Recipes shipped with ftx, as package data."""
