@@ -1,5 +1,98 @@
-"""Placeholder until the data layer lands: no data checks yet."""
+"""The data side of a run: validate the recipe's files, split, summarise, warn. Spends nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import DataError, Problem
 
 
-def plan_data(recipe, backend):
-    return {"train_file": recipe.data_path(recipe.recipe.data.train)}, [], []
+def _path_problem(recipe: Any, key: str, ref: str) -> Problem | None:
+    path = recipe.data_path(ref)
+    if path.startswith("hf:") or Path(path).exists():
+        return None
+    file, line = recipe.located.where(("data", key))
+    return Problem(f"data file not found: {path}", file=file, line=line, field=f"data.{key}")
+
+
+def _stratum(example: Any, field: str | None) -> Any:
+    if not field:
+        return None
+    value: Any = example.meta
+    for part in field.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def load_splits(recipe: Any, problems: list[Problem] | None = None) -> tuple[list, list, dict[str, Any]]:
+    """Read the recipe's data into (train, validation) example lists plus a description of the
+    split. Invalid records go to ``problems`` (or raise :class:`DataError` when it is None)."""
+    from .load import iter_examples
+    from .split import split_indices
+
+    spec = recipe.recipe.data
+    collect: list[Problem] = [] if problems is None else problems
+    train = list(iter_examples(recipe.data_path(spec.train), spec.format, collect))
+    info: dict[str, Any] = {}
+    if spec.validation:
+        validation = list(iter_examples(recipe.data_path(spec.validation), spec.format, collect))
+        info["validation"] = "file"
+    else:
+        ratio = spec.split if spec.split is not None else (0.1 if len(train) >= 10_000 else 0.2)
+        strata = [_stratum(e, spec.stratify_by) for e in train]
+        train_idx, val_idx = split_indices(strata, ratio, spec.seed)
+        validation = [train[i] for i in val_idx]
+        train = [train[i] for i in train_idx]
+        info.update(validation="split", ratio=ratio, seed=spec.seed, stratify_by=spec.stratify_by)
+    if problems is None and collect:
+        raise DataError(problems=collect)
+    return train, validation, info
+
+
+def _check_objective(recipe: Any, examples: list, problems: list[Problem]) -> None:
+    want = recipe.recipe.objective
+    wrong = [e for e in examples if e.objective != want]
+    if wrong:
+        e = wrong[0]
+        file, line = (e.source.file, e.source.line) if e.source else (None, None)
+        kind = "preference pairs" if e.kind == "preference" else "SFT examples"
+        problems.append(Problem(f"objective is {want!r} but the data holds {kind} "
+                                f"({len(wrong)} of {len(examples)} examples)", file=file, line=line))
+
+
+def plan_data(recipe: Any, backend: Any) -> tuple[dict[str, Any], list[Problem], list[str]]:
+    """Validate and summarise the data for ``recipe`` on ``backend``.
+
+    Returns (summary, problems, warnings); problems are every invalid record and missing file."""
+    from .advice import dataset_warnings
+    from .dedupe import overlap
+    from .stats import compute_stats
+    from .tokens import get_counter
+
+    spec = recipe.recipe.data
+    problems = [p for p in (_path_problem(recipe, "train", spec.train),
+                            _path_problem(recipe, "validation", spec.validation) if spec.validation else None) if p]
+    if problems:
+        return {}, problems, []
+    train, validation, info = load_splits(recipe, problems)
+    _check_objective(recipe, train + validation, problems)
+    if problems:
+        return {}, problems, []
+    counter = get_counter(recipe.model if backend.name in ("openai", "azure-openai") else None)
+    max_length = recipe.recipe.hyperparameters.max_length
+    train_stats = compute_stats(train, counter=counter, max_length=max_length)
+    val_stats = compute_stats(validation, counter=counter, max_length=max_length) if validation else None
+    leaks = overlap(train, validation) if validation else None
+    summary: dict[str, Any] = {
+        "train_file": recipe.data_path(spec.train),
+        "validation_file": recipe.data_path(spec.validation) if spec.validation else None,
+        "format": spec.format,
+        "train_examples": len(train),
+        "validation_examples": len(validation),
+        "split": info,
+        "tokens": train_stats.to_dict().get("total_tokens"),
+        "counted_in": counter.name,
+    }
+    warnings = dataset_warnings(train_stats, val_stats, leaks, hosted_minimum=10 if backend.hosted else None)
+    return summary, problems, list(warnings)

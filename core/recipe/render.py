@@ -15,10 +15,14 @@ def render_resolved(r: Any) -> str:
             lines.append(f"{key}:")
             for sub, v in value.items():
                 note = r.defaults.get(f"{key}.{sub}")
-                text = yaml.safe_dump({sub: v}, default_flow_style=True, width=10_000).strip()
-                text = text[1:-1] if text.startswith("{") else text
+                text = _one(sub, v)
                 lines.append(f"  {text}" + (f"  # {note}" if note else ""))
         else:
-            text = yaml.safe_dump({key: value}, default_flow_style=True, width=10_000).strip()
-            lines.append(text[1:-1] if text.startswith("{") else text)
+            lines.append(_one(key, value))
     return "\n".join(lines)
+
+
+def _one(key: str, value: Any) -> str:
+    if isinstance(value, (list, dict)):
+        return f"{key}: " + yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
+    return yaml.safe_dump({key: value}, default_flow_style=False, width=10_000).strip()

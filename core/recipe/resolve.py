@@ -220,7 +220,7 @@ def resolve_recipe(located: Located, backend: str | None, path: Path | None = No
             resolved = _fill(recipe, name, method, params, options, path, view)
     unique = list(dict.fromkeys(problems))
     if unique:
-        raise RecipeError(problems=sorted(unique, key=lambda p: (p.file or "", p.line or 0)))
+        raise RecipeError(problems=sorted(unique, key=lambda p: (p.file or "", p.line or 0, p.field or "")))
     assert resolved is not None
     resolved.warnings = warnings + recipe_advice(resolved)
     return resolved
@@ -242,6 +242,9 @@ def _fill(recipe: Any, backend: str | None, method: Any, params: Any, options: A
             dotted = f"{section}.{key}"
             if (section, key) not in located.lines and dotted not in defaults:
                 defaults[dotted] = "default"
+    for key in type(params).model_fields if params is not None else ():
+        if ("method", key) not in located.lines:
+            defaults[f"method.{key}"] = f"default for method {method.name}"
     model = recipe.model.get(backend) if backend else None
     return ResolvedRecipe(recipe, backend, model, method, params, options, path, located, defaults)
 
