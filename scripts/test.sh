@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Install ftx with every extra and the dev tools, then run the whole test suite (no network needed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh "all,dev"
+export HF_HUB_OFFLINE=1
+.venv/bin/python -m pytest "$@"
