@@ -71,7 +71,9 @@ class Backend:
         of labels to values (nested mappings allowed)."""
         return {"model": recipe.model, "method": recipe.recipe.method.name}
 
-    def run(self, recipe: "ResolvedRecipe", context: Any) -> Any:
-        """Execute the recipe. Backends that cannot execute yet raise a clear error."""
+    def run(self, recipe: "ResolvedRecipe", plan: Any) -> Any:
+        """Execute the recipe. ``plan`` is the :class:`ftx.planning.RunPlan` from the dry run
+        (``plan.data``, ``plan.details``, ``plan.options`` with the user's flags). Return a
+        mapping summarising the outcome. Backends that cannot execute raise a clear error."""
         raise BackendError(f"backend {self.name!r} cannot execute runs in this version of ftx; "
                            "use --dry-run to see the plan")

@@ -9,15 +9,28 @@ from .errors import BackendError, Problem
 
 
 @dataclass
+class RunOptions:
+    """How the user asked to run: flags of ``ftx run`` that are not recipe fields."""
+
+    yes: bool = False  # skip the cost confirmation of paid backends
+    max_cost: float | None = None  # refuse to launch above this many dollars
+    watch: bool = True  # follow a hosted job until it ends (else return after launch)
+    resume: bool = False  # continue an interrupted run
+    extra: dict[str, Any] = field(default_factory=dict)  # backend-specific flags (e.g. nproc)
+
+
+@dataclass
 class RunPlan:
     recipe: Any  # ResolvedRecipe
     backend: Any  # Backend
     data: dict[str, Any]
     details: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    options: RunOptions = field(default_factory=RunOptions)
 
 
-def plan_run(recipe_ref: str, backend_name: str, overrides: tuple[str, ...] = ()) -> RunPlan:
+def plan_run(recipe_ref: str, backend_name: str, overrides: tuple[str, ...] = (),
+             options: RunOptions | None = None) -> RunPlan:
     from .components import get_backend
     from .data.plan import plan_data
     from .recipe import load_recipe
@@ -38,4 +51,4 @@ def plan_run(recipe_ref: str, backend_name: str, overrides: tuple[str, ...] = ()
     warnings = [str(w) for w in recipe.warnings]
     warnings += [f"{f.field}: {f.message}" if f.field else f.message for f in findings if f.level == "warning"]
     warnings += data_warnings
-    return RunPlan(recipe, backend, data, backend.plan(recipe, data), warnings)
+    return RunPlan(recipe, backend, data, backend.plan(recipe, data), warnings, options or RunOptions())

@@ -1,0 +1,282 @@
+"""The :class:`Registry`: every run ftx starts, on any backend, in one SQLite file.
+
+Every text and JSON value passes through :func:`ftx.redact.redact` before it is written, so an
+API key that slipped into a recipe, an error message or a log line never reaches the disk.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from ..errors import RegistryError
+from ..redact import redact, redact_text
+from .db import connect, registry_path
+from .models import (COST_FIELDS, JSON_FIELDS, LEVELS, STARTED_STATUSES, STATUSES, TERMINAL_STATUSES, Event,
+                     Run, format_time, parse_time, utc_now)
+
+#: Fields ``update_run`` may change; ``id`` and ``created_at`` are fixed at creation.
+UPDATABLE_FIELDS = frozenset({
+    "name", "recipe_snapshot", "recipe_hash", "data_hashes", "backend", "model", "remote_job_id",
+    "client_key", "status", "started_at", "finished_at", "estimated_cost_usd", "actual_cost_usd",
+    "metrics", "artifacts", "output_dir", "error", "extra",
+})
+_REQUIRED_TEXT = frozenset({"name", "recipe_hash", "backend"})
+_MAX_CANDIDATES = 10
+_ID_ATTEMPTS = 5
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A short, sortable, readable id: ``20261123-071530-ab12`` (UTC time + 4 random hex digits)."""
+    moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return f"{moment:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+class Registry:
+    """The run registry at ``path`` (default: ``$FTX_REGISTRY`` or ``ftx_home()/registry.db``).
+
+    Safe to use from several processes at once (WAL, busy timeout, ``BEGIN IMMEDIATE`` writes).
+    Use as a context manager or call :meth:`close`.
+    """
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path).expanduser() if path is not None else registry_path()
+        self._conn = connect(self.path)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        self._conn.close()
+
+    def __enter__(self) -> "Registry":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken with the write lock up front (no deadlocking upgrades)."""
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise RegistryError(f"cannot write to the run registry: {exc}", file=str(self.path)) from exc
+        try:
+            yield self._conn
+            self._conn.execute("COMMIT")
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
+
+    # -- runs ----------------------------------------------------------------------------------
+    def create_run(self, name: str, backend: str, recipe_snapshot: Mapping[str, Any], recipe_hash: str,
+                   model: str | None = None, data_hashes: Mapping[str, str] | None = None,
+                   status: str = "planned", client_key: str | None = None,
+                   estimated_cost_usd: float | None = None, output_dir: str | Path | None = None,
+                   extra: Mapping[str, Any] | None = None) -> Run:
+        """Record a new run and return it. A reused ``client_key`` raises :class:`RegistryError`."""
+        now = utc_now()
+        values: dict[str, Any] = {
+            "name": name, "backend": backend, "recipe_snapshot": dict(recipe_snapshot), "recipe_hash": recipe_hash,
+            "model": model, "data_hashes": dict(data_hashes or {}), "status": status, "client_key": client_key,
+            "estimated_cost_usd": estimated_cost_usd, "output_dir": output_dir, "extra": dict(extra or {}),
+        }
+        row = {key: self._encode(key, value) for key, value in values.items()}
+        row["created_at"] = row["updated_at"] = now
+        if status in STARTED_STATUSES:
+            row["started_at"] = now
+        if status in TERMINAL_STATUSES:
+            row["finished_at"] = now
+        for _ in range(_ID_ATTEMPTS):
+            row["id"] = new_run_id()
+            columns = ", ".join(row)
+            marks = ", ".join("?" for _ in row)
+            try:
+                with self._write() as conn:
+                    conn.execute(f"INSERT INTO runs ({columns}) VALUES ({marks})", tuple(row.values()))
+                return self.get_run(row["id"])
+            except sqlite3.IntegrityError as exc:
+                if "client_key" in str(exc):
+                    existing = self.find_by_client_key(client_key or "")
+                    raise RegistryError(f"a run with client key {client_key!r} already exists"
+                                        + (f": {existing.id}" if existing else "")) from exc
+                if "runs.id" not in str(exc):
+                    raise RegistryError(f"cannot record the run: {exc}") from exc
+                # Two runs created in the same second drew the same suffix: draw again.
+        raise RegistryError("cannot allocate a unique run id; try again")
+
+    def update_run(self, run_id: str, **fields: Any) -> Run:
+        """Change fields of a run (exact id or unique prefix) and return it updated.
+
+        JSON fields replace the stored value (use :meth:`merge_json` to merge). Setting ``status``
+        stamps ``started_at`` on reaching ``running`` and ``finished_at`` on reaching a terminal
+        status (unless given explicitly); returning to a non-terminal status clears ``finished_at``.
+        """
+        unknown = sorted(set(fields) - UPDATABLE_FIELDS)
+        if unknown:
+            raise RegistryError(f"cannot update run field(s) {', '.join(unknown)}; "
+                                f"updatable: {', '.join(sorted(UPDATABLE_FIELDS))}")
+        run = self.get_run(run_id)
+        row = {key: self._encode(key, value) for key, value in fields.items()}
+        now = utc_now()
+        status = fields.get("status")
+        if status is not None and status != run.status:
+            if status in STARTED_STATUSES and run.started_at is None and "started_at" not in fields:
+                row["started_at"] = now
+            if status in TERMINAL_STATUSES and "finished_at" not in fields:
+                row["finished_at"] = now
+            elif status not in TERMINAL_STATUSES and "finished_at" not in fields:
+                row["finished_at"] = None  # resumed
+        row["updated_at"] = now
+        assignments = ", ".join(f"{key} = ?" for key in row)
+        try:
+            with self._write() as conn:
+                conn.execute(f"UPDATE runs SET {assignments} WHERE id = ?", (*row.values(), run.id))
+        except sqlite3.IntegrityError as exc:
+            raise RegistryError(f"cannot update run {run.id}: {exc}") from exc
+        return self.get_run(run.id)
+
+    def merge_json(self, run_id: str, field: str, updates: Mapping[str, Any]) -> Run:
+        """Merge ``updates`` into a JSON field (e.g. metrics) atomically, so concurrent writers
+        (a training rank and a watcher) do not overwrite each other's keys."""
+        if field not in JSON_FIELDS:
+            raise RegistryError(f"{field} is not a JSON field; JSON fields: {', '.join(JSON_FIELDS)}")
+        run = self.get_run(run_id)
+        with self._write() as conn:
+            current = conn.execute(f"SELECT {field} FROM runs WHERE id = ?", (run.id,)).fetchone()[0]
+            merged = {**(json.loads(current) if current else {}), **dict(updates)}
+            conn.execute(f"UPDATE runs SET {field} = ?, updated_at = ? WHERE id = ?",
+                         (self._encode(field, merged), utc_now(), run.id))
+        return self.get_run(run.id)
+
+    def get_run(self, id_or_prefix: str) -> Run:
+        """The run with this id, or the only run whose id starts with it.
+
+        An unknown or ambiguous prefix raises :class:`RegistryError` (the latter listing the matches).
+        """
+        key = (id_or_prefix or "").strip()
+        if not key:
+            raise RegistryError("no run id given")
+        row = self._conn.execute("SELECT * FROM runs WHERE id = ?", (key,)).fetchone()
+        if row is not None:
+            return Run.from_row(row)
+        rows = self._conn.execute(
+            "SELECT * FROM runs WHERE substr(id, 1, ?) = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
+            (len(key), key, _MAX_CANDIDATES + 1)).fetchall()
+        if len(rows) == 1:
+            return Run.from_row(rows[0])
+        if not rows:
+            raise RegistryError(f"no run matches {key!r} (`ftx runs list` shows recorded runs)")
+        shown = ", ".join(f"{r['id']} ({r['name']})" for r in rows[:_MAX_CANDIDATES])
+        more = " and more" if len(rows) > _MAX_CANDIDATES else ""
+        raise RegistryError(f"run prefix {key!r} is ambiguous; it matches {shown}{more}")
+
+    def list_runs(self, limit: int | None = 50, backend: str | None = None, status: str | None = None) -> list[Run]:
+        """Runs newest first, optionally only those on ``backend`` or in ``status``; ``limit=None`` for all."""
+        where, params = [], []
+        if backend:
+            where.append("backend = ?")
+            params.append(backend)
+        if status:
+            _check_status(status)
+            where.append("status = ?")
+            params.append(status)
+        sql = "SELECT * FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY created_at DESC, rowid DESC"
+        if limit is not None:
+            if limit < 1:
+                raise RegistryError(f"limit must be at least 1, not {limit}")
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [Run.from_row(r) for r in self._conn.execute(sql, params).fetchall()]
+
+    def find_by_client_key(self, key: str) -> Run | None:
+        """The run created with this idempotency key, if any (how a retried submission finds its job)."""
+        row = self._conn.execute("SELECT * FROM runs WHERE client_key = ?", (redact_text(key),)).fetchone()
+        return Run.from_row(row) if row else None
+
+    # -- events --------------------------------------------------------------------------------
+    def add_event(self, run_id: str, level: str, message: str) -> Event:
+        """Append a line to a run's history (level: debug, info, warning or error)."""
+        level = level.lower()
+        if level not in LEVELS:
+            raise RegistryError(f"unknown event level {level!r}; one of {', '.join(LEVELS)}")
+        run = self.get_run(run_id)
+        with self._write() as conn:
+            cur = conn.execute("INSERT INTO events (run_id, time, level, message) VALUES (?, ?, ?, ?)",
+                               (run.id, utc_now(), level, redact_text(str(message))))
+            event_id = cur.lastrowid
+        row = self._conn.execute("SELECT * FROM events WHERE id = ?", (event_id,)).fetchone()
+        return Event.from_row(row)
+
+    def events(self, run_id: str, limit: int | None = None, after_id: int | None = None) -> list[Event]:
+        """A run's events, oldest first: the last ``limit`` of them, or only those after ``after_id``
+        (how a live log follows a run without re-reading it)."""
+        run = self.get_run(run_id)
+        sql, params = "SELECT * FROM events WHERE run_id = ?", [run.id]
+        if after_id is not None:
+            sql += " AND id > ?"
+            params.append(after_id)
+        if limit is not None:
+            sql = f"SELECT * FROM ({sql} ORDER BY id DESC LIMIT ?) ORDER BY id"
+            params.append(limit)
+        else:
+            sql += " ORDER BY id"
+        return [Event.from_row(r) for r in self._conn.execute(sql, params).fetchall()]
+
+    # -- encoding ------------------------------------------------------------------------------
+    def _encode(self, field: str, value: Any) -> Any:
+        """Validate one field and turn it into what is stored, redacted."""
+        if field in JSON_FIELDS:
+            if value is None:
+                value = {}
+            if not isinstance(value, Mapping):
+                raise RegistryError(f"{field} must be a mapping, not {type(value).__name__}")
+            return json.dumps(redact(dict(value)), sort_keys=True, default=str, ensure_ascii=False)
+        if field == "status":
+            _check_status(value)
+            return value
+        if field in COST_FIELDS:
+            if value is None:
+                return None
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise RegistryError(f"{field} must be a number of dollars, not {value!r}")
+            return float(value)
+        if field in ("started_at", "finished_at"):
+            return _encode_time(field, value)
+        if value is None:
+            if field in _REQUIRED_TEXT:
+                raise RegistryError(f"{field} is required")
+            return None
+        if isinstance(value, Path):
+            value = str(value)
+        if not isinstance(value, str):
+            raise RegistryError(f"{field} must be text, not {type(value).__name__}")
+        if field in _REQUIRED_TEXT and not value.strip():
+            raise RegistryError(f"{field} must not be empty")
+        return redact_text(value)
+
+
+def _check_status(status: Any) -> None:
+    if status not in STATUSES:
+        raise RegistryError(f"unknown run status {status!r}; one of {', '.join(STATUSES)}")
+
+
+def _encode_time(field: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return format_time(value)
+    if isinstance(value, str):
+        try:
+            moment = parse_time(value)
+        except ValueError:
+            raise RegistryError(f"{field} must be an ISO-8601 time, not {value!r}") from None
+        return format_time(moment) if moment else None
+    raise RegistryError(f"{field} must be a datetime or ISO-8601 text, not {type(value).__name__}")
