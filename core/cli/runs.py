@@ -133,22 +133,36 @@ def _status(status: str) -> str:
 
 
 def _print_run_table(runs: list["Run"]) -> None:
-    from rich.console import Console
+    from rich import box
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"{len(runs)} run(s), newest first", title_justify="left")
-    table.add_column("id", no_wrap=True)
-    table.add_column("name", overflow="fold")
-    table.add_column("backend", no_wrap=True)
-    table.add_column("model", overflow="fold")
-    table.add_column("status", no_wrap=True)
-    table.add_column("created (UTC)", no_wrap=True)
+    table = Table(title=f"{len(runs)} run(s), newest first", title_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=False)
+    # Ids, statuses and times must stay whole (people copy ids); free text folds instead.
+    table.add_column("id", no_wrap=True, min_width=20)
+    table.add_column("name", overflow="fold", min_width=8)
+    table.add_column("backend", overflow="fold", min_width=6)
+    table.add_column("model", overflow="fold", min_width=8)
+    table.add_column("status", no_wrap=True, min_width=11)
+    table.add_column("created (UTC)", no_wrap=True, min_width=16)
     table.add_column("est. cost", justify="right", no_wrap=True)
     table.add_column("actual cost", justify="right", no_wrap=True)
     for r in runs:
-        table.add_row(r.id, r.name, r.backend, r.model or "-", _status(r.status), _when(r.created_at)[:16],
-                      money(r.estimated_cost_usd), money(r.actual_cost_usd))
-    Console().print(table)
+        table.add_row(r.id, escape(r.name), escape(r.backend), escape(r.model or "-"), _status(r.status),
+                      _when(r.created_at)[:16], money(r.estimated_cost_usd), money(r.actual_cost_usd))
+    _console().print(table)
+
+
+def _console() -> Any:
+    """A console; when output is not a terminal (piped, captured) it is 120 columns, not rich's 80,
+    so tables of runs stay readable in files and logs."""
+    from rich.console import Console
+
+    console = Console()
+    if not console.is_terminal and console.width < 120:
+        console = Console(width=120)
+    return console
 
 
 def _kv_table(title: str, rows: list[tuple[str, str]]) -> Any:
@@ -163,11 +177,10 @@ def _kv_table(title: str, rows: list[tuple[str, str]]) -> Any:
 
 
 def _print_run(run: "Run", events: list["Event"]) -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    console = Console()
+    console = _console()
     overview = [
         ("id", run.id), ("name", run.name), ("status", _status(run.status)), ("backend", run.backend),
         ("model", run.model), ("remote job", run.remote_job_id), ("client key", run.client_key),

@@ -8,3 +8,20 @@ def ftx_register_backends(register):
     from .backend import OpenAIBackend
 
     register(OpenAIBackend())
+
+
+@hookimpl
+def ftx_estimate(backend, recipe, data):
+    if backend.name != "openai":
+        return None
+    from .estimate import estimate
+
+    return estimate(backend, recipe, data)
+
+
+@hookimpl
+def ftx_register_price_tables(register):
+    from .estimate import price_tables
+
+    for table in price_tables():
+        register(table)

@@ -1,0 +1,1 @@
+"""Cost, time and memory estimation (ftx estimate)."""
