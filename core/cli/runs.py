@@ -137,21 +137,25 @@ def _print_run_table(runs: list["Run"]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    console = _console()
+    # Ids, statuses and costs stay whole (people copy ids); free text folds. On a narrow terminal
+    # the year is dropped from the creation time so the free-text columns keep some room.
+    narrow = console.width < 110
     table = Table(title=f"{len(runs)} run(s), newest first", title_justify="left", box=box.SIMPLE_HEAD,
-                  pad_edge=False)
-    # Ids, statuses and times must stay whole (people copy ids); free text folds instead.
-    table.add_column("id", no_wrap=True, min_width=20)
-    table.add_column("name", overflow="fold", min_width=8)
-    table.add_column("backend", overflow="fold", min_width=6)
-    table.add_column("model", overflow="fold", min_width=8)
-    table.add_column("status", no_wrap=True, min_width=11)
-    table.add_column("created (UTC)", no_wrap=True, min_width=16)
-    table.add_column("est. cost", justify="right", no_wrap=True)
-    table.add_column("actual cost", justify="right", no_wrap=True)
+                  padding=0, show_edge=False)
+    table.add_column("id", no_wrap=True)
+    table.add_column("name", overflow="fold")
+    table.add_column("backend", overflow="fold")
+    table.add_column("model", overflow="fold")
+    table.add_column("status", no_wrap=True)
+    table.add_column("created" if narrow else "created (UTC)", no_wrap=True)
+    table.add_column("est." if narrow else "est. cost", justify="right", no_wrap=True)
+    table.add_column("actual" if narrow else "actual cost", justify="right", no_wrap=True)
     for r in runs:
+        created = _when(r.created_at)[5 if narrow else 0:16]
         table.add_row(r.id, escape(r.name), escape(r.backend), escape(r.model or "-"), _status(r.status),
-                      _when(r.created_at)[:16], money(r.estimated_cost_usd), money(r.actual_cost_usd))
-    _console().print(table)
+                      created, money(r.estimated_cost_usd), money(r.actual_cost_usd))
+    console.print(table)
 
 
 def _console() -> Any:
