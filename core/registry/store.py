@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 from ..errors import RegistryError
 from ..redact import redact, redact_text
@@ -40,18 +41,21 @@ def new_run_id(now: datetime | None = None) -> str:
 class Registry:
     """The run registry at ``path`` (default: ``$FTX_REGISTRY`` or ``ftx_home()/registry.db``).
 
-    Safe to use from several processes at once (WAL, busy timeout, ``BEGIN IMMEDIATE`` writes).
+    Safe to use from several processes at once (WAL, busy timeout, ``BEGIN IMMEDIATE`` writes),
+    and one instance may be shared by threads (its connection is guarded by a lock).
     Use as a context manager or call :meth:`close`.
     """
 
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path).expanduser() if path is not None else registry_path()
         self._conn = connect(self.path)
+        self._lock = threading.RLock()
 
     # -- lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:
         """Close the connection (idempotent)."""
-        self._conn.close()
+        with self._lock:
+            self._conn.close()
 
     def __enter__(self) -> "Registry":
         return self
@@ -62,17 +66,30 @@ class Registry:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken with the write lock up front (no deadlocking upgrades)."""
-        try:
-            self._conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise RegistryError(f"cannot write to the run registry: {exc}", file=str(self.path)) from exc
-        try:
-            yield self._conn
-            self._conn.execute("COMMIT")
-        except BaseException:
-            if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
-            raise
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise RegistryError(f"cannot write to the run registry: {exc}", file=str(self.path)) from exc
+            try:
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except BaseException as exc:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                # Constraint violations are for the caller to explain; anything else (locked past the
+                # busy timeout, disk full, read-only file) is the registry's problem to report.
+                if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
+                    raise RegistryError(f"cannot write to the run registry: {exc}", file=str(self.path)) from exc
+                raise
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """Rows of one read (autocommit: sees everything committed, by any process)."""
+        with self._lock:
+            try:
+                return self._conn.execute(sql, tuple(params)).fetchall()
+            except sqlite3.Error as exc:
+                raise RegistryError(f"cannot read the run registry: {exc}", file=str(self.path)) from exc
 
     # -- runs ----------------------------------------------------------------------------------
     def create_run(self, name: str, backend: str, recipe_snapshot: Mapping[str, Any], recipe_hash: str,
@@ -83,9 +100,9 @@ class Registry:
         """Record a new run and return it. A reused ``client_key`` raises :class:`RegistryError`."""
         now = utc_now()
         values: dict[str, Any] = {
-            "name": name, "backend": backend, "recipe_snapshot": dict(recipe_snapshot), "recipe_hash": recipe_hash,
-            "model": model, "data_hashes": dict(data_hashes or {}), "status": status, "client_key": client_key,
-            "estimated_cost_usd": estimated_cost_usd, "output_dir": output_dir, "extra": dict(extra or {}),
+            "name": name, "backend": backend, "recipe_snapshot": recipe_snapshot, "recipe_hash": recipe_hash,
+            "model": model, "data_hashes": data_hashes, "status": status, "client_key": client_key,
+            "estimated_cost_usd": estimated_cost_usd, "output_dir": output_dir, "extra": extra,
         }
         row = {key: self._encode(key, value) for key, value in values.items()}
         row["created_at"] = row["updated_at"] = now
@@ -124,19 +141,20 @@ class Registry:
                                 f"updatable: {', '.join(sorted(UPDATABLE_FIELDS))}")
         run = self.get_run(run_id)
         row = {key: self._encode(key, value) for key, value in fields.items()}
-        now = utc_now()
         status = fields.get("status")
-        if status is not None and status != run.status:
-            if status in STARTED_STATUSES and run.started_at is None and "started_at" not in fields:
-                row["started_at"] = now
-            if status in TERMINAL_STATUSES and "finished_at" not in fields:
-                row["finished_at"] = now
-            elif status not in TERMINAL_STATUSES and "finished_at" not in fields:
-                row["finished_at"] = None  # resumed
-        row["updated_at"] = now
-        assignments = ", ".join(f"{key} = ?" for key in row)
         try:
             with self._write() as conn:
+                # The stamps depend on the status as it is now, under the lock, not as read above.
+                current = conn.execute("SELECT status, started_at FROM runs WHERE id = ?", (run.id,)).fetchone()
+                now = utc_now()
+                if status is not None and status != current["status"]:
+                    if status in STARTED_STATUSES and current["started_at"] is None and "started_at" not in fields:
+                        row["started_at"] = now
+                    if "finished_at" not in fields:
+                        # Reaching a terminal status finishes the run; leaving one (a resume) un-finishes it.
+                        row["finished_at"] = now if status in TERMINAL_STATUSES else None
+                row["updated_at"] = now
+                assignments = ", ".join(f"{key} = ?" for key in row)
                 conn.execute(f"UPDATE runs SET {assignments} WHERE id = ?", (*row.values(), run.id))
         except sqlite3.IntegrityError as exc:
             raise RegistryError(f"cannot update run {run.id}: {exc}") from exc
@@ -163,12 +181,12 @@ class Registry:
         key = (id_or_prefix or "").strip()
         if not key:
             raise RegistryError("no run id given")
-        row = self._conn.execute("SELECT * FROM runs WHERE id = ?", (key,)).fetchone()
-        if row is not None:
-            return Run.from_row(row)
-        rows = self._conn.execute(
+        exact = self._query("SELECT * FROM runs WHERE id = ?", (key,))
+        if exact:
+            return Run.from_row(exact[0])
+        rows = self._query(
             "SELECT * FROM runs WHERE substr(id, 1, ?) = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
-            (len(key), key, _MAX_CANDIDATES + 1)).fetchall()
+            (len(key), key, _MAX_CANDIDATES + 1))
         if len(rows) == 1:
             return Run.from_row(rows[0])
         if not rows:
@@ -194,12 +212,12 @@ class Registry:
                 raise RegistryError(f"limit must be at least 1, not {limit}")
             sql += " LIMIT ?"
             params.append(limit)
-        return [Run.from_row(r) for r in self._conn.execute(sql, params).fetchall()]
+        return [Run.from_row(r) for r in self._query(sql, params)]
 
     def find_by_client_key(self, key: str) -> Run | None:
         """The run created with this idempotency key, if any (how a retried submission finds its job)."""
-        row = self._conn.execute("SELECT * FROM runs WHERE client_key = ?", (redact_text(key),)).fetchone()
-        return Run.from_row(row) if row else None
+        rows = self._query("SELECT * FROM runs WHERE client_key = ?", (redact_text(key),))
+        return Run.from_row(rows[0]) if rows else None
 
     # -- events --------------------------------------------------------------------------------
     def add_event(self, run_id: str, level: str, message: str) -> Event:
@@ -212,8 +230,7 @@ class Registry:
             cur = conn.execute("INSERT INTO events (run_id, time, level, message) VALUES (?, ?, ?, ?)",
                                (run.id, utc_now(), level, redact_text(str(message))))
             event_id = cur.lastrowid
-        row = self._conn.execute("SELECT * FROM events WHERE id = ?", (event_id,)).fetchone()
-        return Event.from_row(row)
+        return Event.from_row(self._query("SELECT * FROM events WHERE id = ?", (event_id,))[0])
 
     def events(self, run_id: str, limit: int | None = None, after_id: int | None = None) -> list[Event]:
         """A run's events, oldest first: the last ``limit`` of them, or only those after ``after_id``
@@ -228,7 +245,7 @@ class Registry:
             params.append(limit)
         else:
             sql += " ORDER BY id"
-        return [Event.from_row(r) for r in self._conn.execute(sql, params).fetchall()]
+        return [Event.from_row(r) for r in self._query(sql, params)]
 
     # -- encoding ------------------------------------------------------------------------------
     def _encode(self, field: str, value: Any) -> Any:
@@ -238,7 +255,9 @@ class Registry:
                 value = {}
             if not isinstance(value, Mapping):
                 raise RegistryError(f"{field} must be a mapping, not {type(value).__name__}")
-            return json.dumps(redact(dict(value)), sort_keys=True, default=str, ensure_ascii=False)
+            # Through JSON first so that Paths and other objects are text *before* redaction sees them.
+            plain = json.loads(json.dumps(dict(value), default=str))
+            return json.dumps(redact(plain), sort_keys=True, ensure_ascii=False)
         if field == "status":
             _check_status(value)
             return value
