@@ -10,7 +10,6 @@ from __future__ import annotations
 import codecs
 import csv
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ SUPPORTED = (".jsonl, .ndjson, .json (array of objects), .csv, .parquet, "
              "a directory written by datasets.save_to_disk, or hf:NAME[:SPLIT]")
 JSON_CHUNK = 1 << 16
 _SPACE = re.compile(r"[ \t\r\n]*")
+_COMMA = re.compile(r"[ \t\r\n]*,[ \t\r\n]*")
 
 # CSV cells under these keys may hold JSON (a conversation exported from a spreadsheet).
 JSON_CELLS = frozenset({"messages", "conversations", "chosen", "rejected", "prompt", "completion",
@@ -52,34 +52,28 @@ def read_records(path: str) -> Iterator[Record]:
     if p.is_dir():
         if any((p / marker).exists() for marker in ("dataset_info.json", "state.json", "dataset_dict.json")):
             return _read_saved_dataset(path)
-        raise DataError(f"{path} is a directory, not one written by datasets.save_to_disk",
-                        hint=f"supported: {SUPPORTED}")
+        raise DataError(f"{path} is a directory, not one written by datasets.save_to_disk "
+                        f"(supported: {SUPPORTED})")
     if not p.exists():
-        raise DataError(f"{path}: no such file", hint=f"supported: {SUPPORTED}")
+        raise DataError(f"{path}: no such file (supported: {SUPPORTED})")
     suffix = p.suffix.lower()
     reader = {".jsonl": _read_jsonl, ".ndjson": _read_jsonl, ".json": _read_json,
               ".csv": _read_csv, ".parquet": _read_parquet}.get(suffix)
     if reader is None:
-        raise DataError(f"{path}: unsupported kind of file {suffix or '(no extension)'!r}",
-                        hint=f"supported: {SUPPORTED}")
+        raise DataError(f"{path}: unsupported kind of file {suffix or '(no extension)'!r} "
+                        f"(supported: {SUPPORTED})")
     return reader(path)
 
 
+_TYPE_NAMES = ((bool, "a boolean"), ((int, float), "a number"), (str, "a string"), (list, "a list"),
+               (dict, "an object"))
+
+
 def type_name(value: Any) -> str:
-    """A JSON-ish name for the type of ``value``, for messages."""
+    """A JSON-ish name for the type of ``value``, for messages ("a list", "null"...)."""
     if value is None:
         return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
+    return next((name for kind, name in _TYPE_NAMES if isinstance(value, kind)), type(value).__name__)
 
 
 def _record(value: Any, source: Source) -> Record:
@@ -108,7 +102,7 @@ def _jsonl_lines(path: str, lines: Iterable[bytes], first_line: int) -> Iterator
             yield Record(None, source, f"not valid UTF-8: byte 0x{raw[exc.start]:02x} at column {exc.start + 1}")
             continue
         try:
-            value = json.loads(text)
+            value = json.loads(text.rstrip())
         except json.JSONDecodeError as exc:
             yield Record(None, source, f"invalid JSON: {exc.msg} (column {exc.colno})")
             continue
@@ -133,16 +127,19 @@ class _TextBuffer:
         self._pos = 0
         self._line = 1
 
-    def more(self, size: int = JSON_CHUNK) -> bool:
+    def more(self, size: int | None = None) -> bool:
         """Append the next chunk; False at end of file (or at undecodable bytes)."""
         if self.eof:
             return False
-        chunk = self.handle.read(size)
+        # read1: one read of what is there, so a pipe or a slow disk yields records as they come.
+        chunk = self.handle.read1(size or JSON_CHUNK)
         try:
             self.text += self.decoder.decode(chunk, final=not chunk)
         except UnicodeDecodeError as exc:
-            self.error = f"not valid UTF-8: byte 0x{chunk[exc.start]:02x}" if exc.start < len(chunk) \
-                else "not valid UTF-8"
+            # Keep the good text before the bad byte so its records still come out.
+            self.text += exc.object[:exc.start].decode("utf-8", errors="replace")
+            self.error = (f"not valid UTF-8: byte 0x{exc.object[exc.start]:02x} "
+                          f"at column {self.column_of(len(self.text))}")
             self.eof = True
             return False
         if not chunk:
@@ -186,15 +183,11 @@ def _read_json(path: str) -> Iterator[Record]:
             if buf.error:
                 yield Record(None, Source(path, buf.line_of(pos)), buf.error)
             return
-        if buf.text[pos] == "{":
-            # `datasets.Dataset.to_json` writes JSON Lines under a .json name: read it as such
-            # when the first line holds a whole object.
-            if _first_line_is_object(buf, pos):
-                handle.seek(0)
-                yield from _jsonl_lines(path, handle, 1)
-            else:
-                yield Record(None, Source(path, buf.line_of(pos)),
-                             "a .json file must hold an array of objects (or one object per line)")
+        # `datasets.Dataset.to_json` writes JSON Lines under a .json name: read it as such
+        # when the first line holds a whole object.
+        if buf.text[pos] == "{" and _first_line_is_object(buf, pos):
+            handle.seek(0)
+            yield from _jsonl_lines(path, handle, 1)
             return
         if buf.text[pos] != "[":
             yield Record(None, Source(path, buf.line_of(pos)),
@@ -204,14 +197,24 @@ def _read_json(path: str) -> Iterator[Record]:
         if pos < len(buf.text) and buf.text[pos] == "]":
             yield from _json_tail(path, buf, pos + 1)
             return
-        while True:
-            pos = buf.drop(pos)
-            pos = buf.skip_space(pos)
-            value, end, error = _decode_element(decoder, buf, pos)
-            if error is not None:
-                yield Record(None, Source(path, error[0]), error[1])
-                return  # the rest of the array cannot be located reliably
+        while True:  # pos is at the start of an element
+            if pos >= JSON_CHUNK:
+                pos = buf.drop(pos)
+            try:  # fast path: the element lies whole inside the buffer
+                value, end = decoder.raw_decode(buf.text, pos)
+                whole = end < len(buf.text)
+            except json.JSONDecodeError:
+                whole = False
+            if not whole:
+                value, end, error = _decode_element(decoder, buf, pos)
+                if error is not None:
+                    yield Record(None, Source(path, error[0]), error[1])
+                    return  # the rest of the array cannot be located reliably
             yield _record(value, Source(path, buf.line_of(pos)))
+            comma = _COMMA.match(buf.text, end)
+            if comma is not None and comma.end() < len(buf.text) and buf.text[comma.end()] != "]":
+                pos = comma.end()
+                continue
             pos = buf.skip_space(end)
             if pos < len(buf.text) and buf.text[pos] == ",":
                 pos = buf.skip_space(pos + 1)
@@ -283,15 +286,8 @@ def _read_csv(path: str) -> Iterator[Record]:
     with open(path, "rb") as handle:
         lines = _decoded_lines(handle, bad_bytes)
         reader = csv.reader(lines)
-        try:
-            header = next(reader, None)
-        except csv.Error as exc:
-            yield Record(None, Source(path, reader.line_num), f"invalid CSV: {exc}")
-            return
-        if header is None:
-            return
-        header = [h.strip() for h in header]
-        previous = reader.line_num
+        header: list[str] | None = None
+        previous = 0
         while True:
             first = previous + 1
             try:
@@ -304,7 +300,9 @@ def _read_csv(path: str) -> Iterator[Record]:
             previous = reader.line_num
             source = Source(path, first)
             spanned = [bad_bytes.pop(n) for n in range(first, previous + 1) if n in bad_bytes]
-            if spanned:
+            if header is None:
+                header = [h.strip() for h in row]
+            elif spanned:
                 yield Record(None, source, spanned[0])
             elif not row or (len(row) == 1 and not row[0].strip() and len(header) > 1):
                 continue  # blank line
@@ -388,7 +386,7 @@ def _read_saved_dataset(path: str) -> Iterator[Record]:
 def _read_hub(path: str) -> Iterator[Record]:
     name, _, split = path[len("hf:"):].partition(":")
     if not name:
-        raise DataError(f"{path}: expected hf:NAME[:SPLIT]", hint=f"supported: {SUPPORTED}")
+        raise DataError(f"{path}: expected hf:NAME[:SPLIT] (supported: {SUPPORTED})")
     datasets = _import_datasets(path)
     try:
         loaded = datasets.load_dataset(name, split=split or "train")
@@ -410,7 +408,3 @@ def _import_datasets(path: str):
                         hint="pip install 'ftx[local]'") from exc
     return datasets
 
-
-def exists(path: str) -> bool:
-    """Whether ``path`` names something :func:`read_records` could open."""
-    return str(path).startswith("hf:") or os.path.exists(path)
