@@ -20,6 +20,11 @@ class Full(TrainingMethod):
     def trainable_fraction(self, params, n_params, hidden, layers):
         return 1.0
 
+    def apply(self, model: Any, params: Any, context: dict[str, Any]) -> Any:
+        for p in model.parameters():
+            p.requires_grad_(True)
+        return model
+
 
 class Lora(TrainingMethod):
     name = "lora"
@@ -37,6 +42,10 @@ class Lora(TrainingMethod):
         added = layers * 12 * r * 2 * hidden
         return min(1.0, added / max(n_params, 1))
 
+    def apply(self, model: Any, params: Any, context: dict[str, Any]) -> Any:
+        from .peft_build import lora_config, wrap
+        return wrap(model, lora_config(params), context)
+
 
 class Qlora(Lora):
     name = "qlora"
@@ -47,6 +56,23 @@ class Qlora(Lora):
         from .params import QloraParams
         return QloraParams
 
+    def load_kwargs(self, params: Any, context: dict[str, Any]) -> dict[str, Any]:
+        """Extra ``from_pretrained`` arguments: load the base model 4-bit quantized."""
+        from .peft_build import bnb_config
+        return {"quantization_config": bnb_config(params, context["device"])}
+
+    def apply(self, model: Any, params: Any, context: dict[str, Any]) -> Any:
+        from peft import prepare_model_for_kbit_training
+
+        from .peft_build import lora_config, wrap
+        # Casts norms to float32 and enables input gradients; checkpointing only where the
+        # trainer uses it (on CPU it costs time and saves nothing that matters).
+        gc = bool(context.get("gradient_checkpointing"))
+        model = prepare_model_for_kbit_training(
+            model, use_gradient_checkpointing=gc,
+            gradient_checkpointing_kwargs={"use_reentrant": False} if gc else None)
+        return wrap(model, lora_config(params), context)
+
 
 class Dora(Lora):
     name = "dora"
@@ -54,6 +80,10 @@ class Dora(Lora):
 
     def trainable_fraction(self, params, n_params, hidden, layers):
         return super().trainable_fraction(params, n_params, hidden, layers) + layers * 12 * hidden / max(n_params, 1)
+
+    def apply(self, model: Any, params: Any, context: dict[str, Any]) -> Any:
+        from .peft_build import lora_config, wrap
+        return wrap(model, lora_config(params, use_dora=True), context)
 
 
 class Prefix(TrainingMethod):
@@ -68,6 +98,10 @@ class Prefix(TrainingMethod):
     def trainable_fraction(self, params, n_params, hidden, layers):
         return min(1.0, 2 * layers * hidden * getattr(params, "num_virtual_tokens", 20) / max(n_params, 1))
 
+    def apply(self, model: Any, params: Any, context: dict[str, Any]) -> Any:
+        from .peft_build import prefix_config, wrap
+        return wrap(model, prefix_config(params), context)
+
 
 class Prompt(TrainingMethod):
     name = "prompt"
@@ -81,6 +115,10 @@ class Prompt(TrainingMethod):
     def trainable_fraction(self, params, n_params, hidden, layers):
         return min(1.0, hidden * getattr(params, "num_virtual_tokens", 20) / max(n_params, 1))
 
+    def apply(self, model: Any, params: Any, context: dict[str, Any]) -> Any:
+        from .peft_build import prompt_config, wrap
+        return wrap(model, prompt_config(params, context), context)
+
 
 class Ia3(TrainingMethod):
     name = "ia3"
@@ -93,6 +131,10 @@ class Ia3(TrainingMethod):
 
     def trainable_fraction(self, params, n_params, hidden, layers):
         return min(1.0, layers * 4.7 * hidden / max(n_params, 1))
+
+    def apply(self, model: Any, params: Any, context: dict[str, Any]) -> Any:
+        from .peft_build import ia3_config, wrap
+        return wrap(model, ia3_config(params, model), context)
 
 
 BUILTIN_METHODS = [Full, Lora, Qlora, Dora, Prefix, Prompt, Ia3]

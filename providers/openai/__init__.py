@@ -5,9 +5,10 @@ from ftx import hookimpl
 
 @hookimpl
 def ftx_register_backends(register):
-    from .backend import OpenAIBackend
+    from .backend import AzureOpenAIBackend, OpenAIBackend
 
     register(OpenAIBackend())
+    register(AzureOpenAIBackend())
 
 
 @hookimpl

@@ -1,10 +1,15 @@
-"""OpenAI backend: capabilities, options and the job request a run would send."""
+"""OpenAI and Azure OpenAI backends: capabilities, checks, and the hosted-provider hooks.
+
+What runs a job (upload, create, follow, record) is the core's hosted orchestrator
+(``ftx.hosted_run``); this module says what OpenAI honours and how to talk to it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
-from ftx.backends import Backend, Finding
+from ftx.backends import Finding
+from ftx.hosted import HostedBackend, HostedProvider, PreparedJob
 
 _HOSTED_IGNORES = {
     "hyperparameters.learning_rate": "hosted tuning takes learning_rate_multiplier, not an absolute rate",
@@ -22,50 +27,82 @@ _HOSTED_IGNORES = {
     "eval.steps": "the provider evaluates on its own schedule",
     "eval.early_stopping_patience": "not exposed by the provider",
 }
+_OPENAI_IGNORES = {
+    **_HOSTED_IGNORES,
+    "method.r": "the provider picks the adapter",
+    "eval.baseline": "not run on OpenAI: compare against the base model yourself",
+    "eval.samples": "not run on OpenAI: query the fine-tuned model yourself",
+}
+
+# OpenAI's accepted ranges (CreateFineTuningJobRequest in its OpenAPI spec).
+_RANGES = {"epochs": (1, 50, "n_epochs"), "batch_size": (1, 256, "batch_size")}
+_MAX_SEED = 2_147_483_647
 
 
-class OpenAIBackend(Backend):
+class OpenAIBackend(HostedBackend):
     name = "openai"
     description = "OpenAI fine-tuning API (supervised and DPO)"
-    hosted = True
+    provider_label: ClassVar[str] = "OpenAI"
     methods = frozenset({"lora", "full"})
-    ignored = {**_HOSTED_IGNORES, "method.r": "the provider picks the adapter"}
+    ignored = _OPENAI_IGNORES
+    poll_interval = 10.0
 
     def options_model(self) -> Any:
         from .options import OpenAIOptions
         return OpenAIOptions
 
     def check(self, recipe) -> list[Finding]:
+        from .catalog import availability
+        from .prepare import method_type
+
         out = super().check(recipe)
         if recipe.recipe.method.name in (self.methods or ()) and recipe.recipe.method.name != "full":
-            out.append(Finding("warning", f"mapped: OpenAI chooses how to adapt the model; method "
+            out.append(Finding("warning", f"mapped: {self.provider_label} chooses how to adapt the model; method "
                                           f"{recipe.recipe.method.name!r} becomes a plain fine-tuning job",
                                "method.name"))
+        if recipe.model:
+            for level, message in availability(recipe.model, method_type(recipe), self.name):
+                out.append(Finding(level, message, f"model.{self.name}"))  # type: ignore[arg-type]
+        hp = recipe.recipe.hyperparameters
+        for key, (low, high, api) in _RANGES.items():
+            value = getattr(hp, key)
+            if isinstance(value, int) and not low <= value <= high and recipe.is_set(f"hyperparameters.{key}"):
+                out.append(Finding("error", f"{self.provider_label} takes {api} from {low} to {high}, not {value}",
+                                   f"hyperparameters.{key}"))
+        lrm = hp.learning_rate_multiplier
+        if isinstance(lrm, (int, float)) and lrm <= 0:
+            out.append(Finding("error", "learning_rate_multiplier must be above 0", "hyperparameters.learning_rate_multiplier"))
+        if not 0 <= hp.seed <= _MAX_SEED:
+            out.append(Finding("error", f"{self.provider_label} takes a seed from 0 to {_MAX_SEED}", "hyperparameters.seed"))
         return out
 
-    def plan(self, recipe, data: dict[str, Any]) -> dict[str, Any]:
-        hp = recipe.recipe.hyperparameters
-        kind = "dpo" if recipe.recipe.objective == "dpo" else "supervised"
-        hyper: dict[str, Any] = {
-            "n_epochs": hp.epochs,
-            "batch_size": hp.batch_size if recipe.is_set("hyperparameters.batch_size") else "auto",
-            "learning_rate_multiplier": hp.learning_rate_multiplier or "auto",
-        }
-        if kind == "dpo":
-            hyper["beta"] = hp.beta
-        opts = recipe.options
-        request: dict[str, Any] = {
-            "model": recipe.model,
-            "training_file": f"<upload of {data.get('train_file', 'train')} as OpenAI {kind} JSONL>",
-            "validation_file": f"<upload of {data['validation_file']}>" if data.get("validation_file") else None,
-            "method": {"type": kind, kind: {"hyperparameters": hyper}},
-            "seed": hp.seed,
-        }
-        if opts:
-            if opts.suffix:
-                request["suffix"] = opts.suffix
-            if opts.metadata:
-                request["metadata"] = dict(opts.metadata)
-            if opts.wandb_project:
-                request["integrations"] = [{"type": "wandb", "wandb": {"project": opts.wandb_project}}]
-        return {"request": {k: v for k, v in request.items() if v is not None}}
+    def prepare(self, recipe) -> PreparedJob:
+        from .prepare import prepare
+
+        return prepare(self.name, recipe)
+
+    def connection(self, recipe) -> dict[str, Any]:
+        from .client import connection_settings
+
+        return connection_settings(self.name, recipe.options)
+
+    def connect(self, connection: dict[str, Any]) -> HostedProvider:
+        from .provider import OpenAIProvider
+
+        return OpenAIProvider(self.name, connection, self.provider_label)
+
+
+class AzureOpenAIBackend(OpenAIBackend):
+    """Azure OpenAI fine-tuning: the same API shape through the SDK's ``AzureOpenAI`` client.
+
+    Recipes name the Azure *base model* (``model: {azure-openai: gpt-4.1-mini-2025-04-14}``),
+    not a deployment: a deployment serves a model, fine-tuning starts from a base model.
+    """
+
+    name = "azure-openai"
+    description = "Azure OpenAI fine-tuning (same API shape as OpenAI; endpoint + API version + key)"
+    provider_label: ClassVar[str] = "Azure OpenAI"
+
+    def options_model(self) -> Any:
+        from .options import AzureOpenAIOptions
+        return AzureOpenAIOptions

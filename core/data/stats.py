@@ -1,0 +1,201 @@
+"""Dataset statistics in one streaming pass: kinds, roles, turns, lengths, duplicates, strata."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable
+
+from ..example import Example
+from .dedupe import DedupeIndex, DuplicateReport
+from .tokens import CharCounter, TokenCounter, message_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..example import Message
+
+MAX_LINES = 1000  # over-long examples named in full up to this many
+MISSING = "(missing)"
+
+
+def field_value(data: Any, dotted: str) -> tuple[bool, Any]:
+    """(found, value) of a dotted path (``label``, ``meta.task``) into nested dicts."""
+    value = data
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return False, None
+        value = value[part]
+    return True, value
+
+
+def stratum_name(found: bool, value: Any) -> str:
+    """A stratum's display name: strings as they are, other values as JSON, absent as (missing)."""
+    if not found:
+        return MISSING
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+@dataclass
+class Distribution:
+    """Summary of a list of non-negative integers; percentiles by the nearest-rank method."""
+
+    count: int = 0
+    min: int = 0
+    mean: float = 0.0
+    p50: int = 0
+    p90: int = 0
+    p99: int = 0
+    max: int = 0
+
+    @classmethod
+    def of(cls, values: list[int]) -> "Distribution":
+        if not values:
+            return cls()
+        ordered = sorted(values)
+        n = len(ordered)
+
+        def rank(p: float) -> int:  # the smallest value with at least p% of values at or below it
+            return ordered[max(0, math.ceil(p / 100 * n) - 1)]
+
+        return cls(n, ordered[0], sum(ordered) / n, rank(50), rank(90), rank(99), ordered[-1])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "min": self.min, "mean": round(self.mean, 2), "p50": self.p50,
+                "p90": self.p90, "p99": self.p99, "max": self.max}
+
+
+@dataclass
+class DatasetStats:
+    """What :func:`compute_stats` found. Lengths are in ``unit`` (tokens of ``tokenizer``, or
+    characters); ``total_tokens`` is the total in that unit too."""
+
+    examples: int = 0
+    tokenizer: str = "chars"
+    unit: str = "characters"
+    by_kind: dict[str, int] = field(default_factory=dict)
+    messages_by_role: dict[str, int] = field(default_factory=dict)
+    turns: Distribution = field(default_factory=Distribution)
+    lengths: Distribution = field(default_factory=Distribution)
+    completion_lengths: Distribution = field(default_factory=Distribution)
+    total_tokens: int = 0
+    max_length: int | None = None
+    over_max_length: int = 0
+    over_max_length_lines: list[str] = field(default_factory=list)
+    duplicates: DuplicateReport = field(default_factory=DuplicateReport)
+    stratify_by: str | None = None
+    strata: dict[str, int] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for ``--json`` and run records."""
+        return {
+            "examples": self.examples, "tokenizer": self.tokenizer, "unit": self.unit,
+            "by_kind": self.by_kind, "messages_by_role": self.messages_by_role,
+            "turns": self.turns.to_dict(), "lengths": self.lengths.to_dict(),
+            "completion_lengths": self.completion_lengths.to_dict(),
+            "total_tokens": self.total_tokens, "max_length": self.max_length,
+            "over_max_length": self.over_max_length, "over_max_length_lines": self.over_max_length_lines,
+            "duplicates": self.duplicates.to_dict(),
+            "stratify_by": self.stratify_by, "strata": self.strata,
+        }
+
+    def render(self, title: str = "dataset") -> Any:
+        """A compact rich renderable (imported lazily)."""
+        from rich.table import Table
+
+        table = Table(title=f"{title}: {self.examples} examples", title_justify="left",
+                      show_header=False, box=None, pad_edge=False)
+        table.add_column(style="bold")
+        table.add_column()
+        table.add_row("kinds", _counts(self.by_kind))
+        table.add_row("messages", _counts(self.messages_by_role))
+        table.add_row("turns", _dist(self.turns))
+        unit = f"{self.unit} ({self.tokenizer})" if self.unit == "tokens" else self.unit
+        table.add_row("length", f"{_dist(self.lengths)}  [{unit}]")
+        table.add_row("completion", f"{_dist(self.completion_lengths)}  [{unit}]")
+        table.add_row("total", f"{self.total_tokens:,} {self.unit}")
+        if self.max_length is not None:
+            table.add_row(f"> {self.max_length}", f"{self.over_max_length} examples")
+        d = self.duplicates
+        table.add_row("duplicates", f"{d.exact_duplicates} exact, {d.near_duplicates} near "
+                                    f"({d.share:.1%})")
+        if self.strata is not None:
+            table.add_row(f"by {self.stratify_by}", _counts(self.strata))
+        return table
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items()) or "-"
+
+
+def _dist(d: Distribution) -> str:
+    if not d.count:
+        return "-"
+    return f"min {d.min}  mean {d.mean:.1f}  p50 {d.p50}  p90 {d.p90}  p99 {d.p99}  max {d.max}"
+
+
+def _side_length(messages: Iterable["Message"], counter: TokenCounter) -> int:
+    return sum(counter.count(message_text(m)) for m in messages)
+
+
+def compute_stats(examples: Iterable[Example], counter: TokenCounter | None = None,
+                  max_length: int | None = None, stratify_by: str | None = None) -> DatasetStats:
+    """Statistics of ``examples`` in one streaming pass.
+
+    An example's *length* is the longest sequence the model sees: every message of a chat or
+    completion example; the prompt plus the longer reply of a preference pair. Its *completion*
+    length covers the trained turns (assistant messages; a pair's chosen reply). ``total_tokens``
+    adds every text once (both replies of a pair). ``max_length`` counts examples longer than
+    it, in the counter's unit. ``stratify_by`` is a dotted path into the record's extra fields
+    (``Example.meta``); examples without it form their own stratum.
+    """
+    counter = counter or CharCounter()
+    index = DedupeIndex()
+    kinds: Counter[str] = Counter()
+    roles: Counter[str] = Counter()
+    strata: Counter[str] = Counter()
+    turns: list[int] = []
+    lengths: list[int] = []
+    completions: list[int] = []
+    stats = DatasetStats(tokenizer=counter.name, unit=getattr(counter, "unit", "tokens"), max_length=max_length,
+                         stratify_by=stratify_by)
+    for example in examples:
+        stats.examples += 1
+        kinds[example.kind] += 1
+        everything = list(example.messages) + list(example.chosen or ()) + list(example.rejected or ())
+        roles.update(m.role for m in everything)
+        prompt = _side_length(example.messages, counter)
+        if example.kind == "preference":
+            chosen = _side_length(example.chosen or (), counter)
+            rejected = _side_length(example.rejected or (), counter)
+            length, completion, total = prompt + max(chosen, rejected), chosen, prompt + chosen + rejected
+            turns.append(len(example.messages) + 1)
+        else:
+            length = total = prompt
+            completion = _side_length(example.completion_messages(), counter)
+            turns.append(len(example.messages))
+        lengths.append(length)
+        completions.append(completion)
+        stats.total_tokens += total
+        if max_length is not None and length > max_length:
+            stats.over_max_length += 1
+            if len(stats.over_max_length_lines) < MAX_LINES:
+                stats.over_max_length_lines.append(_where(example, stats.examples))
+        if stratify_by:
+            strata[stratum_name(*field_value(example.meta, stratify_by))] += 1
+        index.add(example)
+    stats.by_kind = dict(sorted(kinds.items()))
+    stats.messages_by_role = dict(sorted(roles.items(), key=lambda kv: (-kv[1], kv[0])))
+    stats.turns = Distribution.of(turns)
+    stats.lengths = Distribution.of(lengths)
+    stats.completion_lengths = Distribution.of(completions)
+    stats.duplicates = index.report()
+    if stratify_by:
+        stats.strata = dict(sorted(strata.items(), key=lambda kv: (-kv[1], kv[0])))
+    return stats
+
+
+def _where(example: Example, number: int) -> str:
+    return str(example.source) if example.source else f"example {number}"

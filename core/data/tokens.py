@@ -1,0 +1,245 @@
+"""Token counters: characters, OpenAI encodings (offline, via bpe-openai) and Hugging Face tokenizers.
+
+``get_counter(spec)`` accepts:
+
+- ``None`` / ``"chars"``: counts characters (no tokenizer needed; the unit says so);
+- ``"o200k_base"``, ``"cl100k_base"`` or an OpenAI model name (``gpt-4o-mini``, ``gpt-4.1``,
+  ``o3-mini``, ``gpt-3.5-turbo``, ``ft:gpt-4o-mini-2024-07-18:org::id`` ...): the model's BPE
+  encoding through the ``bpe-openai`` package, which ships OpenAI's rank files so nothing is
+  downloaded (``tiktoken`` fetches them at run time and fails offline). Its token ids are
+  identical to tiktoken's (tests/data/test_tokens.py checks this on a varied corpus);
+- ``"hf:PATH"`` or an existing local directory: a Hugging Face tokenizer loaded offline.
+
+Heavy libraries are imported only when a counter that needs them is built.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Protocol
+
+from ..errors import FtxError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..example import Example, Message
+
+ENCODINGS = ("o200k_base", "cl100k_base")
+
+# Exact OpenAI model names, then prefixes, mirroring tiktoken's own table (tiktoken/model.py).
+# gpt-oss uses o200k_harmony, which only adds special tokens to o200k_base: ordinary text
+# tokenizes identically, so o200k_base counts it exactly.
+_MODEL_TO_ENCODING = {
+    "gpt-4": "cl100k_base", "gpt-3.5": "cl100k_base", "gpt-3.5-turbo": "cl100k_base",
+    "gpt-35-turbo": "cl100k_base", "davinci-002": "cl100k_base", "babbage-002": "cl100k_base",
+    "o1": "o200k_base", "o3": "o200k_base", "o4-mini": "o200k_base",
+}
+_PREFIX_TO_ENCODING = (
+    ("gpt-4o", "o200k_base"), ("chatgpt-4o", "o200k_base"), ("gpt-4.1", "o200k_base"),
+    ("gpt-4.5", "o200k_base"), ("gpt-5", "o200k_base"), ("gpt-oss", "o200k_base"),
+    ("o1-", "o200k_base"), ("o3-", "o200k_base"), ("o4-", "o200k_base"),
+    ("gpt-4-", "cl100k_base"), ("gpt-3.5-", "cl100k_base"), ("gpt-35-", "cl100k_base"),
+)
+
+# OpenAI's documented chat accounting ("How to count tokens with tiktoken", OpenAI cookbook):
+# every message costs 3 tokens of framing (<|start|>{role}<|message|>...<|end|> minus the role),
+# a name 1 more, and every reply is primed with 3 more (<|start|>assistant<|message|>).
+TOKENS_PER_MESSAGE = 3
+TOKENS_PER_NAME = 1
+TOKENS_PER_REPLY = 3
+
+
+class TokenCounter(Protocol):
+    """Counts the length of a text in its ``unit``."""
+
+    name: str
+    unit: str  # "tokens" or "characters"
+
+    def count(self, text: str) -> int: ...
+
+    def count_many(self, texts: list[str]) -> list[int]: ...
+
+
+class CharCounter:
+    """Counts characters: the fallback when no tokenizer is named (lengths say so)."""
+
+    name = "chars"
+    unit = "characters"
+
+    def count(self, text: str) -> int:
+        return len(text)
+
+    def count_many(self, texts: list[str]) -> list[int]:
+        return [len(t) for t in texts]
+
+
+class OpenAICounter:
+    """An OpenAI BPE encoding (o200k_base, cl100k_base) counted by bpe-openai's Rust core."""
+
+    unit = "tokens"
+
+    def __init__(self, encoding: str):
+        self.name = encoding
+        self._count = _bpe_count_function(encoding)
+
+    def count(self, text: str) -> int:
+        return self._count(text) if text else 0
+
+    def count_many(self, texts: list[str]) -> list[int]:
+        count = self._count
+        return [count(t) if t else 0 for t in texts]
+
+
+class HFCounter:
+    """A Hugging Face tokenizer loaded from a local path (or the offline hub cache)."""
+
+    unit = "tokens"
+
+    def __init__(self, ref: str):
+        self.name = f"hf:{ref}"
+        self._encode_batch, self._encode = _load_hf(ref)
+
+    def count(self, text: str) -> int:
+        return self._encode(text) if text else 0
+
+    def count_many(self, texts: list[str]) -> list[int]:
+        return self._encode_batch(texts)
+
+
+def encoding_for_model(model: str) -> str | None:
+    """The OpenAI encoding a model name uses, or None when the name is not an OpenAI model."""
+    name = model.strip().lower()
+    if name.startswith("ft:"):  # ft:BASE:org:suffix:id -> BASE
+        name = name[3:].split(":", 1)[0]
+    if name in ENCODINGS:
+        return name
+    if name == "o200k_harmony":
+        return "o200k_base"
+    if name in _MODEL_TO_ENCODING:
+        return _MODEL_TO_ENCODING[name]
+    for prefix, encoding in _PREFIX_TO_ENCODING:
+        if name.startswith(prefix):
+            return encoding
+    return None
+
+
+def get_counter(spec: str | None = None) -> TokenCounter:
+    """Return the counter that ``spec`` names (see the module docstring). Cached per spec.
+
+    Raises :class:`FtxError` for a spec that names nothing known, or a tokenizer that cannot be
+    loaded offline."""
+    key = (spec or "chars").strip()
+    return _cached_counter(key)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_counter(spec: str) -> TokenCounter:
+    if spec.lower() in ("chars", "characters", "char"):
+        return CharCounter()
+    if spec.startswith("hf:"):
+        return HFCounter(spec[3:])
+    encoding = encoding_for_model(spec)
+    if encoding is not None:
+        return OpenAICounter(encoding)
+    if os.path.isdir(spec) or (spec.endswith(".json") and os.path.isfile(spec)):
+        return HFCounter(spec)
+    raise FtxError(
+        f"unknown tokenizer {spec!r}", field="tokenizer",
+        hint="use chars, o200k_base, cl100k_base, an OpenAI model name (gpt-4o-mini, gpt-4.1, "
+             "gpt-3.5-turbo ...), hf:PATH or a local tokenizer directory")
+
+
+def _bpe_count_function(encoding: str):
+    try:
+        import bpe_openai
+    except ImportError as exc:
+        raise FtxError(f"counting {encoding} tokens needs the bpe-openai package",
+                       hint="pip install 'ftx[openai]' (or bpe-openai)") from exc
+    try:
+        # The native tokenizer counts without building token lists and without loading the
+        # rank tables into Python (which bpe_openai.get_encoding does, ~1 s).
+        from bpe_openai import _bindings
+
+        native = _bindings.tokenizer_for_encoding(encoding)
+        return native.count
+    except (ImportError, AttributeError):  # pragma: no cover - other bpe-openai versions
+        enc = bpe_openai.get_encoding(encoding)
+        return lambda text: len(enc.encode(text, disallowed_special=()))
+
+
+def _load_hf(ref: str):
+    """(batch counter, single counter) for a local tokenizer; never touches the network."""
+    path = Path(ref).expanduser()
+    file = path if path.is_file() else path / "tokenizer.json"
+    if file.is_file():
+        try:
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise FtxError("loading a tokenizer.json needs the tokenizers package",
+                           hint="pip install 'ftx[local]'") from exc
+        tok = Tokenizer.from_file(str(file))
+
+        def batch(texts: list[str]) -> list[int]:
+            return [len(e.ids) for e in tok.encode_batch(list(texts), add_special_tokens=False)]
+
+        return batch, lambda text: len(tok.encode(text, add_special_tokens=False).ids)
+    try:
+        from transformers import AutoTokenizer
+    except ImportError as exc:
+        raise FtxError(f"no tokenizer.json under {ref} and transformers is not installed",
+                       field="tokenizer", hint="pip install 'ftx[local]'") from exc
+    try:
+        tok = AutoTokenizer.from_pretrained(str(path) if path.exists() else ref, local_files_only=True)
+    except Exception as exc:  # transformers raises OSError/ValueError/... for a missing tokenizer
+        raise FtxError(f"cannot load a tokenizer from {ref!r} offline: {exc}", field="tokenizer",
+                       hint="give a directory holding tokenizer files, or a model already in "
+                            "the Hugging Face cache") from exc
+
+    def batch_hf(texts: list[str]) -> list[int]:
+        return [len(ids) for ids in tok(list(texts), add_special_tokens=False)["input_ids"]]
+
+    return batch_hf, lambda text: len(tok(text, add_special_tokens=False)["input_ids"])
+
+
+def message_text(message: "Message") -> str:
+    """The text of one message as counted for lengths: its content, plus its tool calls as JSON."""
+    text = message.content or ""
+    if message.tool_calls:
+        calls = json.dumps(message.tool_calls, ensure_ascii=False, sort_keys=True)
+        text = f"{text}\n{calls}" if text else calls
+    return text
+
+
+def _messages_tokens(messages: Iterable["Message"], counter: TokenCounter) -> int:
+    total = 0
+    for m in messages:
+        total += TOKENS_PER_MESSAGE + counter.count(m.role) + counter.count(m.content or "")
+        if m.name:
+            total += TOKENS_PER_NAME + counter.count(m.name)
+        if m.tool_calls:
+            total += counter.count(json.dumps(m.tool_calls, ensure_ascii=False))
+        if m.tool_call_id:
+            total += counter.count(m.tool_call_id)
+    return total
+
+
+def count_chat_tokens(example: "Example", counter: TokenCounter) -> int:
+    """Tokens one example holds under OpenAI's documented chat accounting, for billing estimates.
+
+    An approximation, as OpenAI itself says of this recipe: each message costs 3 framing tokens
+    plus its role, content and name (name +1), the conversation +3 for the primed reply. Tool calls
+    and tool definitions are counted as their JSON text (the real rendering differs slightly).
+    Completion examples (no chat template) count their texts only. Preference examples count the
+    prompt once and both the chosen and rejected replies, as the training file holds them.
+    """
+    if example.kind == "completion":
+        return sum(counter.count(message_text(m)) for m in example.messages)
+    total = _messages_tokens(example.messages, counter) + TOKENS_PER_REPLY
+    if example.kind == "preference":
+        total += _messages_tokens(example.chosen or (), counter)
+        total += _messages_tokens(example.rejected or (), counter)
+    if example.tools:
+        total += counter.count(json.dumps(example.tools, ensure_ascii=False))
+    return total

@@ -1,0 +1,201 @@
+"""Launch a recipe on a hosted backend without ever paying twice.
+
+Order of a launch, and why:
+
+1. prepare offline (convert, validate, build the request): bad data fails before any spend;
+2. look the idempotency key up in the registry: a run that already has a job is followed, not
+   relaunched; a succeeded one is reported; a failed/cancelled one gets a fresh attempt key;
+3. the cost guard (estimate, confirmation, ``--max-cost``);
+4. record the run **with its key** before anything remote happens;
+5. upload (deduplicated by content hash);
+6. ask the provider for a job carrying the key; only if none exists, create one. A create whose
+   answer was lost is retried only after checking again, so a timeout never makes two jobs;
+7. record the job id at once, then follow the job (or return with ``--detach``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .errors import BackendError
+from .hosted import HostedBackend, HostedProvider, PreparedJob, ProviderError, RemoteJob
+from .hosted_retry import retrying
+from .hosted_watch import Outcome, Session, check, follow
+
+_ACTIVE = ("planned", "uploading", "queued", "running", "interrupted")
+
+
+def attempt_keys(base: str):
+    """``base``, then ``base.2``, ``base.3``...: one key per deliberate new attempt."""
+    yield base
+    n = 2
+    while True:
+        yield f"{base}.{n}"
+        n += 1
+
+
+def find_attempt(registry: Any, base_key: str) -> tuple[str, Any]:
+    """The key to launch under and the run already recorded with it (``None`` for a new one).
+
+    Failed and cancelled attempts are skipped: running the command again is a new attempt."""
+    for key in attempt_keys(base_key):
+        run = registry.find_by_client_key(key)
+        if run is None or run.status not in ("failed", "cancelled"):
+            return key, run
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def estimate_for(backend: HostedBackend, recipe: Any, plan: Any) -> Any:
+    """The estimator plugin's answer (``ftx_estimate`` hook), or ``None`` when none answers."""
+    from .pluginmanager import get_plugins
+
+    return get_plugins().first("ftx_estimate", backend=backend, recipe=recipe, data=plan.data)
+
+
+def confirm_spend(plan: Any, estimate: Any) -> None:
+    """The cost guard before a paid launch: ``ftx.cost.guard.confirm_spend`` when installed,
+    else the same rules here (show the estimate; ``--max-cost`` refuses above it; ``--yes``
+    skips the question; a non-interactive session without ``--yes`` refuses)."""
+    if importlib.util.find_spec("ftx.cost.guard") is not None:
+        from .cost.guard import confirm_spend as guard
+
+        guard(plan, estimate)
+        return
+    options = plan.options
+    label = getattr(plan.backend, "provider_label", plan.backend.name)
+    cost = getattr(estimate, "cost_usd", None)
+    shown = "unknown (no estimate available)" if cost is None else f"about ${cost:,.2f}"
+    click.echo(f"estimated cost on {label}: {shown}", err=True)
+    if options.max_cost is not None:
+        if cost is None:
+            raise BackendError(f"--max-cost {options.max_cost:g}: no cost estimate for {label}, so the "
+                               "limit cannot be checked; not launched")
+        if cost > options.max_cost:
+            raise BackendError(f"estimated cost ${cost:,.2f} exceeds --max-cost ${options.max_cost:,.2f}; not launched")
+    if options.yes:
+        return
+    if not sys.stdin.isatty():
+        raise BackendError(f"launching on {label} spends money ({shown}); not launched without confirmation",
+                           hint="add --yes to launch from a script (and --max-cost USD to cap it)")
+    if not click.confirm(f"Launch on {label} ({shown})?", default=False, err=True):
+        raise BackendError("not launched")
+
+
+def _output_dir(recipe: Any, run_id: str) -> str:
+    from .home import ftx_home
+
+    configured = recipe.recipe.output_dir
+    if not configured:
+        return str(ftx_home() / "runs" / run_id)
+    base = Path(configured).expanduser()
+    return str((base if base.is_absolute() else recipe.base_dir / base) / run_id)
+
+
+def create_once(provider: HostedProvider, prepared: PreparedJob, refs: dict[str, str], label: str) -> tuple[RemoteJob, bool]:
+    """The job carrying ``prepared.client_key``: found if it exists, else created exactly once.
+
+    Returns (job, created)."""
+    key = prepared.client_key
+    found = retrying(f"looking for an existing {label} job", provider.find_job, key)
+    if found is not None:
+        return found, False
+    recovered: list[RemoteJob] = []
+
+    def look_again() -> RemoteJob | None:
+        job = provider.find_job(key)
+        if job is not None:
+            recovered.append(job)
+        return job
+
+    job = retrying(f"creating the {label} job", provider.create_job, prepared, refs, before_retry=look_again)
+    return job, not recovered
+
+
+def launch(backend: HostedBackend, recipe: Any, plan: Any) -> dict[str, Any]:
+    """``ftx run`` on a hosted backend: returns the outcome as a mapping (see module docstring)."""
+    from .registry import Registry
+
+    label = backend.provider_label
+    prepared = backend.prepare(recipe)
+    with Registry() as registry:
+        key, run = find_attempt(registry, prepared.client_key)
+        prepared.client_key = key
+        if run is not None and run.status == "succeeded":
+            click.echo(f"already trained: run {run.id} succeeded with the same recipe and data "
+                       f"(model {run.model}); nothing launched", err=True)
+            click.echo("  to train again anyway, change a field (e.g. hyperparameters.seed=7)", err=True)
+            return {"run_id": run.id, "status": run.status, "fine_tuned_model": run.model, "relaunched": False}
+        if run is not None and run.remote_job_id:
+            click.echo(f"run {run.id} already has {label} job {run.remote_job_id}; following it", err=True)
+            return _follow(backend, registry, run.id, plan).to_dict()
+        connection = backend.connection(recipe)
+        estimate = estimate_for(backend, recipe, plan)
+        if run is None:
+            confirm_spend(plan, estimate)
+            run = registry.create_run(
+                recipe.recipe.name, backend.name, recipe.to_dict(), recipe.snapshot_hash(), model=recipe.model,
+                data_hashes=prepared.data_hashes(), status="planned", client_key=key,
+                estimated_cost_usd=getattr(estimate, "cost_usd", None),
+                extra={"base_model": prepared.base_model, "connection": connection,
+                       "request": prepared.display_request(), "prepared": prepared.summary})
+            run = registry.update_run(run.id, output_dir=_output_dir(recipe, run.id))
+            registry.add_event(run.id, "info", f"recorded with client key {key} before launching on {label}")
+        else:
+            # Recorded earlier, interrupted before its job id was written: the job may exist.
+            click.echo(f"continuing run {run.id} (status {run.status}), interrupted before its job was recorded",
+                       err=True)
+            confirm_spend(plan, estimate)
+        provider = backend.connect(connection)
+        try:
+            job = _upload_and_create(provider, registry, run.id, prepared, label)
+        except KeyboardInterrupt:
+            registry.update_run(run.id, status="interrupted")
+            registry.add_event(run.id, "warning", "interrupted before the job was created")
+            raise BackendError(f"interrupted before the {label} job was created (run {run.id})",
+                               hint="run the same command again: it continues and creates at most one job")
+        except ProviderError as exc:  # the provider refused: no job exists, this attempt is over
+            registry.update_run(run.id, status="failed", error=str(exc))
+            raise
+        except BackendError as exc:
+            # Gave up retrying: a create may have reached the provider, so keep the key for the
+            # next attempt (interrupted, not failed) and let it look for the job first.
+            registry.update_run(run.id, status="interrupted", error=str(exc))
+            raise
+        if not plan.options.watch:
+            click.echo(f"launched {label} job {job.id} (run {run.id}); not following it (--detach)\n"
+                       f"  follow it:  ftx jobs wait {run.id}\n  status:     ftx jobs status {run.id}")
+            return {"run_id": run.id, "job_id": job.id, "status": job.status, "detached": True}
+        return _follow(backend, registry, run.id, plan, provider).to_dict()
+
+
+def _upload_and_create(provider: HostedProvider, registry: Any, run_id: str, prepared: PreparedJob,
+                       label: str) -> RemoteJob:
+    registry.update_run(run_id, status="uploading")
+    refs: dict[str, str] = {}
+    for file in prepared.files:
+        refs[file.role] = retrying(f"uploading {file.filename} to {label}", provider.upload, file)
+        registry.add_event(run_id, "info", f"{file.role} data is {label} file {refs[file.role]} ({file.sha256[:12]})")
+    registry.merge_json(run_id, "artifacts", {f"{role}_file": ref for role, ref in refs.items()})
+    job, created = create_once(provider, prepared, refs, label)
+    # Written before anything else can fail: from here on the job can always be found again.
+    registry.update_run(run_id, remote_job_id=job.id, status=job.status if not job.finished else "queued")
+    registry.add_event(run_id, "info", f"{'created' if created else 'found existing'} {label} job {job.id}")
+    click.echo(f"{'created' if created else 'found existing'} {label} job {job.id} (run {run_id})", err=True)
+    return job
+
+
+def _follow(backend: HostedBackend, registry: Any, run_id: str, plan: Any,
+            provider: HostedProvider | None = None) -> Outcome:
+    run = registry.get_run(run_id)
+    provider = provider or backend.connect(dict(run.extra.get("connection") or {}))
+    session = Session(backend, provider, registry, run_id)
+    try:
+        outcome = follow(session)
+    finally:
+        provider.close()
+    return check(outcome, backend.provider_label)

@@ -1,0 +1,133 @@
+"""Cost, time and peak memory of a local run on one device (CPU or a GPU from the catalog).
+
+The arithmetic lives in :mod:`ftx.cost` (``local_memory``, ``local_time``, ``local_tokens``);
+this module gathers the recipe's numbers and states every assumption it made. Imports no torch.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ftx.cost.catalog import Device, find_device, load_devices, price_for
+from ftx.cost.dataset import splits
+from ftx.cost.local_memory import GB, peak_memory, weight_bytes
+from ftx.cost.local_time import eval_passes, optimizer_steps, train_time
+from ftx.cost.local_tokens import count_local, local_counter
+from ftx.cost.model_shape import resolve_shape
+from ftx.estimate import Estimate, PriceTable
+
+DEFAULT_EPOCHS = 3  # what the local backend uses for epochs: auto
+DEFAULT_BATCH = 4
+
+
+def price_tables() -> list[PriceTable]:
+    """The device catalog as a price table (its own overrides already merged in)."""
+    devices = load_devices()
+    entries = {key: {"usd_per_hour": d.usd_per_hour, "source": d.source, "date": d.date,
+                     "aliases": [d.name.lower(), *d.aliases]} for key, d in devices.items()}
+    latest = max((d.date for d in devices.values()), default="unknown")
+    return [PriceTable(name="ftx device catalog (gpus.yaml)", backend="local", date=latest,
+                       source="per device, see ftx/cost/gpus.yaml", entries=entries)]
+
+
+def _device(data: dict[str, Any]) -> Device:
+    return find_device(str(data.get("gpu") or os.environ.get("FTX_GPU") or "cpu"))
+
+
+def _usd_per_hour(device: Device) -> tuple[float, str, str]:
+    found = price_for("local", device.key)
+    if found is None:
+        return device.usd_per_hour, device.source, device.date
+    entry, table = found
+    return (float(entry.get("usd_per_hour", device.usd_per_hour)),
+            str(entry.get("source") or table.source), str(entry.get("date") or table.date))
+
+
+def estimate(backend: Any, recipe: Any, data: dict[str, Any]) -> Estimate:
+    """Estimate ``recipe`` on this backend for the device ``data["gpu"]`` (default: cpu)."""
+    device = _device(data)
+    est = Estimate(backend=backend.name, model=recipe.model, device=device.name,
+                   memory_gb=round(device.memory_gb, 1))
+    if not recipe.model:
+        est.available = False
+        est.notes.append(f"no model for this backend (add model.{backend.name})")
+        return est
+    shape = resolve_shape(recipe.model, recipe.base_dir)
+    if shape is None:
+        est.available = False
+        est.notes.append(f"size of {recipe.model!r} unknown: not on this machine, not in ftx's table, "
+                         "no size in its name (e.g. 8B)")
+        return est
+    hp = recipe.recipe.hyperparameters
+    epochs = hp.epochs if isinstance(hp.epochs, int) else DEFAULT_EPOCHS
+    batch = hp.batch_size if isinstance(hp.batch_size, int) else DEFAULT_BATCH
+    train, validation = splits(recipe, data)
+    counter = local_counter(shape)
+    tr = count_local(train, counter, hp.max_length)
+    va = count_local(validation, counter, hp.max_length)
+    steps = optimizer_steps(len(train), epochs, batch, hp.gradient_accumulation, hp.max_steps)
+    all_steps = optimizer_steps(len(train), epochs, batch, hp.gradient_accumulation, None)
+    done = steps / all_steps if all_steps else 1.0  # max_steps may stop early
+    method, params = recipe.method, recipe.method_params
+    full, quantized = not method.adapter, bool(method.quantized)
+    checkpointing = bool(getattr(recipe.options, "gradient_checkpointing", False))
+    seq_len = max(tr.longest, 1)
+    mem = peak_memory(shape, device, method, params, batch, seq_len, checkpointing)
+    train_tokens = tr.tokens * epochs * done
+    time = train_time(shape, device, full=full, quantized=quantized, trained=mem.trainable_params,
+                      train_tokens=train_tokens, avg_seq=tr.average, val_tokens=va.tokens,
+                      evals=eval_passes(recipe, epochs, steps) if validation else 0, steps=steps,
+                      weights_gb=weight_bytes(shape, device, quantized) / GB, checkpointing=checkpointing,
+                      reference=recipe.recipe.objective == "dpo")
+    usd, source, date = _usd_per_hour(device)
+    est.billable_tokens = int(round(train_tokens))
+    est.epochs = epochs * done
+    est.seconds = round(time.seconds, 1)
+    est.cost_usd = round(time.hours * usd, 4)
+    est.peak_memory_gb = round(mem.total / GB, 2)
+    est.fits = mem.total <= device.memory_gb * GB
+    est.breakdown = mem.breakdown()
+    est.assumptions = {
+        "model size": f"{_count(shape.params)} parameters ({shape.source})",
+        "trained parameters": f"{mem.trainable_params:,} ({method.name})",
+        "tokens counted with": tr.counted_with,
+        "sequence length": f"{seq_len} (longest after truncation at {hp.max_length}), batch {batch}",
+        "precision": _precision(device, quantized),
+        "$/GPU-hour": f"{usd:g}",
+        "price source": f"{source}, {date}",
+        "peak TFLOP/s": f"{device.peak_tflops:g}",
+        "MFU": f"{time.mfu:.2f}",
+        "optimizer steps": steps,
+    }
+    _notes(est, recipe, device, shape, mem, tr, hp, batch, seq_len, checkpointing)
+    return est
+
+
+def _count(n: int) -> str:
+    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n >= size:
+            return f"{n / size:.3g}{unit}"
+    return str(n)
+
+
+def _precision(device: Device, quantized: bool) -> str:
+    base = {"fp32": "float32", "bf16": "bfloat16 mixed precision", "fp16": "float16 mixed precision"}
+    text = base.get(device.precision, device.precision)
+    return text + (", base weights 4-bit nf4" if quantized else "")
+
+
+def _notes(est: Estimate, recipe: Any, device: Device, shape: Any, mem: Any, tr: Any, hp: Any,
+           batch: int, seq_len: int, checkpointing: bool) -> None:
+    if not isinstance(hp.epochs, int):
+        est.notes.append(f"epochs: auto is for hosted backends; local runs {DEFAULT_EPOCHS}")
+    if tr.truncated:
+        est.notes.append(f"{tr.truncated} sequences longer than max_length {hp.max_length} are truncated")
+    if device.precision == "fp16":
+        est.notes.append(f"{device.name} has no bfloat16: trains in float16 mixed precision")
+    if est.fits is False and not checkpointing:
+        with_gc = peak_memory(shape, device, recipe.method, recipe.method_params, batch, seq_len, True)
+        if with_gc.total <= device.memory_gb * GB:
+            est.notes.append(f"fits with gradient checkpointing ({with_gc.total / GB:.1f} GB)")
+    if est.fits is False:
+        est.notes.append(f"needs ~{mem.total / GB:.1f} GB, {device.name} has {device.memory_gb:.0f} GB")

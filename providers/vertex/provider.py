@@ -1,0 +1,157 @@
+"""Vertex AI as a :class:`ftx.hosted.HostedProvider`: google-genai for tuning jobs, Cloud Storage
+for the data. Each method is one logical call; the core retries those that raise
+:class:`ftx.hosted.TransientError` (the SDKs' own retries are off).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from ftx.hosted import (CLIENT_KEY_FIELD, HostedProvider, PreparedJob, RemoteCheckpoint, RemoteEvent, RemoteJob,
+                        UploadFile)
+
+from .errors import call
+from .jobs import job_events, remote_job, checkpoints_of
+from .prepare import label_value
+
+LABEL = "Vertex AI"
+_MAX_PAGES = 20  # bounds a label search when a server ignores the filter: 20 pages x 100 jobs
+# CreateTuningJobConfig fields, by the REST key they become in ``hyperParameters``.
+_HYPER = {"epochCount": "epoch_count", "learningRateMultiplier": "learning_rate_multiplier",
+          "adapterSize": "adapter_size", "beta": "beta"}
+_SPECS = {"supervisedTuningSpec": "SUPERVISED_FINE_TUNING", "preferenceOptimizationSpec": "PREFERENCE_TUNING"}
+
+
+def tune_arguments(request: dict[str, Any]) -> dict[str, Any]:
+    """The ``client.tunings.tune(...)`` arguments that make google-genai send ``request``.
+
+    Every key is mapped; one that is not is a bug here, so it raises instead of being dropped."""
+    from google.genai import types
+
+    body = dict(request)
+    base_model = body.pop("baseModel")
+    (spec_key,) = [k for k in _SPECS if k in body]
+    spec = dict(body.pop(spec_key))
+    config: dict[str, Any] = {"method": _SPECS[spec_key]}
+    training = types.TuningDataset(gcs_uri=spec.pop("trainingDatasetUri"))
+    if "validationDatasetUri" in spec:
+        config["validation_dataset"] = types.TuningValidationDataset(gcs_uri=spec.pop("validationDatasetUri"))
+    for key, value in (spec.pop("hyperParameters", None) or {}).items():
+        config[_HYPER[key]] = value
+    for key, name in (("tunedModelDisplayName", "tuned_model_display_name"), ("description", "description"),
+                      ("labels", "labels")):
+        if key in body:
+            config[name] = body.pop(key)
+    if body or spec:
+        raise AssertionError(f"request keys with no google-genai mapping: {sorted(body) + sorted(spec)}")
+    return {"base_model": base_model, "training_dataset": training, "config": types.CreateTuningJobConfig(**config)}
+
+
+class VertexProvider(HostedProvider):
+    """One connection to Vertex AI (a project and region) and its staging bucket."""
+
+    name = LABEL
+
+    def __init__(self, connection: dict[str, Any], genai_client: Any = None, storage_client: Any = None):
+        from .config import credentials, make_genai_client, make_storage_client
+
+        self.connection = connection
+        creds = None if genai_client is not None and storage_client is not None else credentials()
+        self.client = genai_client or make_genai_client(connection, creds)
+        self.storage = storage_client or make_storage_client(connection, creds)
+        self._seen: dict[str, RemoteJob] = {}  # job id -> the latest snapshot read
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return call(self.name, fn, *args, **kwargs)
+
+    def _job(self, obj: Any) -> RemoteJob:
+        job = remote_job(obj)
+        self._seen[job.id] = job
+        return job
+
+    # -- data ------------------------------------------------------------------------------------
+    def upload(self, file: UploadFile) -> str:
+        from .staging import stage
+
+        uri, _ = stage(self.storage, self.connection["bucket"], self.connection.get("prefix") or "", file)
+        return uri
+
+    # -- jobs ------------------------------------------------------------------------------------
+    def find_job(self, client_key: str) -> RemoteJob | None:
+        value = label_value(client_key)
+        config: dict[str, Any] = {"filter": f'labels.{CLIENT_KEY_FIELD}="{value}"', "page_size": 100}
+        pager = self._call(self.client.tunings.list, config=config)
+        for _ in range(_MAX_PAGES):
+            # Checked here too: a server that ignores the filter must not make us adopt another job.
+            for obj in pager.page:
+                if (obj.labels or {}).get(CLIENT_KEY_FIELD) == value:
+                    return self._job(obj)
+            try:
+                self._call(pager.next_page)
+            except IndexError:
+                return None
+        return None
+
+    def create_job(self, prepared: PreparedJob, refs: dict[str, str]) -> RemoteJob:
+        request = prepared.resolve(refs)
+        request["labels"] = {**(request.get("labels") or {}), CLIENT_KEY_FIELD: label_value(prepared.client_key)}
+        with warnings.catch_warnings():  # google-genai flags its tuning module as experimental on every call
+            warnings.simplefilter("ignore")
+            return self._job(self._call(self.client.tunings.tune, **tune_arguments(request)))
+
+    def get_job(self, job_id: str) -> RemoteJob:
+        return self._job(self._call(self.client.tunings.get, name=job_id))
+
+    def list_jobs(self, limit: int = 20) -> list[RemoteJob]:
+        pager = self._call(self.client.tunings.list, config={"page_size": max(1, min(limit, 100))})
+        return [self._job(obj) for obj in pager.page[:limit]]
+
+    def cancel_job(self, job_id: str) -> RemoteJob:
+        self._call(self.client.tunings.cancel, name=job_id)
+        return self.get_job(job_id)
+
+    def events_since(self, job_id: str, last_event_id: str | None) -> list[RemoteEvent]:
+        """Vertex keeps no event log for tuning jobs: ftx derives events from the job itself
+        (data statistics, checkpoints, the error), each with a stable id."""
+        job = self._seen.get(job_id) or self.get_job(job_id)
+        events = job_events(job)
+        ids = [e.id for e in events]
+        return events[ids.index(last_event_id) + 1:] if last_event_id in ids else events
+
+    def checkpoints(self, job_id: str) -> list[RemoteCheckpoint]:
+        job = self._seen.get(job_id) or self.get_job(job_id)
+        return checkpoints_of(job)
+
+    # -- results ---------------------------------------------------------------------------------
+    def result_files(self, job: RemoteJob) -> dict[str, bytes]:
+        """``tuned_model.json``: the tuned model, its endpoint and checkpoints (what to deploy or call)."""
+        import json
+
+        tuned = job.raw.get("tuned_model")
+        if not tuned:
+            return {}
+        return {"tuned_model.json": json.dumps(tuned, indent=2, sort_keys=True).encode()}
+
+    def final_metrics(self, job: RemoteJob) -> list[dict[str, Any]]:
+        """One row per checkpoint (step, epoch): Vertex publishes loss curves only to the job's
+        Vertex AI Experiment, which ftx does not read."""
+        return [{"step": c.step, **c.metrics} for c in checkpoints_of(job)]
+
+    def actual_cost(self, job: RemoteJob) -> float | None:
+        """Trained tokens (Vertex's billable tokens per epoch x epochs) x the catalog price."""
+        from .catalog import price_per_1m
+
+        price = price_per_1m(job.base_model or "")
+        if price is None or job.trained_tokens is None:
+            return None
+        return round(job.trained_tokens * price / 1_000_000, 6)
+
+    def close(self) -> None:
+        for client in (self.client, self.storage):
+            close = getattr(client, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception:  # closing is best effort; a half-open client must not mask the outcome
+                    pass

@@ -1,0 +1,418 @@
+"""A stateful fake of Vertex AI's ``tuningJobs`` REST API on 127.0.0.1, for the real google-genai SDK.
+
+    with FakeVertex(read_uri=gcs.read) as server:       # ThreadingHTTPServer in a daemon thread
+        monkeypatch.setenv("FTX_VERTEX_ENDPOINT", server.url)
+        server.inject("create", status=429, headers={"retry-after": "0"})
+        ...
+        assert len(server.creates) == 1
+
+Served: ``POST/GET {v1,v1beta1}/projects/P/locations/L/tuningJobs`` (create; list with
+``filter=labels.KEY="VALUE"``, ``pageSize``, ``pageToken``), ``GET .../tuningJobs/ID`` and
+``POST .../tuningJobs/ID:cancel``, answering in the shapes Vertex does (proto JSON: camelCase,
+int64 as strings, enums as names, ``{"error": {"code", "message", "status"}}``). Requests are
+checked like the real service checks them: a bearer token, known fields only, label syntax,
+adapter sizes, and (with ``read_uri``) that the dataset URIs name objects that exist.
+
+Each job walks ``script`` (default PENDING, RUNNING, RUNNING, SUCCEEDED), one state per GET of
+that job, so a test polling with ``FTX_POLL_INTERVAL=0`` sees a whole life in milliseconds;
+``auto_advance=False`` freezes jobs until :meth:`advance`. Faults (:meth:`inject`) answer the
+next matching call with an HTTP error, reset the connection or stall it (``hang``, until
+:meth:`release`); ``when="after"`` applies them once the call took effect (a job created whose
+answer is lost).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+import socket
+import struct
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qsl, urlsplit
+
+DEFAULT_SCRIPT = ("JOB_STATE_PENDING", "JOB_STATE_RUNNING", "JOB_STATE_RUNNING", "JOB_STATE_SUCCEEDED")
+TERMINAL = {"JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED"}
+ADAPTER_SIZES = {"ADAPTER_SIZE_ONE", "ADAPTER_SIZE_TWO", "ADAPTER_SIZE_FOUR", "ADAPTER_SIZE_EIGHT",
+                 "ADAPTER_SIZE_SIXTEEN"}
+SPECS = {"supervisedTuningSpec": "supervisedTuningDataStats",
+         "preferenceOptimizationSpec": "preferenceOptimizationDataStats"}
+JOB_FIELDS = {"baseModel", "tunedModelDisplayName", "description", "labels", *SPECS}
+SPEC_FIELDS = {"trainingDatasetUri", "validationDatasetUri", "hyperParameters", "exportLastCheckpointOnly"}
+HYPER_FIELDS = {"epochCount", "learningRateMultiplier", "adapterSize", "beta"}
+LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+STATUS_NAMES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+                409: "ALREADY_EXISTS", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+_ROUTES = [
+    ("POST", re.compile(r"^/(?P<parent>projects/[^/]+/locations/[^/]+)/tuningJobs$"), "create"),
+    ("GET", re.compile(r"^/(?P<parent>projects/[^/]+/locations/[^/]+)/tuningJobs$"), "list"),
+    ("GET", re.compile(r"^/(?P<parent>projects/[^/]+/locations/[^/]+)/tuningJobs/(?P<id>[0-9]+)$"), "get"),
+    ("POST", re.compile(r"^/(?P<parent>projects/[^/]+/locations/[^/]+)/tuningJobs/(?P<id>[0-9]+):cancel$"), "cancel"),
+]
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.status, "message": self.message,
+                          "status": STATUS_NAMES.get(self.status, "UNKNOWN")}}
+
+
+@dataclass
+class Fault:
+    op: str  # create, get, list, cancel
+    times: int
+    kind: str = "status"  # status, reset, hang
+    status: int = 500
+    headers: dict[str, str] | None = None
+    when: str = "before"  # before: instead of the call; after: once it took effect
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class FakeVertex:
+    def __init__(self, *, token: str | None = "test-token", script: tuple[str, ...] = DEFAULT_SCRIPT,
+                 error: dict[str, Any] | None = None, read_uri: Callable[[str], bytes | None] | None = None,
+                 auto_advance: bool = True, default_epochs: int = 3, lifetime: float = 120.0):
+        self.token = token
+        self.script, self.error = tuple(script), error
+        self.read_uri = read_uri
+        self.auto_advance = auto_advance
+        self.default_epochs = default_epochs
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.creates: list[dict[str, Any]] = []  # every create body that made a job
+        self.requests: list[tuple[str, str, dict[str, str]]] = []  # (op, path, query)
+        self.faults: list[Fault] = []
+        self.created = threading.Event()
+        self._release = threading.Event()
+        self._lock = threading.RLock()
+        self._ids = itertools.count(4_000_000_000_000_000_001)
+        self._private: dict[str, dict[str, Any]] = {}  # job id -> script position, script, error
+        fake = self
+
+        class Handler(_Handler):
+            server_fake = fake
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._timer = threading.Timer(lifetime, self.stop)
+        self._timer.daemon = True
+        self._stopped = False
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "FakeVertex":
+        self._thread.start()
+        self._timer.start()
+        return self
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self._release.set()
+        self._timer.cancel()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self) -> "FakeVertex":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- test control ----------------------------------------------------------------------------
+    def inject(self, op: str, *, status: int | None = None, times: int = 1, kind: str | None = None,
+               headers: dict[str, str] | None = None, when: str = "before") -> None:
+        """Fault the next ``times`` calls of ``op`` (create, get, list, cancel)."""
+        with self._lock:
+            self.faults.append(Fault(op, times, kind or ("status" if status else "reset"), status or 500, headers, when))
+
+    def release(self) -> None:
+        """Let calls stalled by a ``hang`` fault go (they then reset the connection)."""
+        self._release.set()
+
+    def count(self, op: str) -> int:
+        return sum(1 for o, _, _ in list(self.requests) if o == op)
+
+    def advance(self, job_id: str, steps: int = 1) -> dict[str, Any]:
+        with self._lock:
+            for _ in range(steps):
+                self._step(job_id)
+            return self.jobs[job_id]
+
+    def job_id(self, name: str) -> str:
+        return name.rsplit("/", 1)[-1]
+
+    def _fault(self, op: str, when: str) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.times > 0 and fault.op == op and fault.when == when:
+                    fault.times -= 1
+                    return fault
+        return None
+
+    # -- state -----------------------------------------------------------------------------------
+    def create(self, parent: str, body: dict[str, Any]) -> dict[str, Any]:
+        self._check_body(body)
+        with self._lock:
+            job_id = str(next(self._ids))
+            spec_name = next(k for k in SPECS if k in body)
+            spec = json.loads(json.dumps(body[spec_name]))
+            hyper = spec.setdefault("hyperParameters", {})
+            hyper["epochCount"] = str(hyper.get("epochCount") or self.default_epochs)  # int64: a string
+            hyper.setdefault("adapterSize", "ADAPTER_SIZE_FOUR")
+            hyper.setdefault("learningRateMultiplier", 1)
+            job = {"name": f"{parent}/tuningJobs/{job_id}", "baseModel": body["baseModel"],
+                   "tunedModelDisplayName": body.get("tunedModelDisplayName") or f"{body['baseModel']}-tuned",
+                   "state": "JOB_STATE_QUEUED", "createTime": _now(), "updateTime": _now(), spec_name: spec}
+            for key in ("labels", "description"):
+                if key in body:
+                    job[key] = body[key]
+            self.jobs[job_id] = job
+            self._private[job_id] = {"pos": -1, "script": self.script, "error": self.error, "spec": spec_name}
+            self.creates.append(body)
+            self._step(job_id)
+            self.created.set()
+            return job
+
+    def _step(self, job_id: str) -> None:
+        job, private = self.jobs[job_id], self._private[job_id]
+        if job["state"] in TERMINAL:
+            return
+        if job["state"] == "JOB_STATE_CANCELLING":
+            state = "JOB_STATE_CANCELLED"
+        elif private["pos"] + 1 < len(private["script"]):
+            private["pos"] += 1
+            state = private["script"][private["pos"]]
+        else:
+            return
+        job["state"] = state
+        job["updateTime"] = _now()
+        parent = job["name"].split("/tuningJobs/")[0]
+        if state == "JOB_STATE_RUNNING":
+            job.setdefault("startTime", _now())
+            job["tuningDataStats"] = {SPECS[private["spec"]]: self._stats(job[private["spec"]])}
+        if state in TERMINAL:
+            job["endTime"] = _now()
+        if state == "JOB_STATE_SUCCEEDED":
+            endpoint = f"{parent}/endpoints/{int(job_id) % 10_000_019}"
+            epochs = int(job[private["spec"]]["hyperParameters"]["epochCount"])
+            job["tunedModel"] = {"model": f"{parent}/models/{int(job_id) % 9_999_991}@1", "endpoint": endpoint,
+                                 "checkpoints": [{"checkpointId": str(e), "epoch": str(e), "step": str(e * 5),
+                                                  "endpoint": endpoint} for e in range(1, epochs + 1)]}
+        if state == "JOB_STATE_FAILED":
+            job["error"] = private["error"] or {"code": 13, "message": "Internal error occurred."}
+        if state == "JOB_STATE_CANCELLED":
+            job["error"] = {"code": 1, "message": "CANCELED"}
+
+    def _stats(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """Example and billable-token counts of the training file: ceil(characters / 4) per example."""
+        raw = self.read_uri(spec["trainingDatasetUri"]) if self.read_uri else None
+        lines = [json.loads(line) for line in (raw or b"").decode().splitlines() if line.strip()]
+        tokens = sum(math.ceil(len("".join(_texts(r))) / 4) for r in lines)
+        return {"tuningDatasetExampleCount": str(len(lines)), "totalBillableTokenCount": str(tokens),
+                "tuningStepCount": str(5 * int(spec["hyperParameters"]["epochCount"]))}
+
+    def _check_body(self, body: Any) -> None:
+        if not isinstance(body, dict):
+            raise ApiError(400, "Invalid JSON payload received.")
+        for key in body:
+            if key not in JOB_FIELDS:
+                raise ApiError(400, f'Invalid JSON payload received. Unknown name "{key}": Cannot find field.')
+        if not body.get("baseModel"):
+            raise ApiError(400, "base_model is required.")
+        specs = [k for k in SPECS if k in body]
+        if len(specs) != 1:
+            raise ApiError(400, "Exactly one tuning spec must be set.")
+        spec = body[specs[0]]
+        for key in spec:
+            if key not in SPEC_FIELDS:
+                raise ApiError(400, f'Invalid JSON payload received. Unknown name "{key}" at \'{specs[0]}\'.')
+        for key, value in (spec.get("hyperParameters") or {}).items():
+            if key not in HYPER_FIELDS:
+                raise ApiError(400, f'Invalid JSON payload received. Unknown name "{key}" at \'hyperParameters\'.')
+            if key == "adapterSize" and value not in ADAPTER_SIZES:
+                raise ApiError(400, f"Invalid value at 'adapterSize': {value}")
+        for key in ("trainingDatasetUri", "validationDatasetUri"):
+            uri = spec.get(key)
+            if key == "trainingDatasetUri" and not uri:
+                raise ApiError(400, "training_dataset_uri is required.")
+            if uri is not None and (not str(uri).startswith("gs://")):
+                raise ApiError(400, f"{key} must be a Cloud Storage URI (gs://...), not {uri!r}.")
+            if uri is not None and self.read_uri is not None and self.read_uri(uri) is None:
+                raise ApiError(400, f"Dataset {uri} does not exist or cannot be read.")
+        labels = body.get("labels") or {}
+        if len(labels) > 64:
+            raise ApiError(400, "A resource may have at most 64 labels.")
+        for key, value in labels.items():
+            if not LABEL_KEY.match(key) or not isinstance(value, str) or not LABEL_VALUE.match(value):
+                raise ApiError(400, f"Invalid label {key}={value!r}: keys and values must match [a-z0-9_-], "
+                                    "at most 63 characters, keys start with a letter.")
+
+    def list(self, parent: str, query: dict[str, str]) -> dict[str, Any]:
+        wanted: dict[str, str] = {}
+        for clause in filter(None, re.split(r"\s+AND\s+", query.get("filter", "").strip())):
+            match = re.fullmatch(r'labels\.([a-z0-9_-]+)\s*=\s*"?([^"]*)"?', clause)
+            if not match:
+                raise ApiError(400, f"Unsupported filter: {clause}")
+            wanted[match.group(1)] = match.group(2)
+        with self._lock:
+            items = [j for j in self.jobs.values() if j["name"].startswith(parent + "/")
+                     and all((j.get("labels") or {}).get(k) == v for k, v in wanted.items())]
+        items.sort(key=lambda j: j["createTime"], reverse=True)
+        start = int(query.get("pageToken") or 0)
+        size = max(1, min(int(query.get("pageSize") or 50), 100))
+        out: dict[str, Any] = {"tuningJobs": items[start:start + size]}
+        if start + size < len(items):
+            out["nextPageToken"] = str(start + size)
+        return out
+
+    def get(self, job_id: str) -> dict[str, Any]:
+        with self._lock:
+            if job_id not in self.jobs:
+                raise ApiError(404, f"TuningJob {job_id} not found.")
+            if self.auto_advance:
+                self._step(job_id)
+            return self.jobs[job_id]
+
+    def cancel(self, job_id: str) -> dict[str, Any]:
+        with self._lock:
+            job = self.jobs.get(job_id)
+            if job is None:
+                raise ApiError(404, f"TuningJob {job_id} not found.")
+            if job["state"] in TERMINAL:
+                raise ApiError(400, f"Cannot cancel tuning job {job['name']} in state {job['state']}.")
+            job["state"] = "JOB_STATE_CANCELLING"
+            return {}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_fake: FakeVertex
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: Any) -> None:  # quiet
+        pass
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def _reset(self) -> None:
+        """Close with a TCP RST: the client sees a connection reset, not an answer."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(body).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Length", str(len(data)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def _apply(self, fault: Fault) -> None:
+        if fault.kind == "hang":
+            self.server_fake._release.wait(timeout=30)
+            self._reset()
+        elif fault.kind == "reset":
+            self._reset()
+        else:
+            message = {429: "Quota exceeded for aiplatform.googleapis.com/tuning_requests.",
+                       503: "The service is currently unavailable."}.get(fault.status, "Internal error encountered.")
+            self._send(fault.status, ApiError(fault.status, message).body(), fault.headers)
+
+    def _handle(self, method: str) -> None:
+        fake = self.server_fake
+        parts = urlsplit(self.path)
+        path = re.sub(r"^/v1(beta1)?(?=/)", "", parts.path)
+        query = dict(parse_qsl(parts.query))
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        for route_method, pattern, op in _ROUTES:
+            match = pattern.match(path)
+            if match and route_method == method:
+                break
+        else:
+            self._send(404, ApiError(404, f"Unknown request URL: {method} {parts.path}").body())
+            return
+        fake.requests.append((op, path, query))
+        fault = fake._fault(op, "before")
+        if fault is not None:
+            self._apply(fault)
+            return
+        token = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+        if not token or (fake.token is not None and token != fake.token):
+            self._send(401, ApiError(401, "Request had invalid authentication credentials.").body())
+            return
+        groups = match.groupdict()
+        try:
+            if op == "create":
+                body = fake.create(groups["parent"], json.loads(raw or b"{}"))
+            elif op == "list":
+                body = fake.list(groups["parent"], query)
+            elif op == "get":
+                body = fake.get(groups["id"])
+            else:
+                body = fake.cancel(groups["id"])
+        except ApiError as err:
+            self._send(err.status, err.body())
+            return
+        except ValueError:
+            self._send(400, ApiError(400, "Invalid JSON payload received.").body())
+            return
+        after = fake._fault(op, "after")
+        if after is not None:
+            self._apply(after)
+            return
+        self._send(200, body)
+
+
+def _texts(value: Any):
+    """Every ``text`` part in a record, in order."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "text" and isinstance(item, str):
+                yield item
+            else:
+                yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
+    """Poll ``predicate`` until true or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False

@@ -1,0 +1,35 @@
+"""Small helpers shared by the OpenAI provider tests (imported as a plain module)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+API_KEY = "sk-test-ftx0123456789abcdefXYZ"  # a dummy in the shape of a real key: redaction must catch it
+
+
+def runs_json(cli) -> list[dict[str, Any]]:
+    r = cli("runs", "list", "--json")
+    assert r.exit_code == 0, r
+    return json.loads(r.stdout)
+
+
+def create_requests(server) -> list[dict[str, Any]]:
+    """Bodies of the create-job requests the fake server accepted (oldest first)."""
+    with server.state.lock:
+        jobs = sorted(server.state.jobs.values(), key=lambda j: j.id)
+        return [dict(j.request) for j in jobs]
+
+
+def chat_lines(n: int, start: int = 0) -> str:
+    return "".join(json.dumps({"messages": [
+        {"role": "system", "content": "You answer briefly."},
+        {"role": "user", "content": f"What is {i} plus {i}?"},
+        {"role": "assistant", "content": f"{i} plus {i} is {2 * i}."}]}) + "\n" for i in range(start, start + n))
+
+
+def dpo_lines(n: int) -> str:
+    return "".join(json.dumps({
+        "input": {"messages": [{"role": "user", "content": f"Say hello to person {i}."}]},
+        "preferred_output": [{"role": "assistant", "content": f"Hello, person {i}!"}],
+        "non_preferred_output": [{"role": "assistant", "content": "no."}]}) + "\n" for i in range(n))

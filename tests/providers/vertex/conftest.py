@@ -1,0 +1,82 @@
+"""Fixtures for the Vertex AI provider: Cloud Storage (gcp-storage-emulator) and a fake Vertex
+``tuningJobs`` API on loopback, both driven by the real google-cloud-storage and google-genai
+clients; fast polling and retries; small recipes with their data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fakes.gcs import GcsEmulator
+from fakes.vertex_server import FakeVertex
+from vertex_test_helpers import BUCKET, LOCATION, PROJECT, TOKEN, chat_lines
+
+
+@pytest.fixture(scope="session")
+def gcs_server():
+    """One in-memory emulator for the session (it starts in ~0.2 s; tests wipe it)."""
+    with GcsEmulator(bucket=BUCKET, project=PROJECT) as server:
+        yield server
+
+
+@pytest.fixture
+def gcs(gcs_server, monkeypatch):
+    gcs_server.wipe()
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_server.url)
+    return gcs_server
+
+
+@pytest.fixture
+def retry_waits(monkeypatch):
+    """The process-wide retry policy, made fast; its ``waits`` list records every back-off."""
+    from ftx import hosted_retry
+
+    policy = hosted_retry.RetryPolicy(attempts=5, initial_wait=0.01, max_wait=0.2, jitter=0.0)
+    monkeypatch.setattr(hosted_retry, "_default", policy)
+    return policy.waits
+
+
+@pytest.fixture
+def vertex_env(monkeypatch, tmp_path):
+    """Settings for a Vertex run, minus the endpoint; ADC can never reach the network."""
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", PROJECT)
+    monkeypatch.setenv("GOOGLE_CLOUD_LOCATION", LOCATION)
+    monkeypatch.setenv("FTX_VERTEX_BUCKET", BUCKET)
+    monkeypatch.setenv("FTX_VERTEX_ACCESS_TOKEN", TOKEN)
+    monkeypatch.setenv("FTX_POLL_INTERVAL", "0.01")
+    monkeypatch.setenv("FTX_RETRY_WAIT", "0.01")
+    monkeypatch.setenv("FTX_RETRY_MAX_WAIT", "0.2")
+    monkeypatch.setenv("FTX_HTTP_TIMEOUT", "5")
+    # google.auth.default() must fail at once (never probe the GCE metadata server).
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "no-adc.json"))
+    monkeypatch.setenv("NO_GCE_CHECK", "True")
+    for var in ("FTX_VERTEX_ENDPOINT", "FTX_VERTEX_API_VERSION", "CLOUDSDK_CORE_PROJECT"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def fake_vertex(monkeypatch, gcs, retry_waits, vertex_env):
+    """A fake Vertex AI; the environment points google-genai (and subprocesses) at it."""
+    with FakeVertex(token=TOKEN, read_uri=gcs.read, lifetime=300) as server:
+        monkeypatch.setenv("FTX_VERTEX_ENDPOINT", server.url)
+        yield server
+
+
+@pytest.fixture
+def make_recipe(tmp_path):
+    """make_recipe(train=..., validation=..., extra=...) -> path of a recipe in tmp_path."""
+
+    def make(train: str | None = None, validation: str | None = None, extra: str = "", name: str = "demo",
+             model: str = "gemini-2.5-flash-lite", objective: str = "sft", epochs: str = "2") -> Path:
+        (tmp_path / "train.jsonl").write_text(train if train is not None else chat_lines(30), encoding="utf-8")
+        data = "data:\n  train: train.jsonl\n"
+        if validation is not None:
+            (tmp_path / "valid.jsonl").write_text(validation, encoding="utf-8")
+            data += "  validation: valid.jsonl\n"
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(f"name: {name}\nmodel:\n  vertex: {model}\n{data}objective: {objective}\n"
+                        f"hyperparameters:\n  epochs: {epochs}\n{extra}", encoding="utf-8")
+        return path
+
+    return make
