@@ -31,7 +31,7 @@ def run(recipe: str, overrides: tuple[str, ...], backend: str, dry_run: bool, as
         click.echo(json.dumps({"backend": backend, "recipe": plan.recipe.to_dict(), "data": plan.data,
                                "plan": plan.details, "warnings": plan.warnings}, indent=2, default=str))
     else:
-        print_plan(plan)
+        print_plan(plan, dry_run)
     echo_warnings(plan.warnings)
     if dry_run:
         return

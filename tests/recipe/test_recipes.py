@@ -137,7 +137,7 @@ backends:
 def test_section_for_backend_not_installed_is_a_warning(write):
     r = load_recipe(write("a.yaml", GOOD + "backends:\n  modal:\n    gpu: h100\n"))
     assert any("backend 'modal' is not installed" in str(w) for w in r.warnings)
-    with pytest.raises(PluginError, match="unknown backend 'modal'; installed: local, openai, vertex"):
+    with pytest.raises(PluginError, match="unknown backend 'modal'; installed: .*local, openai.*vertex"):
         load_recipe(write("b.yaml", GOOD), backend="modal")
 
 
