@@ -49,11 +49,14 @@ TIMINGS: dict[str, float] = {}
 @pytest.fixture(scope="module", autouse=True)
 def report_timings(request):
     yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     lines = [f"  {step:<42} {seconds:6.1f} s" for step, seconds in TIMINGS.items()]
+    lines.append(f"  {'total':<42} {sum(TIMINGS.values()):6.1f} s")
     text = "\n[test_packaging] time per step:\n" + "\n".join(lines)
-    if reporter is not None:
-        reporter.write_line(text)
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if capture is not None and reporter is not None:
+        with capture.global_and_fixture_disabled():  # shown even without -s
+            reporter.write_line(text)
     else:  # pragma: no cover
         print(text, file=sys.__stderr__)
 
@@ -251,11 +254,18 @@ def test_recipes_are_package_data(wheel_venv):
 
 
 @pytest.mark.parametrize("backend", ["local", "openai", "vertex"])
-def test_dry_run_needs_no_extras(wheel_venv, backend):
-    """The base install plans every backend: the SDKs and torch are needed only to run."""
-    r = wheel_venv.ftx("run", "quickstart", "--backend", backend, "--dry-run", "--json")
-    plan = json.loads(r.stdout)
-    assert plan["backend"] == backend and plan["plan"]
+def test_dry_run_without_extras_plans_or_names_the_extra(wheel_venv, backend):
+    """In the base install a dry run either plans (torch and the SDKs are needed only to run) or,
+    when planning needs the backend's extra (OpenAI's exact token counts need bpe-openai), says
+    which extra to install in one error line: never a traceback."""
+    r = wheel_venv.ftx("run", "quickstart", "--backend", backend, "--dry-run", "--json", ok=False)
+    assert "Traceback" not in r.stderr, r.stderr
+    if r.returncode == 0:
+        plan = json.loads(r.stdout)
+        assert plan["backend"] == backend and plan["plan"]
+    else:
+        assert r.returncode == 2 and r.stderr.startswith("error: "), r.stderr
+        assert f"ftx[{backend}]" in r.stderr, r.stderr
 
 
 # -- editable install ------------------------------------------------------------------------------
