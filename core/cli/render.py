@@ -32,7 +32,7 @@ def _data_line(data: dict[str, Any]) -> str:
             f"examples ({where})")
     if data.get("tokens") is not None:
         unit = ("characters (no tokenizer for this backend)" if data.get("counted_in") == "chars"
-                else f"tokens ({data.get('counted_in')})")
+                else f"content tokens ({data.get('counted_in')})")
         line += f"\n{data['tokens']:,} {unit} in train"
     return line
 

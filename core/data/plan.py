@@ -68,8 +68,6 @@ def plan_data(recipe: Any, backend: Any) -> tuple[dict[str, Any], list[Problem],
     from .advice import dataset_warnings
     from .dedupe import overlap
     from .stats import compute_stats
-    from .tokens import get_counter
-
     spec = recipe.recipe.data
     problems = [p for p in (_path_problem(recipe, "train", spec.train),
                             _path_problem(recipe, "validation", spec.validation) if spec.validation else None) if p]
@@ -79,7 +77,7 @@ def plan_data(recipe: Any, backend: Any) -> tuple[dict[str, Any], list[Problem],
     _check_objective(recipe, train + validation, problems)
     if problems:
         return {}, problems, []
-    counter = get_counter(recipe.model if backend.name in ("openai", "azure-openai") else None)
+    counter, counter_warning = _counter_for(recipe, backend)
     max_length = recipe.recipe.hyperparameters.max_length
     train_stats = compute_stats(train, counter=counter, max_length=max_length)
     val_stats = compute_stats(validation, counter=counter, max_length=max_length) if validation else None
@@ -95,4 +93,18 @@ def plan_data(recipe: Any, backend: Any) -> tuple[dict[str, Any], list[Problem],
         "counted_in": counter.name,
     }
     warnings = dataset_warnings(train_stats, val_stats, leaks, hosted_minimum=10 if backend.hosted else None)
-    return summary, problems, list(warnings)
+    return summary, problems, ([counter_warning] if counter_warning else []) + list(warnings)
+
+
+def _counter_for(recipe: Any, backend: Any) -> tuple[Any, str | None]:
+    """The backend's tokenizer where ftx can count offline; characters (with a warning) when the
+    package that counts for it is not installed."""
+    from ..errors import FtxError
+    from .tokens import get_counter
+
+    if backend.name not in ("openai", "azure-openai") or not recipe.model:
+        return get_counter(None), None
+    try:
+        return get_counter(recipe.model), None
+    except FtxError as exc:
+        return get_counter(None), f"counting characters instead of tokens: {exc.problems[0].message}"
