@@ -65,15 +65,17 @@ class VertexBackend(HostedBackend):
         return prepare(self.name, recipe)
 
     def connection(self, recipe) -> dict[str, Any]:
+        """Project, region, bucket and endpoint (``recipe=None``: the environment's, for calls
+        that stage nothing, such as ``ftx jobs list --remote``)."""
         from .config import connection_settings
 
-        return connection_settings(getattr(recipe, "options", None))
+        return connection_settings(getattr(recipe, "options", None), need_bucket=recipe is not None)
 
     def connect(self, connection: dict[str, Any]) -> HostedProvider:
         from .config import connection_settings
         from .provider import VertexProvider
 
-        if not connection.get("project") or not connection.get("bucket"):
+        if not connection.get("project"):
             # A run recorded before its settings were known, or edited by hand: resolve afresh.
-            connection = {**connection_settings(None), **{k: v for k, v in connection.items() if v}}
+            connection = {**connection_settings(None, need_bucket=False), **{k: v for k, v in connection.items() if v}}
         return VertexProvider(connection)

@@ -70,6 +70,24 @@ def configured(options: Any = None) -> dict[str, Any]:
     }
 
 
+def require_google() -> None:
+    """Fail with one line, not a traceback, when the vertex extra is not installed."""
+    import importlib.util
+
+    missing = [name for name in ("google.auth", "google.genai", "google.cloud.storage")
+               if _spec(name, importlib.util) is None]
+    if missing:
+        raise BackendError(f"the Google Cloud client libraries are not installed ({', '.join(missing)})",
+                           hint="pip install 'ftx[vertex]'")
+
+
+def _spec(name: str, util: Any) -> Any:
+    try:
+        return util.find_spec(name)
+    except ModuleNotFoundError:  # a parent package is missing
+        return None
+
+
 def _adc() -> tuple[Any, str | None]:
     """Application Default Credentials and their project, or raise ``DefaultCredentialsError``."""
     import google.auth
@@ -81,16 +99,14 @@ def credentials() -> Any:
     """Credentials for Google Cloud: a static token from ``FTX_VERTEX_ACCESS_TOKEN``, else ADC.
 
     Raises :class:`BackendError` (one line) when neither is available."""
+    require_google()
     token = os.environ.get(ENV_TOKEN, "").strip()
     if token:
         import google.oauth2.credentials
 
         return google.oauth2.credentials.Credentials(token)
-    try:
-        import google.auth.exceptions
-    except ImportError as exc:
-        raise BackendError("the Google Cloud client libraries are not installed",
-                           hint="pip install 'ftx[vertex]'") from exc
+    import google.auth.exceptions
+
     try:
         creds, _ = _adc()
     except google.auth.exceptions.DefaultCredentialsError as exc:
@@ -103,17 +119,17 @@ def _first_line(exc: Exception) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def connection_settings(options: Any = None, *, check_credentials: bool = True) -> dict[str, Any]:
+def connection_settings(options: Any = None, *, check_credentials: bool = True,
+                        need_bucket: bool = True) -> dict[str, Any]:
     """Settings to store with the run, checked: every missing one is named in a single
-    :class:`BackendError`, before anything is uploaded or created."""
+    :class:`BackendError`, before anything is uploaded or created. ``need_bucket=False`` for
+    calls that upload nothing (listing a project's jobs)."""
     settings = configured(options)
     no_credentials = adc_error = None
     if check_credentials and not os.environ.get(ENV_TOKEN, "").strip():
-        try:
-            import google.auth.exceptions
-        except ImportError:
-            raise BackendError("the Google Cloud client libraries are not installed",
-                               hint="pip install 'ftx[vertex]'") from None
+        require_google()
+        import google.auth.exceptions
+
         try:
             _, adc_project = _adc()
             settings["project"] = settings["project"] or adc_project
@@ -122,11 +138,12 @@ def connection_settings(options: Any = None, *, check_credentials: bool = True) 
             no_credentials = f"credentials ({ENV_TOKEN}, or Application Default Credentials: {_ADC_HINT})"
     missing = [what for what, absent in (
         (f"the project ({ENV_PROJECT} or backends.vertex.project)", not settings["project"]),
-        (f"a staging bucket ({ENV_BUCKET} or backends.vertex.bucket)", not settings["bucket"]),
+        (f"a staging bucket ({ENV_BUCKET} or backends.vertex.bucket)", need_bucket and not settings["bucket"]),
         (no_credentials, no_credentials is not None)) if absent]
     if missing:
         raise BackendError("Vertex AI is not configured: missing " + "; ".join(missing), hint=adc_error)
-    problem = bucket_problem(settings["bucket"] + ("/" + settings["prefix"] if settings["prefix"] else ""))
+    problem = settings["bucket"] and bucket_problem(settings["bucket"] + (
+        "/" + settings["prefix"] if settings["prefix"] else ""))
     if problem:
         raise BackendError(f"staging bucket: {problem}")
     if settings["endpoint"] and not re.match(r"^https?://[^/\s]+", settings["endpoint"]):

@@ -1,5 +1,8 @@
 """Vertex AI tuning jobs in ftx's words: states, trained tokens, checkpoints, derived events.
 
+A job's ftx id is the last part of its resource name (``projects/P/locations/L/tuningJobs/ID``);
+the project and region are stored with the run, and ``raw["name"]`` keeps the full name.
+
 Trained tokens: Vertex reports ``tuningDataStats.*.totalBillableTokenCount``, the billable
 tokens of the training dataset (one pass); a job trains ``hyperParameters.epochCount`` passes,
 so trained tokens = billable tokens x epochs, which is what Vertex bills.
@@ -87,7 +90,7 @@ def remote_job(obj: Any) -> RemoteJob:
                                   ("billable_tokens_per_epoch", billable)) if v is not None}
     key = (raw.get("labels") or {}).get(CLIENT_KEY_FIELD)
     return RemoteJob(
-        id=raw["name"], status=STATES.get(state, "running"), provider_status=state,
+        id=raw["name"].rsplit("/", 1)[-1], status=STATES.get(state, "running"), provider_status=state,
         base_model=raw.get("base_model"),
         # The endpoint is what serves the tuned model (generate_content(model=endpoint)).
         fine_tuned_model=tuned.get("endpoint") or tuned.get("model"),
@@ -115,7 +118,8 @@ def checkpoints_of(job: RemoteJob) -> list[RemoteCheckpoint]:
 
 def job_events(job: RemoteJob) -> list[RemoteEvent]:
     """Events derived from a job snapshot, oldest first, with ids stable across polls: the
-    dataset statistics once known, one progress event per checkpoint, then the error."""
+    dataset statistics once known, one progress event per checkpoint, then the tuned model
+    (or the error)."""
     at = job.created_at or 0.0
     out: list[RemoteEvent] = []
     p = job.progress
@@ -132,6 +136,12 @@ def job_events(job: RemoteJob) -> list[RemoteEvent]:
             metrics["total_steps"] = p["total_steps"]
         out.append(RemoteEvent(f"checkpoint-{c.id}", job.finished_at or at, "info",
                                f"checkpoint {c.id} at step {c.step}", metrics))
+    tuned = job.raw.get("tuned_model") or {}
+    if job.status == "succeeded" and (tuned.get("model") or tuned.get("endpoint")):
+        # Recorded in the run's history: the model resource is what to deploy again or delete.
+        out.append(RemoteEvent("tuned-model", job.finished_at or at, "info",
+                               f"tuned model {tuned.get('model') or '-'} served at endpoint "
+                               f"{tuned.get('endpoint') or '-'}"))
     if job.error_message and job.status == "failed":
         out.append(RemoteEvent("error", job.finished_at or at, "error",
                                f"{job.error_code}: {job.error_message}" if job.error_code else job.error_message))

@@ -8,11 +8,11 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from ftx.hosted import (CLIENT_KEY_FIELD, HostedProvider, PreparedJob, RemoteCheckpoint, RemoteEvent, RemoteJob,
-                        UploadFile)
+from ftx.hosted import (CLIENT_KEY_FIELD, HostedProvider, PreparedJob, ProviderError, RemoteCheckpoint, RemoteEvent,
+                        RemoteJob, UploadFile)
 
 from .errors import call
-from .jobs import job_events, remote_job, checkpoints_of
+from .jobs import checkpoints_of, job_events, remote_job
 from .prepare import label_value
 
 LABEL = "Vertex AI"
@@ -70,10 +70,21 @@ class VertexProvider(HostedProvider):
         self._seen[job.id] = job
         return job
 
+    def _name(self, job_id: str) -> str:
+        """The job's resource name: ftx records the short id (``1234...``), Vertex wants
+        ``projects/P/locations/L/tuningJobs/ID``; a full name passes through."""
+        if "/" in job_id:
+            return job_id
+        return f"projects/{self.connection['project']}/locations/{self.connection['location']}/tuningJobs/{job_id}"
+
     # -- data ------------------------------------------------------------------------------------
     def upload(self, file: UploadFile) -> str:
+        from ftx.errors import BackendError
+
         from .staging import stage
 
+        if not self.connection.get("bucket"):
+            raise BackendError("no staging bucket: set FTX_VERTEX_BUCKET or backends.vertex.bucket")
         uri, _ = stage(self.storage, self.connection["bucket"], self.connection.get("prefix") or "", file)
         return uri
 
@@ -81,7 +92,13 @@ class VertexProvider(HostedProvider):
     def find_job(self, client_key: str) -> RemoteJob | None:
         value = label_value(client_key)
         config: dict[str, Any] = {"filter": f'labels.{CLIENT_KEY_FIELD}="{value}"', "page_size": 100}
-        pager = self._call(self.client.tunings.list, config=config)
+        try:
+            pager = self._call(self.client.tunings.list, config=config)
+        except ProviderError as exc:
+            if exc.code != "INVALID_ARGUMENT":
+                raise
+            # An endpoint that does not take this filter: list everything, match the label here.
+            pager = self._call(self.client.tunings.list, config={"page_size": 100})
         for _ in range(_MAX_PAGES):
             # Checked here too: a server that ignores the filter must not make us adopt another job.
             for obj in pager.page:
@@ -101,26 +118,26 @@ class VertexProvider(HostedProvider):
             return self._job(self._call(self.client.tunings.tune, **tune_arguments(request)))
 
     def get_job(self, job_id: str) -> RemoteJob:
-        return self._job(self._call(self.client.tunings.get, name=job_id))
+        return self._job(self._call(self.client.tunings.get, name=self._name(job_id)))
 
     def list_jobs(self, limit: int = 20) -> list[RemoteJob]:
         pager = self._call(self.client.tunings.list, config={"page_size": max(1, min(limit, 100))})
         return [self._job(obj) for obj in pager.page[:limit]]
 
     def cancel_job(self, job_id: str) -> RemoteJob:
-        self._call(self.client.tunings.cancel, name=job_id)
+        self._call(self.client.tunings.cancel, name=self._name(job_id))
         return self.get_job(job_id)
 
     def events_since(self, job_id: str, last_event_id: str | None) -> list[RemoteEvent]:
         """Vertex keeps no event log for tuning jobs: ftx derives events from the job itself
         (data statistics, checkpoints, the error), each with a stable id."""
-        job = self._seen.get(job_id) or self.get_job(job_id)
+        job = self._seen.get(job_id.rsplit("/", 1)[-1]) or self.get_job(job_id)
         events = job_events(job)
         ids = [e.id for e in events]
         return events[ids.index(last_event_id) + 1:] if last_event_id in ids else events
 
     def checkpoints(self, job_id: str) -> list[RemoteCheckpoint]:
-        job = self._seen.get(job_id) or self.get_job(job_id)
+        job = self._seen.get(job_id.rsplit("/", 1)[-1]) or self.get_job(job_id)
         return checkpoints_of(job)
 
     # -- results ---------------------------------------------------------------------------------
@@ -145,7 +162,7 @@ class VertexProvider(HostedProvider):
         price = price_per_1m(job.base_model or "")
         if price is None or job.trained_tokens is None:
             return None
-        return round(job.trained_tokens * price / 1_000_000, 6)
+        return job.trained_tokens * price / 1_000_000
 
     def close(self) -> None:
         for client in (self.client, self.storage):

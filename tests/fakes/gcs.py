@@ -14,7 +14,42 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from typing import Any
+from typing import Any, Callable
+
+
+def storage_client(url: str, project: str = "ftx-test") -> Any:
+    """An anonymous google-cloud-storage client for the emulator at ``url``."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+
+    previous = os.environ.get("STORAGE_EMULATOR_HOST")
+    os.environ["STORAGE_EMULATOR_HOST"] = url
+    try:
+        return storage.Client(project=project, credentials=AnonymousCredentials())
+    finally:
+        if previous is None:
+            os.environ.pop("STORAGE_EMULATOR_HOST", None)
+        else:
+            os.environ["STORAGE_EMULATOR_HOST"] = previous
+
+
+def get_blob(client: Any, uri: str) -> Any:
+    """The object at ``gs://BUCKET/NAME`` (metadata loaded), or ``None`` when it does not exist."""
+    if not uri.startswith("gs://"):
+        raise ValueError(f"not a gs:// URI: {uri}")
+    bucket, _, name = uri[len("gs://"):].partition("/")
+    return client.bucket(bucket).get_blob(name)
+
+
+def remote_reader(url: str) -> Callable[[str], bytes | None]:
+    """``read(uri)`` for the emulator at ``url``: an object's bytes, or ``None``."""
+    client = storage_client(url)
+
+    def read(uri: str) -> bytes | None:
+        blob = get_blob(client, uri)
+        return None if blob is None else blob.download_as_bytes()
+
+    return read
 
 
 def free_port() -> int:
@@ -25,9 +60,13 @@ def free_port() -> int:
 
 class GcsEmulator:
     def __init__(self, bucket: str = "ftx-staging", project: str = "ftx-test"):
+        from gcp_storage_emulator import server as emulator
         from gcp_storage_emulator.server import create_server
 
         logging.getLogger("gcp_storage_emulator").setLevel(logging.WARNING)
+        # Its handler writes headers and body separately: without TCP_NODELAY each answer
+        # waits out the client's delayed ACK (~40 ms).
+        emulator.RequestHandler.disable_nagle_algorithm = True
         self.bucket, self.project = bucket, project
         self.port = free_port()
         self.server = create_server("127.0.0.1", self.port, in_memory=True, default_bucket=bucket)
@@ -57,34 +96,17 @@ class GcsEmulator:
     def client(self) -> Any:
         """A google-cloud-storage client bound to this emulator (anonymous)."""
         if self._client is None:
-            from google.auth.credentials import AnonymousCredentials
-            from google.cloud import storage
-
-            previous = os.environ.get("STORAGE_EMULATOR_HOST")
-            os.environ["STORAGE_EMULATOR_HOST"] = self.url
-            try:
-                self._client = storage.Client(project=self.project, credentials=AnonymousCredentials())
-            finally:
-                if previous is None:
-                    os.environ.pop("STORAGE_EMULATOR_HOST", None)
-                else:
-                    os.environ["STORAGE_EMULATOR_HOST"] = previous
+            self._client = storage_client(self.url, self.project)
         return self._client
-
-    def _blob(self, uri: str) -> Any:
-        if not uri.startswith("gs://"):
-            raise ValueError(f"not a gs:// URI: {uri}")
-        bucket, _, name = uri[len("gs://"):].partition("/")
-        return self.client().bucket(bucket).get_blob(name)
 
     def read(self, uri: str) -> bytes | None:
         """The object's content, or ``None`` when it does not exist."""
-        blob = self._blob(uri)
+        blob = get_blob(self.client(), uri)
         return None if blob is None else blob.download_as_bytes()
 
     def blob(self, uri: str) -> Any:
         """The object's metadata (``generation``, ``md5_hash``, ``metadata``...) or ``None``."""
-        return self._blob(uri)
+        return get_blob(self.client(), uri)
 
     def objects(self, prefix: str = "") -> list[str]:
         return [b.name for b in self.client().list_blobs(self.bucket, prefix=prefix or None)]

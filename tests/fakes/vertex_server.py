@@ -85,7 +85,8 @@ def _now() -> str:
 class FakeVertex:
     def __init__(self, *, token: str | None = "test-token", script: tuple[str, ...] = DEFAULT_SCRIPT,
                  error: dict[str, Any] | None = None, read_uri: Callable[[str], bytes | None] | None = None,
-                 auto_advance: bool = True, default_epochs: int = 3, lifetime: float = 120.0):
+                 auto_advance: bool = True, default_epochs: int = 3, lifetime: float | None = 120.0,
+                 port: int = 0):
         self.token = token
         self.script, self.error = tuple(script), error
         self.read_uri = read_uri
@@ -105,11 +106,12 @@ class FakeVertex:
         class Handler(_Handler):
             server_fake = fake
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._timer = threading.Timer(lifetime, self.stop)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
+        self._timer = threading.Timer(lifetime or 10 ** 9, self.stop)  # a stray test cannot leak it
         self._timer.daemon = True
         self._stopped = False
 
@@ -231,40 +233,36 @@ class FakeVertex:
                 "tuningStepCount": str(5 * int(spec["hyperParameters"]["epochCount"]))}
 
     def _check_body(self, body: Any) -> None:
-        if not isinstance(body, dict):
-            raise ApiError(400, "Invalid JSON payload received.")
-        for key in body:
-            if key not in JOB_FIELDS:
-                raise ApiError(400, f'Invalid JSON payload received. Unknown name "{key}": Cannot find field.')
-        if not body.get("baseModel"):
+        """Reject what Vertex rejects: unknown fields, a missing model or spec, bad enums, URIs, labels."""
+        def unknown(keys: Any, known: set[str], where: str) -> None:
+            for key in keys:
+                if key not in known:
+                    raise ApiError(400, f'Invalid JSON payload received. Unknown name "{key}" at \'{where}\'.')
+
+        if not isinstance(body, dict) or not body.get("baseModel"):
             raise ApiError(400, "base_model is required.")
+        unknown(body, JOB_FIELDS, "tuning_job")
         specs = [k for k in SPECS if k in body]
         if len(specs) != 1:
             raise ApiError(400, "Exactly one tuning spec must be set.")
         spec = body[specs[0]]
-        for key in spec:
-            if key not in SPEC_FIELDS:
-                raise ApiError(400, f'Invalid JSON payload received. Unknown name "{key}" at \'{specs[0]}\'.')
-        for key, value in (spec.get("hyperParameters") or {}).items():
-            if key not in HYPER_FIELDS:
-                raise ApiError(400, f'Invalid JSON payload received. Unknown name "{key}" at \'hyperParameters\'.')
-            if key == "adapterSize" and value not in ADAPTER_SIZES:
-                raise ApiError(400, f"Invalid value at 'adapterSize': {value}")
-        for key in ("trainingDatasetUri", "validationDatasetUri"):
-            uri = spec.get(key)
-            if key == "trainingDatasetUri" and not uri:
-                raise ApiError(400, "training_dataset_uri is required.")
-            if uri is not None and (not str(uri).startswith("gs://")):
-                raise ApiError(400, f"{key} must be a Cloud Storage URI (gs://...), not {uri!r}.")
-            if uri is not None and self.read_uri is not None and self.read_uri(uri) is None:
+        unknown(spec, SPEC_FIELDS, specs[0])
+        unknown(spec.get("hyperParameters") or {}, HYPER_FIELDS, "hyperParameters")
+        if (spec.get("hyperParameters") or {}).get("adapterSize", "ADAPTER_SIZE_ONE") not in ADAPTER_SIZES:
+            raise ApiError(400, f"Invalid value at 'adapterSize': {spec['hyperParameters']['adapterSize']}")
+        if not spec.get("trainingDatasetUri"):
+            raise ApiError(400, "training_dataset_uri is required.")
+        for uri in filter(None, (spec.get("trainingDatasetUri"), spec.get("validationDatasetUri"))):
+            if not str(uri).startswith("gs://"):
+                raise ApiError(400, f"A dataset must be a Cloud Storage URI (gs://...), not {uri!r}.")
+            if self.read_uri is not None and self.read_uri(uri) is None:
                 raise ApiError(400, f"Dataset {uri} does not exist or cannot be read.")
         labels = body.get("labels") or {}
-        if len(labels) > 64:
-            raise ApiError(400, "A resource may have at most 64 labels.")
-        for key, value in labels.items():
-            if not LABEL_KEY.match(key) or not isinstance(value, str) or not LABEL_VALUE.match(value):
-                raise ApiError(400, f"Invalid label {key}={value!r}: keys and values must match [a-z0-9_-], "
-                                    "at most 63 characters, keys start with a letter.")
+        bad = [k for k, v in labels.items() if not LABEL_KEY.match(k) or not isinstance(v, str)
+               or not LABEL_VALUE.match(v)]
+        if len(labels) > 64 or bad:
+            raise ApiError(400, f"Invalid labels {bad or len(labels)}: at most 64; keys and values [a-z0-9_-], "
+                                "at most 63 characters, keys start with a letter.")
 
     def list(self, parent: str, query: dict[str, str]) -> dict[str, Any]:
         wanted: dict[str, str] = {}
@@ -306,6 +304,7 @@ class FakeVertex:
 class _Handler(BaseHTTPRequestHandler):
     server_fake: FakeVertex
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed-ACK stall
 
     def log_message(self, *args: Any) -> None:  # quiet
         pass
@@ -416,3 +415,25 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+if __name__ == "__main__":  # by hand: python tests/fakes/vertex_server.py --port 9024 [--gcs URL]
+    import argparse
+
+    from gcs import remote_reader
+
+    parser = argparse.ArgumentParser(description="a fake Vertex AI tuningJobs API on 127.0.0.1 (any token)")
+    parser.add_argument("--port", type=int, default=9024)
+    parser.add_argument("--gcs", help="Cloud Storage emulator URL: check and count the staged datasets")
+    parser.add_argument("--step-seconds", type=float, default=2.0, help="seconds between job states")
+    args = parser.parse_args()
+    fake = FakeVertex(token=None, read_uri=remote_reader(args.gcs) if args.gcs else None, auto_advance=False,
+                      lifetime=None, port=args.port).start()
+    print(f"fake Vertex AI on {fake.url} (Ctrl-C stops it)", flush=True)
+    try:
+        while True:
+            time.sleep(args.step_seconds)
+            for job_id in list(fake.jobs):
+                fake.advance(job_id)
+    except KeyboardInterrupt:
+        fake.stop()

@@ -15,7 +15,7 @@ def _one_job_recorded(cli, fake_vertex) -> dict:
     assert len(fake_vertex.creates) == 1 and len(fake_vertex.jobs) == 1
     [run] = runs_json(cli)
     [job] = fake_vertex.jobs.values()
-    assert run["remote_job_id"] == job["name"] and run["status"] == "succeeded"
+    assert run["remote_job_id"] == fake_vertex.job_id(job["name"]) and run["status"] == "succeeded"
     return run
 
 
@@ -122,3 +122,23 @@ def test_a_server_that_ignores_the_label_filter_does_not_lend_its_jobs(cli, fake
     assert len(fake_vertex.creates) == 2
     names = {run["remote_job_id"] for run in runs_json(cli)}
     assert len(names) == 2
+
+
+def test_an_endpoint_that_rejects_the_label_filter_is_searched_without_it(cli, fake_vertex, make_recipe,
+                                                                          monkeypatch):
+    from fakes import vertex_server
+
+    original = vertex_server.FakeVertex.list
+
+    def no_filters(self, parent, query):
+        if query.get("filter"):
+            raise vertex_server.ApiError(400, "Unsupported filter field: labels.")
+        return original(self, parent, query)
+
+    monkeypatch.setattr(vertex_server.FakeVertex, "list", no_filters)
+    recipe = make_recipe()
+    fake_vertex.inject("create", kind="reset", when="after")  # the search must find the job it made
+    r = cli("run", recipe, "--backend", "vertex", "--yes")
+    assert r.exit_code == 0, r
+    assert "found existing Vertex AI job" in r.stderr
+    _one_job_recorded(cli, fake_vertex)

@@ -25,13 +25,17 @@ def test_quickstart_runs_to_a_tuned_model(cli, fake_vertex, gcs):
     [run] = runs_json(cli)
     assert run["backend"] == "vertex" and run["status"] == "succeeded"
     [job] = fake_vertex.jobs.values()
-    assert len(fake_vertex.creates) == 1 and run["remote_job_id"] == job["name"]
+    # recorded under its short id; the project and region are stored with the run
+    assert len(fake_vertex.creates) == 1 and job["name"].endswith("/tuningJobs/" + run["remote_job_id"])
+    assert run["extra"]["connection"]["location"] == "us-central1"
     # the tuned model is recorded: its endpoint is the run's model; `ftx runs list` shows it
     endpoint = job["tunedModel"]["endpoint"]
     assert run["model"] == endpoint and run["artifacts"]["fine_tuned_model"] == endpoint
     assert f"succeeded: fine-tuned model {endpoint}" in "".join(r.stdout.split("\n"))
     listed = cli("runs", "list")
     assert listed.exit_code == 0 and "succeeded" in listed.stdout and "endpoints/" in listed.stdout
+    logs = cli("jobs", "logs", run["id"]).stdout
+    assert f"tuned model {job['tunedModel']['model']} served at endpoint {endpoint}" in " ".join(logs.split())
     tuned = json.loads(Path(run["artifacts"]["result:tuned_model.json"]).read_text())
     assert tuned["model"] == job["tunedModel"]["model"] and tuned["endpoint"] == endpoint
     # the data went to the bucket under content-hash names, in Gemini's tuning format
@@ -133,6 +137,20 @@ def test_failed_job_is_one_clear_line(cli, fake_vertex, make_recipe):
     assert logs.exit_code == 0 and "Dataset row 7" in logs.stdout
 
 
+def test_after_a_failure_the_same_command_is_a_new_attempt(cli, fake_vertex, make_recipe):
+    recipe = make_recipe()
+    fake_vertex.script = ("JOB_STATE_RUNNING", "JOB_STATE_FAILED")
+    assert cli("run", recipe, "--backend", "vertex", "--yes").exit_code != 0
+    fake_vertex.script = ("JOB_STATE_RUNNING", "JOB_STATE_SUCCEEDED")
+    again = cli("run", recipe, "--backend", "vertex", "--yes")
+    assert again.exit_code == 0, again
+    second, first = runs_json(cli)
+    assert (first["status"], second["status"]) == ("failed", "succeeded")
+    assert second["client_key"] == first["client_key"] + ".2"
+    labels = [c["labels"]["ftx_client_key"] for c in fake_vertex.creates]
+    assert labels == [first["client_key"], first["client_key"] + "_2e2"]  # "." is not allowed in a label
+
+
 def test_detach_then_jobs_commands(cli, fake_vertex, make_recipe):
     fake_vertex.auto_advance = False
     r = cli("run", make_recipe(), "--backend", "vertex", "--yes", "--detach")
@@ -144,8 +162,7 @@ def test_detach_then_jobs_commands(cli, fake_vertex, make_recipe):
     remote = cli("jobs", "list", "--remote", "--backend", "vertex", "--json")
     assert remote.exit_code == 0, remote
     assert json.loads(remote.stdout)[0]["client_key"] == run["client_key"]
-    job_id = fake_vertex.job_id(run["remote_job_id"])
-    fake_vertex.advance(job_id)  # PENDING -> RUNNING
+    fake_vertex.advance(run["remote_job_id"])  # PENDING -> RUNNING
     status = cli("jobs", "status", run["id"], "--json")
     assert status.exit_code == 0, status
     assert json.loads(status.stdout)["status"] == "running"
