@@ -51,6 +51,7 @@ class Estimate:
     device: str | None = None  # what it runs on, for backends with a choice (local: a GPU or cpu)
     memory_gb: float | None = None  # memory the device offers (what ``fits`` compared against)
     breakdown: dict[str, float] = field(default_factory=dict)  # peak memory parts, GB
+    time_breakdown: dict[str, float] = field(default_factory=dict)  # parts of ``seconds``
     available: bool = True
 
     @property

@@ -107,6 +107,13 @@ class PreparedJob:
         described = {f.role: f.describe() for f in self.files}
         return _substitute(self.request, lambda role: described.get(role, f"<upload of {role}>"))
 
+    def rekey(self, key: str) -> None:
+        """Launch under another idempotency key (a new attempt): every place the request carries
+        the old key (metadata, labels) carries the new one."""
+        old = self.client_key
+        self.request = _replace_value(self.request, old, key)
+        self.client_key = key
+
     def data_hashes(self) -> dict[str, str]:
         return {f.role: f.sha256 for f in self.files}
 
@@ -119,6 +126,14 @@ def _substitute(value: Any, ref: Any) -> Any:
     if isinstance(value, list):
         return [_substitute(v, ref) for v in value]
     return value
+
+
+def _replace_value(value: Any, old: str, new: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _replace_value(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_value(v, old, new) for v in value]
+    return new if value == old else value
 
 
 def client_key_for(backend: str, model: str, request: dict[str, Any], files: list[UploadFile]) -> str:

@@ -61,11 +61,8 @@ _default: RetryPolicy | None = None
 
 
 def default_policy() -> RetryPolicy:
-    """The process-wide policy (read from the environment on first use; tests may replace it)."""
-    global _default
-    if _default is None:
-        _default = RetryPolicy.from_env()
-    return _default
+    """The policy set with :func:`set_default_policy`, else one read from the environment now."""
+    return _default if _default is not None else RetryPolicy.from_env()
 
 
 def set_default_policy(policy: RetryPolicy | None) -> None:

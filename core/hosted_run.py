@@ -5,7 +5,8 @@ Order of a launch, and why:
 1. prepare offline (convert, validate, build the request): bad data fails before any spend;
 2. look the idempotency key up in the registry: a run that already has a job is followed, not
    relaunched; a succeeded one is reported; a failed/cancelled one gets a fresh attempt key;
-3. the cost guard (estimate, confirmation, ``--max-cost``);
+3. connect (missing credentials fail here), then the cost guard (estimate, confirmation,
+   ``--max-cost``);
 4. record the run **with its key** before anything remote happens;
 5. upload (deduplicated by content hash);
 6. ask the provider for a job carrying the key; only if none exists, create one. A create whose
@@ -15,10 +16,8 @@ Order of a launch, and why:
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import click
 
@@ -27,10 +26,8 @@ from .hosted import HostedBackend, HostedProvider, PreparedJob, ProviderError, R
 from .hosted_retry import retrying
 from .hosted_watch import Outcome, Session, check, follow
 
-_ACTIVE = ("planned", "uploading", "queued", "running", "interrupted")
 
-
-def attempt_keys(base: str):
+def attempt_keys(base: str) -> Iterator[str]:
     """``base``, then ``base.2``, ``base.3``...: one key per deliberate new attempt."""
     yield base
     n = 2
@@ -58,32 +55,11 @@ def estimate_for(backend: HostedBackend, recipe: Any, plan: Any) -> Any:
 
 
 def confirm_spend(plan: Any, estimate: Any) -> None:
-    """The cost guard before a paid launch: ``ftx.cost.guard.confirm_spend`` when installed,
-    else the same rules here (show the estimate; ``--max-cost`` refuses above it; ``--yes``
-    skips the question; a non-interactive session without ``--yes`` refuses)."""
-    if importlib.util.find_spec("ftx.cost.guard") is not None:
-        from .cost.guard import confirm_spend as guard
+    """The cost guard before a paid launch (``ftx.cost.guard``): show the estimate, refuse above
+    ``--max-cost``, ask unless ``--yes``, refuse when nobody can be asked."""
+    from .cost.guard import confirm_spend as guard
 
-        guard(plan, estimate)
-        return
-    options = plan.options
-    label = getattr(plan.backend, "provider_label", plan.backend.name)
-    cost = getattr(estimate, "cost_usd", None)
-    shown = "unknown (no estimate available)" if cost is None else f"about ${cost:,.2f}"
-    click.echo(f"estimated cost on {label}: {shown}", err=True)
-    if options.max_cost is not None:
-        if cost is None:
-            raise BackendError(f"--max-cost {options.max_cost:g}: no cost estimate for {label}, so the "
-                               "limit cannot be checked; not launched")
-        if cost > options.max_cost:
-            raise BackendError(f"estimated cost ${cost:,.2f} exceeds --max-cost ${options.max_cost:,.2f}; not launched")
-    if options.yes:
-        return
-    if not sys.stdin.isatty():
-        raise BackendError(f"launching on {label} spends money ({shown}); not launched without confirmation",
-                           hint="add --yes to launch from a script (and --max-cost USD to cap it)")
-    if not click.confirm(f"Launch on {label} ({shown})?", default=False, err=True):
-        raise BackendError("not launched")
+    guard(plan, estimate)
 
 
 def _output_dir(recipe: Any, run_id: str) -> str:
@@ -96,7 +72,8 @@ def _output_dir(recipe: Any, run_id: str) -> str:
     return str((base if base.is_absolute() else recipe.base_dir / base) / run_id)
 
 
-def create_once(provider: HostedProvider, prepared: PreparedJob, refs: dict[str, str], label: str) -> tuple[RemoteJob, bool]:
+def create_once(provider: HostedProvider, prepared: PreparedJob, refs: dict[str, str],
+                label: str) -> tuple[RemoteJob, bool]:
     """The job carrying ``prepared.client_key``: found if it exists, else created exactly once.
 
     Returns (job, created)."""
@@ -124,7 +101,7 @@ def launch(backend: HostedBackend, recipe: Any, plan: Any) -> dict[str, Any]:
     prepared = backend.prepare(recipe)
     with Registry() as registry:
         key, run = find_attempt(registry, prepared.client_key)
-        prepared.client_key = key
+        prepared.rekey(key)
         if run is not None and run.status == "succeeded":
             click.echo(f"already trained: run {run.id} succeeded with the same recipe and data "
                        f"(model {run.model}); nothing launched", err=True)
@@ -132,45 +109,61 @@ def launch(backend: HostedBackend, recipe: Any, plan: Any) -> dict[str, Any]:
             return {"run_id": run.id, "status": run.status, "fine_tuned_model": run.model, "relaunched": False}
         if run is not None and run.remote_job_id:
             click.echo(f"run {run.id} already has {label} job {run.remote_job_id}; following it", err=True)
-            return _follow(backend, registry, run.id, plan).to_dict()
+            return _follow(backend, registry, run.id).to_dict()
         connection = backend.connection(recipe)
-        estimate = estimate_for(backend, recipe, plan)
-        if run is None:
-            confirm_spend(plan, estimate)
-            run = registry.create_run(
-                recipe.recipe.name, backend.name, recipe.to_dict(), recipe.snapshot_hash(), model=recipe.model,
-                data_hashes=prepared.data_hashes(), status="planned", client_key=key,
-                estimated_cost_usd=getattr(estimate, "cost_usd", None),
-                extra={"base_model": prepared.base_model, "connection": connection,
-                       "request": prepared.display_request(), "prepared": prepared.summary})
-            run = registry.update_run(run.id, output_dir=_output_dir(recipe, run.id))
-            registry.add_event(run.id, "info", f"recorded with client key {key} before launching on {label}")
-        else:
-            # Recorded earlier, interrupted before its job id was written: the job may exist.
-            click.echo(f"continuing run {run.id} (status {run.status}), interrupted before its job was recorded",
-                       err=True)
-            confirm_spend(plan, estimate)
-        provider = backend.connect(connection)
+        provider = backend.connect(connection)  # missing credentials fail here, before any record
         try:
-            job = _upload_and_create(provider, registry, run.id, prepared, label)
-        except KeyboardInterrupt:
-            registry.update_run(run.id, status="interrupted")
-            registry.add_event(run.id, "warning", "interrupted before the job was created")
-            raise BackendError(f"interrupted before the {label} job was created (run {run.id})",
-                               hint="run the same command again: it continues and creates at most one job")
-        except ProviderError as exc:  # the provider refused: no job exists, this attempt is over
-            registry.update_run(run.id, status="failed", error=str(exc))
-            raise
-        except BackendError as exc:
-            # Gave up retrying: a create may have reached the provider, so keep the key for the
-            # next attempt (interrupted, not failed) and let it look for the job first.
-            registry.update_run(run.id, status="interrupted", error=str(exc))
-            raise
-        if not plan.options.watch:
-            click.echo(f"launched {label} job {job.id} (run {run.id}); not following it (--detach)\n"
-                       f"  follow it:  ftx jobs wait {run.id}\n  status:     ftx jobs status {run.id}")
-            return {"run_id": run.id, "job_id": job.id, "status": job.status, "detached": True}
-        return _follow(backend, registry, run.id, plan, provider).to_dict()
+            estimate = estimate_for(backend, recipe, plan)
+            if run is None:
+                confirm_spend(plan, estimate)
+                run = _record(registry, backend, recipe, prepared, connection, estimate)
+            else:
+                # Recorded earlier, interrupted before its job id was written: the job may exist.
+                click.echo(f"continuing run {run.id} (status {run.status}), interrupted before its job was "
+                           "recorded", err=True)
+                confirm_spend(plan, estimate)
+            job = _start(provider, registry, run.id, prepared, label)
+            if not plan.options.watch:
+                click.echo(f"launched {label} job {job.id} (run {run.id}); not following it (--detach)\n"
+                           f"  follow it:  ftx jobs wait {run.id}\n  status:     ftx jobs status {run.id}")
+                return {"run_id": run.id, "job_id": job.id, "status": job.status, "detached": True}
+            return _follow(backend, registry, run.id, provider).to_dict()
+        finally:
+            provider.close()
+
+
+def _record(registry: Any, backend: HostedBackend, recipe: Any, prepared: PreparedJob,
+            connection: dict[str, Any], estimate: Any) -> Any:
+    """The run, written with its idempotency key before anything remote happens."""
+    run = registry.create_run(
+        recipe.recipe.name, backend.name, recipe.to_dict(), recipe.snapshot_hash(), model=recipe.model,
+        data_hashes=prepared.data_hashes(), status="planned", client_key=prepared.client_key,
+        estimated_cost_usd=getattr(estimate, "cost_usd", None),
+        extra={"base_model": prepared.base_model, "connection": connection,
+               "request": prepared.display_request(), "prepared": prepared.summary})
+    run = registry.update_run(run.id, output_dir=_output_dir(recipe, run.id))
+    registry.add_event(run.id, "info", f"recorded with client key {prepared.client_key} before launching "
+                                       f"on {backend.provider_label}")
+    return run
+
+
+def _start(provider: HostedProvider, registry: Any, run_id: str, prepared: PreparedJob, label: str) -> RemoteJob:
+    """Upload and create, recording how an attempt that stops half-way may continue."""
+    try:
+        return _upload_and_create(provider, registry, run_id, prepared, label)
+    except KeyboardInterrupt:
+        registry.update_run(run_id, status="interrupted")
+        registry.add_event(run_id, "warning", "interrupted before the job was created")
+        raise BackendError(f"interrupted before the {label} job was created (run {run_id})",
+                           hint="run the same command again: it continues and creates at most one job") from None
+    except ProviderError as exc:  # the provider refused: no job exists, this attempt is over
+        registry.update_run(run_id, status="failed", error=str(exc))
+        raise
+    except BackendError as exc:
+        # Gave up retrying: a create may have reached the provider, so keep the key for the
+        # next attempt (interrupted, not failed) and let it look for the job first.
+        registry.update_run(run_id, status="interrupted", error=str(exc))
+        raise
 
 
 def _upload_and_create(provider: HostedProvider, registry: Any, run_id: str, prepared: PreparedJob,
@@ -189,13 +182,14 @@ def _upload_and_create(provider: HostedProvider, registry: Any, run_id: str, pre
     return job
 
 
-def _follow(backend: HostedBackend, registry: Any, run_id: str, plan: Any,
-            provider: HostedProvider | None = None) -> Outcome:
+def _follow(backend: HostedBackend, registry: Any, run_id: str, provider: HostedProvider | None = None) -> Outcome:
+    """Follow a run's job; a provider passed in stays open (its owner closes it)."""
     run = registry.get_run(run_id)
+    own = provider is None
     provider = provider or backend.connect(dict(run.extra.get("connection") or {}))
-    session = Session(backend, provider, registry, run_id)
     try:
-        outcome = follow(session)
+        outcome = follow(Session(backend, provider, registry, run_id))
     finally:
-        provider.close()
+        if own:
+            provider.close()
     return check(outcome, backend.provider_label)

@@ -109,7 +109,8 @@ class JobView:
         m = self.metrics
         if m:
             table.add_row("train", f"loss {_fmt(m.get('loss'))}   token accuracy {_fmt(m.get('token_accuracy'))}")
-            table.add_row("valid", f"loss {_fmt(m.get('eval_loss'))}   token accuracy {_fmt(m.get('eval_token_accuracy'))}")
+            table.add_row("valid", f"loss {_fmt(m.get('eval_loss'))}   "
+                                   f"token accuracy {_fmt(m.get('eval_token_accuracy'))}")
         if self.checkpoints:
             latest = max(self.checkpoints, key=lambda c: c.step)
             table.add_row("checkpoints", f"{len(self.checkpoints)} (latest step {latest.step}: {escape(latest.model)})")

@@ -160,9 +160,13 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _event_rows(run: Any) -> list[dict[str, Any]]:
-    last = run.extra.get("last_metrics")
-    return [dict(last)] if last else []
+def _event_rows(session: Session, job: RemoteJob) -> list[dict[str, Any]]:
+    """Per-step rows from the job's metrics events: for jobs that leave no result file (failed,
+    cancelled). One row per step, in step order."""
+    events = retrying(f"reading events of {session.label()} job {job.id}", session.provider.events_since, job.id, None)
+    by_step = {e.metrics["step"]: {k: v for k, v in e.metrics.items() if k != "total_steps"}
+               for e in events if e.metrics and e.metrics.get("step") is not None}
+    return [by_step[step] for step in sorted(by_step)]
 
 
 def write_metrics(directory: Path, rows: list[dict[str, Any]]) -> Path:
@@ -178,23 +182,23 @@ def write_metrics(directory: Path, rows: list[dict[str, Any]]) -> Path:
 def finish(session: Session, job: RemoteJob, console: Any = None) -> Outcome:
     """Record a finished job: status, model, metrics.jsonl, job.json, actual cost. Safe to call
     again (``ftx jobs status`` on a finished run rewrites the same files)."""
+    from .data.atomic import atomic_write
     from .redact import redact
 
     provider, reg = session.provider, session.registry
     run = session.run
     label = session.label()
-    from .data.atomic import atomic_write
-
     directory = output_dir(run)
     directory.mkdir(parents=True, exist_ok=True)
     files = retrying(f"downloading the results of {label} job {job.id}", provider.result_files, job)
-    artifacts = {"metrics": str(directory / "metrics.jsonl"), "job": str(directory / "job.json")}
+    artifacts = {**run.artifacts, "metrics": str(directory / "metrics.jsonl"), "job": str(directory / "job.json")}
     for name, content in files.items():
         safe = Path(name).name  # a provider's name must not escape the run directory
         with atomic_write(directory / safe, "wb") as handle:
             handle.write(content)
         artifacts[f"result:{safe}"] = str(directory / safe)
-    rows = retrying(f"reading the results of {label} job {job.id}", provider.final_metrics, job) or _event_rows(run)
+    rows = (retrying(f"reading the results of {label} job {job.id}", provider.final_metrics, job)
+            or _event_rows(session, job))
     metrics_path = write_metrics(directory, rows)
     with atomic_write(directory / "job.json") as handle:
         json.dump(redact(job.raw), handle, indent=2, sort_keys=True, default=str)
@@ -232,14 +236,20 @@ def _print_outcome(outcome: Outcome, label: str, console: Any = None) -> None:
         lines = [f"succeeded: fine-tuned model {outcome.fine_tuned_model}"]
         if outcome.trained_tokens is not None:
             lines.append(f"  {'trained tokens':<20} {outcome.trained_tokens:,}")
-        lines.append(f"  {'cost':<20} {_money(outcome.actual_cost_usd)} (estimated {_money(outcome.estimated_cost_usd)})")
+        cost = _money(outcome.actual_cost_usd)
+        if outcome.actual_cost_usd is None:
+            cost += " (no price for this model in the catalog)"
+        if outcome.estimated_cost_usd is not None:
+            cost += f" (estimated {_money(outcome.estimated_cost_usd)})"
+        lines.append(f"  {'cost':<20} {cost}")
         for key in ("loss", "eval_loss", "token_accuracy", "eval_token_accuracy"):
             if key in outcome.metrics:
                 lines.append(f"  {key:<20} {outcome.metrics[key]:.4g}")
         lines.append(f"  {'metrics':<20} {outcome.metrics_file}")
         console.print("\n".join(lines), highlight=False, markup=False)
     else:
-        console.print(f"{outcome.status}: {label} job {outcome.job_id}" + (f" ({outcome.error})" if outcome.error else ""),
+        reason = f" ({outcome.error})" if outcome.error else ""
+        console.print(f"{outcome.status}: {label} job {outcome.job_id}{reason}",
                       highlight=False, markup=False)
 
 

@@ -333,3 +333,38 @@ def test_open_session_needs_a_remote_job(tmp_path):
         with pytest.raises(BackendError) as info:
             open_session(reg, run)
     assert "has no remote job yet" in str(info.value)
+
+
+def test_live_view_renders_progress_checkpoints_and_the_reattach_hint():
+    import io
+
+    from rich.console import Console
+
+    from ftx.hosted import RemoteCheckpoint
+    from ftx.hosted_view import JobView
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=120, color_system=None)
+    job = RemoteJob("job-9", "running", "running", base_model="base-1")
+    with JobView("Memory", "20261123-000000-abcd", live=True, console=console) as view:
+        view.update(job, [RemoteEvent("1", 1.0, "info", "Fine-tuning job started"),
+                          RemoteEvent("2", 2.0, "info", "Step 4/8", {"step": 4, "total_steps": 8, "loss": 0.5,
+                                                                      "token_accuracy": 0.8, "eval_loss": 0.7})],
+                    [RemoteCheckpoint("c1", 4, "tuned-1:ckpt-step-4")])
+    text = out.getvalue()
+    for expected in ("Memory job job-9", "running (step 4/8)", "loss 0.5", "token accuracy 0.8", "loss 0.7",
+                     "1 (latest step 4: tuned-1:ckpt-step-4)", "Fine-tuning job started",
+                     "ftx jobs wait 20261123-000000-abcd"):
+        assert expected in text, expected
+
+
+def test_retry_settings_come_from_the_environment_each_time(monkeypatch):
+    from ftx.hosted_retry import default_policy
+
+    monkeypatch.setenv("FTX_RETRY_ATTEMPTS", "2")
+    monkeypatch.setenv("FTX_RETRY_WAIT", "0.25")
+    monkeypatch.setenv("FTX_RETRY_MAX_WAIT", "3")
+    policy = default_policy()
+    assert (policy.attempts, policy.initial_wait, policy.max_wait) == (2, 0.25, 3.0)
+    monkeypatch.setenv("FTX_RETRY_ATTEMPTS", "9")
+    assert default_policy().attempts == 9

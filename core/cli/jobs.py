@@ -81,7 +81,7 @@ def list_jobs(backend: str | None, remote: bool, limit: int, as_json: bool) -> N
 
     table = Table(title=f"{len(runs)} hosted run(s), newest first", title_justify="left")
     for column in ("run", "backend", "job", "status", "model", "created (UTC)", "cost"):
-        table.add_column(column, overflow="fold", no_wrap=column in ("run", "status"))
+        table.add_column(column, overflow="fold", no_wrap=column not in ("backend", "model"))
     for r in runs:
         table.add_row(r.id, r.backend, escape(r.remote_job_id or "-"), _status(r.status), escape(r.model or "-"),
                       r.created_at.replace("T", " ")[:16], money(r.actual_cost_usd if r.actual_cost_usd is not None
@@ -190,8 +190,9 @@ def cancel(run: str) -> None:
             job = retrying(f"cancelling {label} job {current.id}", session.provider.cancel_job, current.id)
         finally:
             session.provider.close()
-        registry.update_run(session.run_id, status="cancelled" if job.status == "cancelled" else job.status)
-        registry.add_event(session.run_id, "warning", f"cancel requested: {label} job {job.id} is {job.provider_status}")
+        registry.update_run(session.run_id, status=job.status)
+        registry.add_event(session.run_id, "warning",
+                           f"cancel requested: {label} job {job.id} is {job.provider_status}")
     click.echo(f"cancelled {label} job {job.id} (run {session.run_id}): {job.provider_status}")
 
 

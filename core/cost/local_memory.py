@@ -1,24 +1,33 @@
 """Peak memory of local fine-tuning: weights + trainable state + activations + logits + overhead.
 
+The precision and checkpointing follow what the local backend does (``ftx.plugins.local.device``):
+on the CPU everything is float32 and activations are not checkpointed; on a GPU training runs in
+bfloat16 mixed precision (float16 where the GPU has no bfloat16), adapters train on a 16-bit
+frozen base (a float32 one with float16), full fine-tuning keeps float32 weights as its master
+copy, and activations are checkpointed (except for prefix tuning) unless
+``backends.local.gradient_checkpointing`` says otherwise.
+
 Every term, in bytes (GB = 1e9 bytes):
 
-* **weights**: parameters x bytes of the precision (4 on CPU in fp32, 2 in bf16/fp16). QLoRA
-  stores the block linear layers in 4 bits (0.5 byte) plus nf4's quantization constants: one
-  absmax per 64 weights, fp32 (4/64 = 0.0625 byte/param), or with double quantization 8-bit
-  absmax plus one fp32 per 256 of them ((1 + 4/256)/64 = 0.0159 byte/param). Embeddings,
-  lm_head and norms stay 16-bit.
+* **weights**: parameters x 4 (float32) or 2 (16-bit). QLoRA stores the block linear layers in
+  4 bits (0.5 byte) plus nf4's quantization constants: one fp32 absmax per 64 weights
+  (4/64 = 0.0625 byte/param), or with double quantization 8-bit absmax plus one fp32 per 256 of
+  them ((1 + 4/256)/64 = 0.0159 byte/param); peft's ``prepare_model_for_kbit_training`` casts
+  every other parameter (embeddings, lm_head, norms) to float32.
 * **trainable state** per trained parameter: fp32 gradient (4) + AdamW's two fp32 moments (8)
-  + an fp32 master copy (4) = 16 bytes; full fine-tuning in fp32 on CPU needs no separate master
-  copy (12 bytes). Trained parameters = parameters x the method's ``trainable_fraction``; for
-  adapters they come on top of the frozen weights.
+  = 12 bytes, plus the fp32 adapter weight itself (4) for adapters, which come on top of the
+  frozen weights. Trained parameters = parameters x the method's ``trainable_fraction``.
 * **activations** saved for the backward pass, per token per layer, in elements:
-  6h + 2kv + 4i (h hidden, kv the key/value width, i the MLP width): norm inputs and outputs,
-  q, k, v and attention output; gate, up, SiLU(gate) and their product. Where attention runs
-  without a fused kernel (CPU) the scores add heads x sequence elements. Multiplied by batch x
-  sequence x layers x bytes per element. Gradient checkpointing keeps only each layer's input
-  (h elements) plus one layer's full activations.
+  7h + 3kv + 4i (h hidden, kv the key/value width, i the MLP width): both norms' inputs and
+  outputs, q, k, v, the rotary-embedded q and k, the attention output; gate, up, SiLU(gate) and
+  their product. LoRA-style adapters with dropout keep each adapted layer's dropped-out input
+  too: 6h + i. Where attention runs without a fused kernel (CPU) the scores and the softmax add
+  2 x heads x sequence elements. Multiplied by batch x sequence x bytes per element (4 on CPU,
+  2 in mixed precision) x (layers + 1): the backward pass holds one layer's worth of activation
+  gradients on top. Gradient checkpointing keeps only each layer's input (h elements) plus two
+  layers' full activations (the one recomputed and its gradients).
 * **logits**: batch x sequence x vocabulary x (logits + fp32 upcast + log-softmax + gradient) =
-  14 bytes in 16-bit, 12 in fp32.
+  14 bytes in mixed precision, 12 in float32.
 * **overhead**: a fixed part (GPU: CUDA context and cuBLAS workspace; CPU: the Python process
   with torch, transformers, peft and trl imported) plus allocator fragmentation, a share of the rest.
 """
@@ -32,14 +41,34 @@ from .catalog import Device
 from .model_shape import ModelShape
 
 GB = 1e9
-STATE_BYTES = 16  # fp32 grad + 2 fp32 AdamW moments + fp32 master copy
+STATE_BYTES = 12  # fp32 gradient + 2 fp32 AdamW moments
+ADAPTER_WEIGHT_BYTES = 4  # adapters train in float32
 NF4_BYTES = 0.5
 ABSMAX_BYTES = 4 / 64
 DOUBLE_QUANT_BYTES = (1 + 4 / 256) / 64
 
 
-def element_bytes(device: Device) -> int:
-    return 4 if device.precision == "fp32" else 2
+@dataclass(frozen=True)
+class LocalPlan:
+    """What the local backend will do on a device: the precision of weights and activations,
+    and whether it checkpoints activations (mirrors ``ftx.plugins.local.device.plan_device``)."""
+
+    weight_bytes: int  # per frozen/base parameter (not 4-bit ones)
+    activation_bytes: int
+    checkpointing: bool
+    precision: str
+
+
+def local_plan(device: Device, method: Any, checkpointing: bool | None = None) -> LocalPlan:
+    if device.is_cpu or device.precision == "fp32":
+        return LocalPlan(4, 4, bool(checkpointing), "float32")
+    full = not getattr(method, "adapter", True)
+    half = device.precision in ("bf16",)
+    weights = 4 if full or not half else 2
+    default_gc = getattr(method, "name", "") != "prefix"
+    gc = default_gc if checkpointing is None else checkpointing
+    mixed = "bfloat16" if half else "float16"
+    return LocalPlan(weights, 2, gc, f"{mixed} mixed precision, {'float32' if weights == 4 else mixed} weights")
 
 
 @dataclass
@@ -63,13 +92,12 @@ class MemoryEstimate:
                                                   ("logits", self.logits), ("overhead", self.overhead))}
 
 
-def weight_bytes(shape: ModelShape, device: Device, quantized: bool, double_quant: bool = True) -> float:
-    e = element_bytes(device)
+def weight_bytes(shape: ModelShape, plan: LocalPlan, quantized: bool, double_quant: bool = True) -> float:
     if not quantized:
-        return shape.params * e
+        return shape.params * plan.weight_bytes
     linear = shape.block_linear_params
     per_param = NF4_BYTES + (DOUBLE_QUANT_BYTES if double_quant else ABSMAX_BYTES)
-    return linear * per_param + (shape.params - linear) * max(e, 2)
+    return linear * per_param + (shape.params - linear) * 4  # the rest upcast to float32 by peft
 
 
 def trainable_params(shape: ModelShape, method: Any, method_params: Any) -> int:
@@ -77,44 +105,48 @@ def trainable_params(shape: ModelShape, method: Any, method_params: Any) -> int:
     return int(round(shape.params * float(fraction)))
 
 
-def state_bytes(trained: int, device: Device, full: bool) -> float:
-    per = STATE_BYTES - 4 if (full and device.precision == "fp32") else STATE_BYTES
-    return trained * per
+def state_bytes(trained: int, full: bool) -> float:
+    return trained * (STATE_BYTES + (0 if full else ADAPTER_WEIGHT_BYTES))
 
 
-def activation_elements_per_token_layer(shape: ModelShape, seq_len: int, fused_attention: bool) -> int:
+def activation_elements_per_token_layer(shape: ModelShape, seq_len: int, fused_attention: bool,
+                                        adapter_dropout: bool = False) -> int:
     kv = shape.kv_heads * shape.head_dim
-    n = 6 * shape.hidden + 2 * kv + 4 * shape.intermediate
+    n = 7 * shape.hidden + 3 * kv + 4 * shape.intermediate
+    if adapter_dropout:
+        n += 6 * shape.hidden + shape.intermediate
     if not fused_attention:
-        n += shape.heads * seq_len
+        n += 2 * shape.heads * seq_len
     return n
 
 
-def activation_bytes(shape: ModelShape, device: Device, batch: int, seq_len: int,
-                     checkpointing: bool) -> float:
-    e = element_bytes(device)
+def activation_bytes(shape: ModelShape, device: Device, plan: LocalPlan, batch: int, seq_len: int,
+                     adapter_dropout: bool = False) -> float:
     fused = not device.is_cpu  # SDPA/flash kernels on CUDA do not keep the score matrix
-    per_layer = activation_elements_per_token_layer(shape, seq_len, fused)
+    per_layer = activation_elements_per_token_layer(shape, seq_len, fused, adapter_dropout)
     tokens = batch * seq_len
-    if checkpointing:
-        return tokens * e * (shape.hidden * shape.layers + per_layer)
-    return tokens * e * per_layer * shape.layers
+    if plan.checkpointing:
+        return tokens * plan.activation_bytes * (shape.hidden * shape.layers + 2 * per_layer)
+    return tokens * plan.activation_bytes * per_layer * (shape.layers + 1)
 
 
-def logits_bytes(shape: ModelShape, device: Device, batch: int, seq_len: int) -> float:
-    per = 12 if element_bytes(device) == 4 else 14
+def logits_bytes(shape: ModelShape, plan: LocalPlan, batch: int, seq_len: int) -> float:
+    per = 12 if plan.activation_bytes == 4 else 14
     return batch * seq_len * shape.vocab * per
 
 
 def peak_memory(shape: ModelShape, device: Device, method: Any, method_params: Any, batch: int,
-                seq_len: int, checkpointing: bool = False) -> MemoryEstimate:
-    """Peak memory of training ``shape`` with ``method`` on ``device`` (see module docstring)."""
+                seq_len: int, checkpointing: bool | None = None) -> MemoryEstimate:
+    """Peak memory of training ``shape`` with ``method`` on ``device`` (see module docstring);
+    ``checkpointing`` None means the local backend's default for the device and method."""
+    plan = local_plan(device, method, checkpointing)
     quantized = bool(getattr(method, "quantized", False))
     full = not getattr(method, "adapter", True)
     trained = trainable_params(shape, method, method_params)
-    weights = weight_bytes(shape, device, quantized, bool(getattr(method_params, "double_quant", True)))
-    state = state_bytes(trained, device, full)
-    acts = activation_bytes(shape, device, batch, seq_len, checkpointing)
-    logits = logits_bytes(shape, device, batch, seq_len)
+    weights = weight_bytes(shape, plan, quantized, bool(getattr(method_params, "double_quant", True)))
+    state = state_bytes(trained, full)
+    dropout = float(getattr(method_params, "dropout", 0) or 0) > 0 and hasattr(method_params, "r")
+    acts = activation_bytes(shape, device, plan, batch, seq_len, dropout)
+    logits = logits_bytes(shape, plan, batch, seq_len)
     overhead = device.overhead_gb * GB + device.fragmentation * (weights + state + acts + logits)
-    return MemoryEstimate(weights, state, acts, logits, overhead, trained, checkpointing)
+    return MemoryEstimate(weights, state, acts, logits, overhead, trained, plan.checkpointing)

@@ -14,8 +14,9 @@ no embedding lookup, only the experts it visits) and P the trained parameters:
 Evaluation: a forward pass, 2N per validation token, per evaluation (each epoch with
 ``eval.strategy: epoch``, plus one before training with ``eval.baseline``).
 
-seconds = FLOPs / (peak FLOP/s x MFU) + steps x per-step overhead + startup + weights / load
-speed. QLoRA's 4-bit matmuls dequantize first: its MFU is taken as 0.7 x the device's.
+seconds = FLOPs / (peak FLOP/s x MFU) + steps x per-step overhead + evaluation batches x a third
+of it (forward only) + startup + weights / load speed. QLoRA's 4-bit matmuls dequantize first:
+its MFU is taken as 0.7 x the device's.
 """
 
 from __future__ import annotations
@@ -30,13 +31,25 @@ from .model_shape import ModelShape
 QLORA_EFFICIENCY = 0.7
 
 
+EVAL_OVERHEAD_SHARE = 1 / 3  # a forward-only batch's fixed cost, as a share of a training step's
+
+
 @dataclass
 class TimeEstimate:
     train_flops: float
     eval_flops: float
     steps: int
-    seconds: float
     mfu: float
+    parts: dict[str, float]  # train_compute_s, step_overhead_s, eval_s, startup_s, load_s
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.parts.values())
+
+    @property
+    def train_seconds(self) -> float:
+        """The optimizer steps alone: what a run's measured tokens/s covers."""
+        return self.parts["train_compute_s"] + self.parts["step_overhead_s"]
 
     @property
     def hours(self) -> float:
@@ -73,12 +86,20 @@ def eval_passes(recipe: Any, epochs: float, steps: int) -> int:
 
 def train_time(shape: ModelShape, device: Device, *, full: bool, quantized: bool, trained: int,
                train_tokens: float, avg_seq: float, val_tokens: float, evals: int, steps: int,
-               weights_gb: float, checkpointing: bool = False, reference: bool = False) -> TimeEstimate:
-    """Seconds to train (see the module docstring for every term)."""
+               weights_gb: float, checkpointing: bool = False, reference: bool = False,
+               eval_batches: int = 0) -> TimeEstimate:
+    """Seconds to train (see the module docstring for every term); ``eval_batches`` is the
+    number of validation batches of one evaluation."""
     per_token = flops_per_token(shape, full, trained, avg_seq, checkpointing, reference)
     train_flops = per_token * train_tokens
     eval_flops = 2 * shape.compute_params * val_tokens * evals
     mfu = device.mfu * (QLORA_EFFICIENCY if quantized else 1.0)
-    compute = (train_flops + eval_flops) / (device.peak_tflops * 1e12 * mfu)
-    fixed = steps * device.step_overhead_s + device.startup_s + weights_gb / device.load_gb_per_s
-    return TimeEstimate(train_flops, eval_flops, steps, compute + fixed, mfu)
+    rate = device.peak_tflops * 1e12 * mfu
+    parts = {
+        "train_compute_s": train_flops / rate,
+        "step_overhead_s": steps * device.step_overhead_s,
+        "eval_s": eval_flops / rate + evals * eval_batches * device.step_overhead_s * EVAL_OVERHEAD_SHARE,
+        "startup_s": device.startup_s,
+        "load_s": weights_gb / device.load_gb_per_s,
+    }
+    return TimeEstimate(train_flops, eval_flops, steps, mfu, parts)

@@ -57,10 +57,13 @@ def _duplicate_warning(stats: "DatasetStats", side: str) -> str | None:
 def _length_warning(stats: "DatasetStats", side: str) -> str | None:
     if not stats.over_max_length or stats.max_length is None:
         return None
-    n = stats.over_max_length
+    n, where = stats.over_max_length, name_lines(stats.over_max_length_lines)
+    if stats.max_length_estimated:
+        return (f"About {n} {side} example{'s' if n != 1 else ''} may be longer than max_length "
+                f"{stats.max_length} tokens and be truncated ({where}; estimated at 4 characters per "
+                f"token, give a tokenizer for exact counts).")
     return (f"{n} {side} example{'s are' if n != 1 else ' is'} longer than max_length "
-            f"{stats.max_length} {stats.unit} and will be truncated "
-            f"({name_lines(stats.over_max_length_lines)}).")
+            f"{stats.max_length} {stats.unit} and will be truncated ({where}).")
 
 
 def _strata_warning(stats: "DatasetStats") -> str | None:
@@ -92,7 +95,7 @@ def dataset_warnings(stats: "DatasetStats", validation_stats: "DatasetStats | No
     out = [_size_warning(stats.examples, hosted_minimum), _duplicate_warning(stats, "training")]
     leaked = _leak_lines(overlap)
     if leaked:
-        out.append(f"{len(leaked)} validation example{'s' if len(leaked) != 1 else ''} duplicate "
+        out.append(f"{len(leaked)} validation example{'s duplicate' if len(leaked) != 1 else ' duplicates'} "
                    f"training data ({name_lines(leaked)}): validation loss will look better than "
                    f"the model is, so remove them from one side.")
     if validation_stats is None or validation_stats.examples == 0:

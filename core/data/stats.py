@@ -16,6 +16,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..example import Message
 
 MAX_LINES = 1000  # over-long examples named in full up to this many
+# max_length counts tokens; measured in characters, an example's tokens are estimated with
+# OpenAI's rule of thumb for English (about 4 characters per token).
+CHARS_PER_TOKEN = 4
 MISSING = "(missing)"
 
 
@@ -30,8 +33,9 @@ def field_value(data: Any, dotted: str) -> tuple[bool, Any]:
 
 
 def stratum_name(found: bool, value: Any) -> str:
-    """A stratum's display name: strings as they are, other values as JSON, absent as (missing)."""
-    if not found:
+    """A stratum's display name: strings as they are, other values as JSON, absent or null as
+    (missing)."""
+    if not found or value is None:
         return MISSING
     if isinstance(value, str):
         return value
@@ -70,7 +74,8 @@ class Distribution:
 @dataclass
 class DatasetStats:
     """What :func:`compute_stats` found. Lengths are in ``unit`` (tokens of ``tokenizer``, or
-    characters); ``total_tokens`` is the total in that unit too."""
+    characters); ``total_tokens`` is the total in that unit too. ``over_max_length`` counts
+    examples over ``max_length`` tokens, estimated from characters when ``max_length_estimated``."""
 
     examples: int = 0
     tokenizer: str = "chars"
@@ -84,6 +89,7 @@ class DatasetStats:
     max_length: int | None = None
     over_max_length: int = 0
     over_max_length_lines: list[str] = field(default_factory=list)
+    max_length_estimated: bool = False
     duplicates: DuplicateReport = field(default_factory=DuplicateReport)
     stratify_by: str | None = None
     strata: dict[str, int] | None = None
@@ -97,32 +103,35 @@ class DatasetStats:
             "completion_lengths": self.completion_lengths.to_dict(),
             "total_tokens": self.total_tokens, "max_length": self.max_length,
             "over_max_length": self.over_max_length, "over_max_length_lines": self.over_max_length_lines,
+            "max_length_estimated": self.max_length_estimated,
             "duplicates": self.duplicates.to_dict(),
             "stratify_by": self.stratify_by, "strata": self.strata,
         }
 
     def render(self, title: str = "dataset") -> Any:
         """A compact rich renderable (imported lazily)."""
+        from rich.markup import escape
         from rich.table import Table
 
-        table = Table(title=f"{title}: {self.examples} examples", title_justify="left",
+        table = Table(title=escape(f"{title}: {self.examples} examples"), title_justify="left",
                       show_header=False, box=None, pad_edge=False)
         table.add_column(style="bold")
         table.add_column()
-        table.add_row("kinds", _counts(self.by_kind))
-        table.add_row("messages", _counts(self.messages_by_role))
-        table.add_row("turns", _dist(self.turns))
+        row = lambda name, text: table.add_row(escape(name), escape(text))  # noqa: E731
+        row("kinds", _counts(self.by_kind))
+        row("messages", _counts(self.messages_by_role))
+        row("turns", _dist(self.turns))
         unit = f"{self.unit} ({self.tokenizer})" if self.unit == "tokens" else self.unit
-        table.add_row("length", f"{_dist(self.lengths)}  [{unit}]")
-        table.add_row("completion", f"{_dist(self.completion_lengths)}  [{unit}]")
-        table.add_row("total", f"{self.total_tokens:,} {self.unit}")
+        row("length", f"{_dist(self.lengths)}  [{unit}]")
+        row("completion", f"{_dist(self.completion_lengths)}  [{unit}]")
+        row("total", f"{self.total_tokens:,} {self.unit}")
         if self.max_length is not None:
-            table.add_row(f"> {self.max_length}", f"{self.over_max_length} examples")
+            row(f"> {self.max_length}", f"{self.over_max_length} examples"
+                + (f" (tokens estimated at {CHARS_PER_TOKEN} characters each)" if self.max_length_estimated else ""))
         d = self.duplicates
-        table.add_row("duplicates", f"{d.exact_duplicates} exact, {d.near_duplicates} near "
-                                    f"({d.share:.1%})")
+        row("duplicates", f"{d.exact_duplicates} exact, {d.near_duplicates} near ({d.share:.1%})")
         if self.strata is not None:
-            table.add_row(f"by {self.stratify_by}", _counts(self.strata))
+            row(f"by {self.stratify_by}", _counts(self.strata))
         return table
 
 
@@ -147,9 +156,10 @@ def compute_stats(examples: Iterable[Example], counter: TokenCounter | None = No
     An example's *length* is the longest sequence the model sees: every message of a chat or
     completion example; the prompt plus the longer reply of a preference pair. Its *completion*
     length covers the trained turns (assistant messages; a pair's chosen reply). ``total_tokens``
-    adds every text once (both replies of a pair). ``max_length`` counts examples longer than
-    it, in the counter's unit. ``stratify_by`` is a dotted path into the record's extra fields
-    (``Example.meta``); examples without it form their own stratum.
+    adds every text once (both replies of a pair). ``max_length`` (tokens) counts examples longer
+    than it; counting characters, tokens are estimated as characters / 4, rounded up.
+    ``stratify_by`` is a dotted path into the record's extra fields (``Example.meta``); examples
+    without it form their own stratum.
     """
     counter = counter or CharCounter()
     index = DedupeIndex()
@@ -159,8 +169,10 @@ def compute_stats(examples: Iterable[Example], counter: TokenCounter | None = No
     turns: list[int] = []
     lengths: list[int] = []
     completions: list[int] = []
-    stats = DatasetStats(tokenizer=counter.name, unit=getattr(counter, "unit", "tokens"), max_length=max_length,
-                         stratify_by=stratify_by)
+    unit = getattr(counter, "unit", "tokens")
+    estimated = unit == "characters" and max_length is not None
+    stats = DatasetStats(tokenizer=counter.name, unit=unit, max_length=max_length, stratify_by=stratify_by,
+                         max_length_estimated=estimated)
     for example in examples:
         stats.examples += 1
         kinds[example.kind] += 1
@@ -179,7 +191,7 @@ def compute_stats(examples: Iterable[Example], counter: TokenCounter | None = No
         lengths.append(length)
         completions.append(completion)
         stats.total_tokens += total
-        if max_length is not None and length > max_length:
+        if max_length is not None and (-(-length // CHARS_PER_TOKEN) if estimated else length) > max_length:
             stats.over_max_length += 1
             if len(stats.over_max_length_lines) < MAX_LINES:
                 stats.over_max_length_lines.append(_where(example, stats.examples))

@@ -153,25 +153,50 @@ def _cached_counter(spec: str) -> TokenCounter:
 
 def _bpe_count_function(encoding: str):
     try:
+        native = _bpe_bindings().tokenizer_for_encoding(encoding)
+        return native.count
+    except (ImportError, AttributeError):
+        pass
+    try:
         import bpe_openai
     except ImportError as exc:
         raise FtxError(f"counting {encoding} tokens needs the bpe-openai package",
                        hint="pip install 'ftx[openai]' (or bpe-openai)") from exc
-    try:
-        # The native tokenizer counts without building token lists and without loading the
-        # rank tables into Python (which bpe_openai.get_encoding does, ~1 s).
-        from bpe_openai import _bindings
+    enc = bpe_openai.get_encoding(encoding)  # pragma: no cover - bpe-openai without _bindings
+    return lambda text: len(enc.encode(text, disallowed_special=()))
 
-        native = _bindings.tokenizer_for_encoding(encoding)
-        return native.count
-    except (ImportError, AttributeError):  # pragma: no cover - other bpe-openai versions
-        enc = bpe_openai.get_encoding(encoding)
-        return lambda text: len(enc.encode(text, disallowed_special=()))
+
+def _bpe_bindings():
+    """bpe-openai's native module, loaded without running the package's ``__init__``.
+
+    ``import bpe_openai`` parses every rank file into Python dicts at import (~1 s) for its
+    tiktoken-style API; the native tokenizer only needs its own embedded tables, and counts
+    without building token lists."""
+    import importlib.machinery
+    import importlib.util
+    import sys
+
+    name = "bpe_openai._bindings"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec("bpe_openai")  # locates the package without importing it
+    for folder in (spec.submodule_search_locations or ()) if spec else ():
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            path = os.path.join(folder, "_bindings" + suffix)
+            if os.path.exists(path):
+                native_spec = importlib.util.spec_from_file_location(name, path)
+                module = importlib.util.module_from_spec(native_spec)
+                native_spec.loader.exec_module(module)
+                sys.modules[name] = module  # a later `import bpe_openai` reuses it
+                return module
+    raise ImportError("bpe_openai._bindings not found")
 
 
 def _load_hf(ref: str):
     """(batch counter, single counter) for a local tokenizer; never touches the network."""
     path = Path(ref).expanduser()
+    if not path.exists() and ref.startswith(("/", ".", "~")):
+        raise FtxError(f"no tokenizer at {ref}: the path does not exist", field="tokenizer")
     file = path if path.is_file() else path / "tokenizer.json"
     if file.is_file():
         try:

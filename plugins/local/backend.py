@@ -17,6 +17,11 @@ class LocalBackend(Backend):
         "hyperparameters.learning_rate_multiplier": "hosted backends only; set hyperparameters.learning_rate",
     }
 
+    def options_model(self) -> Any:
+        from .options import LocalOptions
+
+        return LocalOptions
+
     def check(self, recipe) -> list[Finding]:
         out = super().check(recipe)
         hp = recipe.recipe.hyperparameters
@@ -24,6 +29,9 @@ class LocalBackend(Backend):
             if getattr(hp, key) == "auto":
                 out.append(Finding("warning", "auto is for hosted backends; the local backend uses "
                                               f"{3 if key == 'epochs' else 4}", f"hyperparameters.{key}"))
+        if recipe.recipe.objective == "dpo" and recipe.is_set("hyperparameters.packing"):
+            out.append(Finding("warning", "packing applies to sft only; DPO pairs are not packed",
+                               "hyperparameters.packing"))
         missing = [m for m in ("torch", "transformers", "peft", "trl") if importlib.util.find_spec(m) is None]
         if missing:
             out.append(Finding("warning", f"not installed: {', '.join(missing)} "
@@ -48,3 +56,9 @@ class LocalBackend(Backend):
             "learning rate": f"{hp.learning_rate:g} ({hp.scheduler}, warmup {hp.warmup_ratio:.0%})",
             "max length": hp.max_length,
         }
+
+    def run(self, recipe, context: Any) -> Any:
+        """Train on this machine; returns the run summary (see ``summary.json`` in the run folder)."""
+        from .train import run_local
+
+        return run_local(recipe, context)

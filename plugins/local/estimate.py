@@ -11,7 +11,7 @@ from typing import Any
 
 from ftx.cost.catalog import Device, find_device, load_devices, price_for
 from ftx.cost.dataset import splits
-from ftx.cost.local_memory import GB, peak_memory, weight_bytes
+from ftx.cost.local_memory import GB, local_plan, peak_memory, weight_bytes
 from ftx.cost.local_time import eval_passes, optimizer_steps, train_time
 from ftx.cost.local_tokens import count_local, local_counter
 from ftx.cost.model_shape import resolve_shape
@@ -71,15 +71,16 @@ def estimate(backend: Any, recipe: Any, data: dict[str, Any]) -> Estimate:
     done = steps / all_steps if all_steps else 1.0  # max_steps may stop early
     method, params = recipe.method, recipe.method_params
     full, quantized = not method.adapter, bool(method.quantized)
-    checkpointing = bool(getattr(recipe.options, "gradient_checkpointing", False))
+    plan = local_plan(device, method, getattr(recipe.options, "gradient_checkpointing", None))
     seq_len = max(tr.longest, 1)
-    mem = peak_memory(shape, device, method, params, batch, seq_len, checkpointing)
+    mem = peak_memory(shape, device, method, params, batch, seq_len, plan.checkpointing)
     train_tokens = tr.tokens * epochs * done
     time = train_time(shape, device, full=full, quantized=quantized, trained=mem.trainable_params,
                       train_tokens=train_tokens, avg_seq=tr.average, val_tokens=va.tokens,
                       evals=eval_passes(recipe, epochs, steps) if validation else 0, steps=steps,
-                      weights_gb=weight_bytes(shape, device, quantized) / GB, checkpointing=checkpointing,
-                      reference=recipe.recipe.objective == "dpo")
+                      weights_gb=weight_bytes(shape, plan, quantized) / GB, checkpointing=plan.checkpointing,
+                      reference=recipe.recipe.objective == "dpo",
+                      eval_batches=-(-len(validation) // batch))
     usd, source, date = _usd_per_hour(device)
     est.billable_tokens = int(round(train_tokens))
     est.epochs = epochs * done
@@ -88,19 +89,22 @@ def estimate(backend: Any, recipe: Any, data: dict[str, Any]) -> Estimate:
     est.peak_memory_gb = round(mem.total / GB, 2)
     est.fits = mem.total <= device.memory_gb * GB
     est.breakdown = mem.breakdown()
+    est.time_breakdown = {k: round(v, 2) for k, v in time.parts.items()}
     est.assumptions = {
         "model size": f"{_count(shape.params)} parameters ({shape.source})",
         "trained parameters": f"{mem.trainable_params:,} ({method.name})",
         "tokens counted with": tr.counted_with,
         "sequence length": f"{seq_len} (longest after truncation at {hp.max_length}), batch {batch}",
-        "precision": _precision(device, quantized),
+        "precision": plan.precision + (", base weights 4-bit nf4" if quantized else "")
+                     + (", activation checkpointing" if plan.checkpointing else ""),
         "$/GPU-hour": f"{usd:g}",
         "price source": f"{source}, {date}",
         "peak TFLOP/s": f"{device.peak_tflops:g}",
         "MFU": f"{time.mfu:.2f}",
+        "training throughput": f"{train_tokens / max(time.train_seconds, 1e-9):,.0f} tokens/s",
         "optimizer steps": steps,
     }
-    _notes(est, recipe, device, shape, mem, tr, hp, batch, seq_len, checkpointing)
+    _notes(est, recipe, device, shape, mem, tr, hp, batch, seq_len, plan.checkpointing)
     return est
 
 
@@ -111,12 +115,6 @@ def _count(n: int) -> str:
     return str(n)
 
 
-def _precision(device: Device, quantized: bool) -> str:
-    base = {"fp32": "float32", "bf16": "bfloat16 mixed precision", "fp16": "float16 mixed precision"}
-    text = base.get(device.precision, device.precision)
-    return text + (", base weights 4-bit nf4" if quantized else "")
-
-
 def _notes(est: Estimate, recipe: Any, device: Device, shape: Any, mem: Any, tr: Any, hp: Any,
            batch: int, seq_len: int, checkpointing: bool) -> None:
     if not isinstance(hp.epochs, int):
@@ -124,7 +122,7 @@ def _notes(est: Estimate, recipe: Any, device: Device, shape: Any, mem: Any, tr:
     if tr.truncated:
         est.notes.append(f"{tr.truncated} sequences longer than max_length {hp.max_length} are truncated")
     if device.precision == "fp16":
-        est.notes.append(f"{device.name} has no bfloat16: trains in float16 mixed precision")
+        est.notes.append(f"{device.name} has no bfloat16: trains in float16 mixed precision on float32 weights")
     if est.fits is False and not checkpointing:
         with_gc = peak_memory(shape, device, recipe.method, recipe.method_params, batch, seq_len, True)
         if with_gc.total <= device.memory_gb * GB:

@@ -53,6 +53,10 @@ MODEL_CONFIG = dict(
     tie_word_embeddings=False,
     initializer_range=0.02,
 )
+# With the usual 0.02 init the random output head yields near-uniform logits that adapters on
+# frozen weights (LoRA & co. never touch the head) cannot sharpen: the loss would barely move.
+# A wider head gives logits a usable range, as a pretrained model's head has.
+HEAD_STD = 0.3
 
 
 def tiny_model_dir() -> Path:
@@ -125,10 +129,10 @@ def build_tiny_model(out: Path) -> None:
     config = LlamaConfig(
         vocab_size=len(tokenizer), bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, **MODEL_CONFIG)
-    devnull = torch.random.fork_rng(devices=[])  # leave the caller's RNG state untouched
-    with devnull:
+    with torch.random.fork_rng(devices=[]):  # leave the caller's RNG state untouched
         torch.manual_seed(SEED)
         model = LlamaForCausalLM(config)
+        torch.nn.init.normal_(model.lm_head.weight, mean=0.0, std=HEAD_STD)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.bos_token_id = tokenizer.bos_token_id

@@ -13,7 +13,7 @@ def ftx_register_backends(register):
 
 @hookimpl
 def ftx_estimate(backend, recipe, data):
-    if backend.name != "openai":
+    if backend.name not in ("openai", "azure-openai"):
         return None
     from .estimate import estimate
 

@@ -71,9 +71,11 @@ class OpenAIBackend(HostedBackend):
                                    f"hyperparameters.{key}"))
         lrm = hp.learning_rate_multiplier
         if isinstance(lrm, (int, float)) and lrm <= 0:
-            out.append(Finding("error", "learning_rate_multiplier must be above 0", "hyperparameters.learning_rate_multiplier"))
+            out.append(Finding("error", "learning_rate_multiplier must be above 0",
+                               "hyperparameters.learning_rate_multiplier"))
         if not 0 <= hp.seed <= _MAX_SEED:
-            out.append(Finding("error", f"{self.provider_label} takes a seed from 0 to {_MAX_SEED}", "hyperparameters.seed"))
+            out.append(Finding("error", f"{self.provider_label} takes a seed from 0 to {_MAX_SEED}",
+                               "hyperparameters.seed"))
         return out
 
     def prepare(self, recipe) -> PreparedJob:
@@ -84,7 +86,7 @@ class OpenAIBackend(HostedBackend):
     def connection(self, recipe) -> dict[str, Any]:
         from .client import connection_settings
 
-        return connection_settings(self.name, recipe.options)
+        return connection_settings(self.name, recipe.options if recipe is not None else None)
 
     def connect(self, connection: dict[str, Any]) -> HostedProvider:
         from .provider import OpenAIProvider

@@ -110,8 +110,9 @@ def _model(name: str, raw: Any, where: str) -> ModelInfo:
 def _read(path: Path) -> dict[str, Any]:
     import yaml
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}
     except OSError as exc:
         raise BackendError(f"cannot read the OpenAI model catalog: {exc.strerror}", file=str(path)) from exc
     except yaml.YAMLError as exc:
@@ -137,13 +138,29 @@ def user_catalog_path() -> Path | None:
     return path if path.is_file() else None
 
 
+_cache: dict[tuple, Catalog] = {}
+
+
+def _stamp(path: Path) -> tuple:
+    stat = path.stat()
+    return str(path), stat.st_mtime_ns, stat.st_size
+
+
 def get_catalog() -> Catalog:
-    """The packaged catalog with the user's override applied (read on every call: cheap)."""
+    """The packaged catalog with the user's override applied; re-read when a file changes."""
     packaged = Path(__file__).with_name("models.yaml")
-    layers = [(packaged, _read(packaged))]
+    paths = [packaged]
     override = user_catalog_path()
     if override is not None:
-        layers.append((override, _read(override)))
+        paths.append(override)
+    key = tuple(_stamp(p) for p in paths)
+    if key not in _cache:
+        _cache.clear()
+        _cache[key] = _build([(p, _read(p)) for p in paths])
+    return _cache[key]
+
+
+def _build(layers: list[tuple[Path, dict[str, Any]]]) -> Catalog:
     raw_models: dict[str, tuple[dict[str, Any], str]] = {}
     top: dict[str, Any] = {}
     for path, data in layers:

@@ -129,7 +129,7 @@ def prepare(backend_name: str, recipe: Any) -> PreparedJob:
     summary: dict[str, Any] = {
         "training examples": len(train_records),
         "validation examples": len(val_records),
-        f"tokens per epoch ({encoding})": checked.total_tokens,
+        "trained tokens per epoch": f"{checked.total_tokens:,} ({encoding}, with OpenAI's chat framing)",
     }
     if info is not None:
         price = info.price(backend_name)

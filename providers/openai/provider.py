@@ -10,7 +10,7 @@ from typing import Any
 from ftx.hosted import (CLIENT_KEY_FIELD, HostedProvider, PreparedJob, ProviderError, RemoteCheckpoint,
                         RemoteEvent, RemoteJob, TransientError, UploadFile)
 
-from .client import call, make_client
+from .client import call, make_client, translate
 from .results import metrics_rows, normalise_metrics
 
 _STATUS = {"validating_files": "queued", "queued": "queued", "running": "running", "paused": "queued",
@@ -42,6 +42,9 @@ class OpenAIProvider(HostedProvider):
 
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return call(self.name, fn, *args, **kwargs)
+
+    def _translate(self, exc: Exception) -> Exception:
+        return translate(exc, self.name)
 
     # -- files -------------------------------------------------------------------------------------
     def _scope(self) -> str:
@@ -139,16 +142,25 @@ class OpenAIProvider(HostedProvider):
             finished_at=raw.get("finished_at"), progress=progress, raw=raw)
 
     def find_job(self, client_key: str) -> RemoteJob | None:
+        import openai
+
         jobs = self.client.fine_tuning.jobs
-        page = self._call(jobs.list, metadata={CLIENT_KEY_FIELD: client_key}, limit=100)
+        query: dict[str, Any] = {"metadata": {CLIENT_KEY_FIELD: client_key}}
+        try:
+            page = jobs.list(limit=100, **query)
+        except openai.BadRequestError:
+            query = {}  # a service without the metadata filter (some Azure API versions): scan instead
+            page = self._call(jobs.list, limit=100)
+        except openai.OpenAIError as exc:
+            raise self._translate(exc) from None
         for _ in range(_MAX_PAGES):
-            # Checked here too: a server that ignores the metadata filter must not make us adopt a stranger's job.
+            # Checked here too: a server that ignores the filter must not make us adopt a stranger's job.
             for obj in page.data:
                 if (getattr(obj, "metadata", None) or {}).get(CLIENT_KEY_FIELD) == client_key:
                     return self._job(obj)
             if not page.has_more or not page.data:
                 return None
-            page = self._call(jobs.list, metadata={CLIENT_KEY_FIELD: client_key}, limit=100, after=page.data[-1].id)
+            page = self._call(jobs.list, limit=100, after=page.data[-1].id, **query)
         return None
 
     def create_job(self, prepared: PreparedJob, refs: dict[str, str]) -> RemoteJob:
@@ -211,7 +223,7 @@ class OpenAIProvider(HostedProvider):
         price = info.price(self.backend) if info else None
         if price is None or job.trained_tokens is None:
             return None
-        return round(job.trained_tokens * price / 1_000_000, 6)
+        return job.trained_tokens * price / 1_000_000
 
     def close(self) -> None:
         close = getattr(self.client, "close", None)

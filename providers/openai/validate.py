@@ -191,7 +191,7 @@ def check_sft(record: dict[str, Any], rec: _Record) -> list[dict[str, Any]]:
     messages = record.get("messages")
     roles = _check_conversation(messages, "messages", rec, tools, weight_ok=True)
     if rec.ok and roles:
-        learnable = [m for m, r in zip(messages, roles) if r == "assistant" and m.get("weight", 1) != 0]
+        learnable = [m for m, r in zip(messages, roles, strict=False) if r == "assistant" and m.get("weight", 1) != 0]
         if "assistant" not in roles:
             rec.bad("messages", "no assistant message: nothing for the model to learn")
         elif not learnable:

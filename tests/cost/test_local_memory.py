@@ -6,8 +6,8 @@ import pytest
 
 from ftx.components import get_method
 from ftx.cost.catalog import Device
-from ftx.cost.local_memory import (DOUBLE_QUANT_BYTES, GB, activation_bytes, logits_bytes, peak_memory,
-                                   state_bytes, weight_bytes)
+from ftx.cost.local_memory import (DOUBLE_QUANT_BYTES, GB, activation_bytes, local_plan, logits_bytes,
+                                   peak_memory, state_bytes, weight_bytes)
 from ftx.cost.model_shape import ModelShape, count_params
 
 H, L, I, V, HEADS, KV = 1024, 8, 2816, 32000, 16, 4
@@ -29,37 +29,55 @@ def method(name):
     return m, m.params_model()()
 
 
+def test_precision_follows_the_local_backend_device_plan():
+    lora, full, prefix = get_method("lora"), get_method("full"), get_method("prefix")
+    cpu = local_plan(device("fp32", key="cpu"), lora)
+    assert (cpu.weight_bytes, cpu.activation_bytes, cpu.checkpointing) == (4, 4, False)
+    gpu = local_plan(device("bf16"), lora)
+    assert (gpu.weight_bytes, gpu.activation_bytes, gpu.checkpointing) == (2, 2, True)
+    assert local_plan(device("bf16"), full).weight_bytes == 4  # float32 master weights
+    assert local_plan(device("fp16"), lora).weight_bytes == 4  # no bf16: float32 base
+    assert local_plan(device("bf16"), prefix).checkpointing is False
+    assert local_plan(device("bf16"), lora, checkpointing=False).checkpointing is False
+
+
 def test_weights_by_precision_and_4bit_with_quantization_constants():
     s = shape()
-    assert weight_bytes(s, device("bf16"), quantized=False) == s.params * 2
-    assert weight_bytes(s, device("fp32", key="cpu"), quantized=False) == s.params * 4
+    assert weight_bytes(s, local_plan(device("bf16"), get_method("lora")), quantized=False) == s.params * 2
+    assert weight_bytes(s, local_plan(device("fp32", key="cpu"), get_method("lora")), quantized=False) == s.params * 4
+    plan = local_plan(device(), get_method("qlora"))
     linear = s.block_linear_params
-    assert weight_bytes(s, device(), quantized=True) == pytest.approx(
-        linear * (0.5 + DOUBLE_QUANT_BYTES) + (s.params - linear) * 2)
-    assert weight_bytes(s, device(), quantized=True, double_quant=False) == pytest.approx(
-        linear * (0.5 + 4 / 64) + (s.params - linear) * 2)
+    assert weight_bytes(s, plan, quantized=True) == pytest.approx(
+        linear * (0.5 + DOUBLE_QUANT_BYTES) + (s.params - linear) * 4)
+    assert weight_bytes(s, plan, quantized=True, double_quant=False) == pytest.approx(
+        linear * (0.5 + 4 / 64) + (s.params - linear) * 4)
     assert DOUBLE_QUANT_BYTES == pytest.approx((1 + 4 / 256) / 64)
 
 
-def test_trainable_state_is_16_bytes_per_trained_parameter_12_for_fp32_full():
-    assert state_bytes(1000, device("bf16"), full=True) == 16_000
-    assert state_bytes(1000, device("bf16"), full=False) == 16_000
-    assert state_bytes(1000, device("fp32", key="cpu"), full=True) == 12_000
+def test_trainable_state_is_12_bytes_plus_the_fp32_adapter_weight():
+    assert state_bytes(1000, full=True) == 12_000
+    assert state_bytes(1000, full=False) == 16_000
 
 
 def test_activations_per_token_per_layer_and_checkpointing():
     s, gpu, cpu = shape(), device("bf16"), device("fp32", key="cpu")
-    per = 6 * H + 2 * KV * 64 + 4 * I
-    assert activation_bytes(s, gpu, batch=2, seq_len=512, checkpointing=False) == 2 * 512 * 2 * per * L
-    # on CPU attention keeps its scores: heads x seq elements more, in fp32
-    assert activation_bytes(s, cpu, 2, 512, False) == 2 * 512 * 4 * (per + HEADS * 512) * L
-    assert activation_bytes(s, gpu, 2, 512, True) == 2 * 512 * 2 * (H * L + per)
+    lora = get_method("lora")
+    per = 7 * H + 3 * KV * 64 + 4 * I
+    no_gc = local_plan(gpu, lora, checkpointing=False)
+    # saved activations of every layer, plus one layer of gradients during the backward pass
+    assert activation_bytes(s, gpu, no_gc, batch=2, seq_len=512) == 2 * 512 * 2 * per * (L + 1)
+    # adapters with dropout keep their dropped-out inputs: 6h + i more
+    assert activation_bytes(s, gpu, no_gc, 2, 512, adapter_dropout=True) == 2 * 512 * 2 * (per + 6 * H + I) * (L + 1)
+    # on CPU attention keeps its scores and softmax: 2 x heads x seq elements more, in fp32
+    assert activation_bytes(s, cpu, local_plan(cpu, lora), 2, 512) == 2 * 512 * 4 * (per + 2 * HEADS * 512) * (L + 1)
+    # checkpointing: each layer's input, plus the recomputed layer and its gradients
+    assert activation_bytes(s, gpu, local_plan(gpu, lora), 2, 512) == 2 * 512 * 2 * (H * L + 2 * per)
 
 
 def test_logits_keep_vocab_wide_fp32_copies():
-    s = shape()
-    assert logits_bytes(s, device("bf16"), 4, 100) == 4 * 100 * V * 14
-    assert logits_bytes(s, device("fp32", key="cpu"), 4, 100) == 4 * 100 * V * 12
+    s, lora = shape(), get_method("lora")
+    assert logits_bytes(s, local_plan(device("bf16"), lora), 4, 100) == 4 * 100 * V * 14
+    assert logits_bytes(s, local_plan(device("fp32", key="cpu"), lora), 4, 100) == 4 * 100 * V * 12
 
 
 def test_peak_sums_the_terms_plus_overhead_and_fragmentation():
@@ -67,8 +85,10 @@ def test_peak_sums_the_terms_plus_overhead_and_fragmentation():
     m, p = method("lora")
     mem = peak_memory(s, gpu, m, p, batch=4, seq_len=256)
     trained = round(s.params * m.trainable_fraction(p, s.params, H, L))
-    assert mem.trainable_params == trained
-    body = s.params * 2 + trained * 16 + activation_bytes(s, gpu, 4, 256, False) + logits_bytes(s, gpu, 4, 256)
+    assert mem.trainable_params == trained and mem.gradient_checkpointing
+    plan = local_plan(gpu, m)
+    acts = activation_bytes(s, gpu, plan, 4, 256, adapter_dropout=True)  # lora's default dropout is 0.05
+    body = s.params * 2 + trained * 16 + acts + logits_bytes(s, plan, 4, 256)
     assert mem.total == pytest.approx(body * 1.1 + 0.5 * GB)
     assert set(mem.breakdown()) == {"weights", "trainable_state", "activations", "logits", "overhead"}
 

@@ -29,9 +29,13 @@ def test_time_is_flops_over_effective_throughput_plus_fixed_costs():
     s, gpu = shape(), device()
     gpu.step_overhead_s, gpu.startup_s, gpu.load_gb_per_s = 0.1, 5.0, 2.0
     t = train_time(s, gpu, full=False, quantized=False, trained=0, train_tokens=1e6, avg_seq=100,
-                   val_tokens=1e4, evals=2, steps=50, weights_gb=4.0)
-    flops = flops_per_token(s, False, 0, 100) * 1e6 + 2 * s.compute_params * 1e4 * 2
-    assert t.seconds == pytest.approx(flops / (100e12 * 0.5) + 50 * 0.1 + 5.0 + 2.0)
+                   val_tokens=1e4, evals=2, steps=50, weights_gb=4.0, eval_batches=6)
+    train = flops_per_token(s, False, 0, 100) * 1e6 / (100e12 * 0.5)
+    evals = 2 * s.compute_params * 1e4 * 2 / (100e12 * 0.5) + 2 * 6 * 0.1 / 3
+    assert t.parts == pytest.approx({"train_compute_s": train, "step_overhead_s": 5.0, "eval_s": evals,
+                                     "startup_s": 5.0, "load_s": 2.0})
+    assert t.seconds == pytest.approx(train + 5.0 + evals + 5.0 + 2.0)
+    assert t.train_seconds == pytest.approx(train + 5.0)
     q = train_time(s, gpu, full=False, quantized=True, trained=0, train_tokens=1e6, avg_seq=100,
                    val_tokens=0, evals=0, steps=0, weights_gb=0)
     assert q.mfu == pytest.approx(0.5 * QLORA_EFFICIENCY)

@@ -64,6 +64,7 @@ class FakeOpenAI:
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.answers: list[tuple[str, Any]] = []  # (schema name, JSON body)
         self.created = threading.Event()  # set when a job is created
+        self.reject_metadata_filter = False  # answer 400 to ?metadata[...] like a service without the filter
         self._release = threading.Event()
         self._lock = threading.Lock()
         fake = self
@@ -181,6 +182,11 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:  # quiet
         pass
 
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes; without this, Nagle + delayed ACK add ~40 ms each.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def do_GET(self) -> None:
         self._handle("GET")
 
@@ -256,13 +262,12 @@ class _Handler(BaseHTTPRequestHandler):
         if not key or (fake.api_key is not None and key != fake.api_key):
             self._error(ApiError(401, "Incorrect API key provided.", "invalid_api_key", None))
             return
-        for route_method, pattern, name in _ROUTES:
-            match = pattern.match(path)
-            if match and route_method == method:
-                break
-        else:
+        routed = next(((name, m) for verb, pattern, name in _ROUTES
+                       if verb == method and (m := pattern.match(path))), None)
+        if routed is None:
             self._error(ApiError(404, f"Unknown request URL: {method} {parts.path}", "unknown_url"))
             return
+        name, match = routed
         try:
             status, schema, body = getattr(self, f"_{name}")(match.groupdict().get("id"), query, raw)
         except ApiError as err:
@@ -282,7 +287,8 @@ class _Handler(BaseHTTPRequestHandler):
         if "file" not in form or "purpose" not in form:
             raise ApiError(400, "Missing required parameter: 'file' and 'purpose'.")
         filename, content = form["file"]
-        return 200, "OpenAIFile", self.server_fake.state.add_file(filename or "upload", content, form["purpose"][1].decode())
+        purpose = form["purpose"][1].decode()
+        return 200, "OpenAIFile", self.server_fake.state.add_file(filename or "upload", content, purpose)
 
     def _list_files(self, _id: Any, query: dict, _raw: bytes) -> tuple[int, str, Any]:
         items, more = _page(self.server_fake.state.list_files(query.get("purpose")), query, 10_000)
@@ -312,6 +318,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _list_jobs(self, _id: Any, query: dict, _raw: bytes) -> tuple[int, str, Any]:
         metadata = {k[len("metadata["):-1]: v for k, v in query.items() if k.startswith("metadata[")}
+        if metadata and self.server_fake.reject_metadata_filter:
+            raise ApiError(400, "Unrecognized request argument supplied: metadata", None, "metadata")
         items, more = _page(self.server_fake.state.list_jobs(metadata), query)
         return 200, "ListPaginatedFineTuningJobsResponse", {"object": "list", "data": items, "has_more": more}
 

@@ -70,6 +70,12 @@ class State:
         self.contents: dict[str, bytes] = {}
         self.jobs: dict[str, Job] = {}
         self.fail_next: tuple[int, str, str] | None = None
+        # Uploaded files stay "uploaded" for this many ticks; reject_next_upload makes the next
+        # fine-tune upload end in "error" with that status_details.
+        self.file_processing_ticks = 0
+        self.reject_next_upload: str | None = None
+        self._file_clock: dict[str, float] = {}
+        self._file_error: dict[str, str] = {}
         self._seq = itertools.count(1)
 
     # -- ids and time ------------------------------------------------------------------------
@@ -94,13 +100,25 @@ class State:
                    "filename": filename, "purpose": purpose, "status": "processed"}
             self.files[file_id] = obj
             self.contents[file_id] = content
-            return dict(obj)
+            self._file_clock[file_id] = time.monotonic()
+            if purpose == "fine-tune" and self.reject_next_upload:
+                self._file_error[file_id], self.reject_next_upload = self.reject_next_upload, None
+            return self._file_view(file_id)
+
+    def _file_view(self, file_id: str) -> dict[str, Any]:
+        obj = dict(self.files[file_id])
+        waited = (time.monotonic() - self._file_clock.get(file_id, 0.0)) / self.tick_seconds
+        if waited < self.file_processing_ticks:
+            obj["status"] = "uploaded"
+        elif file_id in self._file_error:
+            obj.update(status="error", status_details=self._file_error[file_id])
+        return obj
 
     def get_file(self, file_id: str) -> dict[str, Any]:
         with self.lock:
             if file_id not in self.files:
                 raise ApiError(404, f"No such File object: {file_id}", None, "id")
-            return dict(self.files[file_id])
+            return self._file_view(file_id)
 
     def delete_file(self, file_id: str) -> dict[str, Any]:
         with self.lock:
@@ -110,7 +128,7 @@ class State:
 
     def list_files(self, purpose: str | None) -> list[dict[str, Any]]:
         with self.lock:
-            found = [dict(f) for f in self.files.values() if purpose in (None, f["purpose"])]
+            found = [self._file_view(i) for i, f in self.files.items() if purpose in (None, f["purpose"])]
             return sorted(found, key=lambda f: f["id"], reverse=True)
 
     # -- jobs --------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from fakes.openai_server import FakeOpenAI
 from openai_test_helpers import API_KEY, chat_lines
 
 
-
 @pytest.fixture
 def retry_waits(monkeypatch):
     """The process-wide retry policy, made fast; its ``waits`` list records every back-off."""

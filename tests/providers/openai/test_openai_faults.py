@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from openai_test_helpers import API_KEY, runs_json
+from openai_test_helpers import API_KEY, chat_lines, runs_json
 
 
 def _one_job_succeeded(cli, server) -> dict:
@@ -55,6 +55,19 @@ def test_connection_reset_after_an_upload_does_not_upload_twice(cli, fake_openai
     _one_job_succeeded(cli, fake_openai)
 
 
+def test_uploads_wait_for_processing_and_a_rejected_file_is_a_clear_error(cli, fake_openai, make_recipe):
+    fake_openai.state.file_processing_ticks = 40  # ~80 ms of "uploaded" before "processed"
+    assert cli("run", make_recipe(), "--backend", "openai", "--yes").exit_code == 0
+    polls = fake_openai.count("GET", "/files/[^/]+")
+    assert polls >= 3  # waited (and polled) instead of creating the job on an unprocessed file
+    fake_openai.state.reject_next_upload = "Invalid file format: line 3 is not valid JSON"
+    r = cli("run", make_recipe(train=chat_lines(31)), "--backend", "openai", "--yes")
+    assert r.exit_code != 0
+    assert "was rejected: Invalid file format: line 3 is not valid JSON (error code: invalid_file)" in r.stderr
+    assert len(fake_openai.jobs) == 1  # the first run's job only
+    assert runs_json(cli)[0]["status"] == "failed"
+
+
 def test_timeouts_are_retried(cli, fake_openai, make_recipe, monkeypatch, retry_waits):
     monkeypatch.setenv("FTX_HTTP_TIMEOUT", "0.3")
     fake_openai.inject("GET", "/fine_tuning/jobs/[^/]+", kind="delay", delay=1.0)
@@ -71,6 +84,15 @@ def test_a_create_whose_answer_is_lost_is_found_not_repeated(cli, fake_openai, m
     assert r.exit_code == 0, r
     assert fake_openai.count("POST", "/fine_tuning/jobs") == 1  # looked for it instead of creating again
     assert "found existing OpenAI job" in r.stderr
+    _one_job_succeeded(cli, fake_openai)
+
+
+def test_without_the_metadata_filter_jobs_are_found_by_scanning(cli, fake_openai, make_recipe):
+    fake_openai.reject_metadata_filter = True
+    fake_openai.inject("POST", "/fine_tuning/jobs", when="after", kind="reset")
+    r = cli("run", make_recipe(), "--backend", "openai", "--yes")
+    assert r.exit_code == 0, r
+    assert fake_openai.count("POST", "/fine_tuning/jobs") == 1 and "found existing OpenAI job" in r.stderr
     _one_job_succeeded(cli, fake_openai)
 
 
@@ -100,7 +122,8 @@ def test_a_job_failing_midway_ends_with_its_error_code(cli, fake_openai, make_re
     assert run["error"] == "training_failed: An internal error occurred during training"
     assert run["actual_cost_usd"] is not None and run["actual_cost_usd"] > 0  # steps trained are billed
     rows = [json.loads(x) for x in Path(run["artifacts"]["metrics"]).read_text().splitlines()]
-    assert rows and rows[-1]["step"] == 5
+    assert [row["step"] for row in rows] == [1, 2, 3, 4, 5]  # from the metrics events: no result file
+    assert run["artifacts"]["train_file"].startswith("file-")
     # running it again is a new, deliberate attempt: a second job, under a new key
     again = cli("run", make_recipe(), "--backend", "openai", "--yes")
     assert again.exit_code == 0 and len(fake_openai.jobs) == 2
@@ -172,10 +195,15 @@ def test_sigkill_between_create_and_record_in_a_real_process(fake_openai, make_r
     fake_openai.inject("POST", "/fine_tuning/jobs", kind="hang", when="after", delay=60)
     env = dict(os.environ, FTX_HOME=str(ftx_home), OPENAI_API_KEY=API_KEY)
     recipe = make_recipe()
-    proc = subprocess.Popen([sys.executable, "-m", "ftx", "run", str(recipe), "--backend", "openai", "--yes"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = ftx_home / "killed-run.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "ftx", "run", str(recipe), "--backend", "openai", "--yes"],
+                                env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        assert fake_openai.created.wait(timeout=120), "the create never arrived"
+        deadline = time.monotonic() + 180
+        while not fake_openai.created.wait(timeout=0.1):
+            assert proc.poll() is None, f"ftx run ended before creating a job:\n{log.read_text()[-2000:]}"
+            assert time.monotonic() < deadline, "the create never arrived"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
@@ -185,8 +213,8 @@ def test_sigkill_between_create_and_record_in_a_real_process(fake_openai, make_r
     time.sleep(0.05)
     [run] = runs_json(cli)
     assert run["remote_job_id"] is None  # died before recording it
-    again = subprocess.run([sys.executable, "-m", "ftx", "run", str(recipe), "--backend", "openai", "--yes"],
-                           env=env, capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0, again.stderr
+    again = cli("run", recipe, "--backend", "openai", "--yes")
+    assert again.exit_code == 0, again
+    assert "found existing OpenAI job" in again.stderr
     assert fake_openai.count("POST", "/fine_tuning/jobs") == 1
     _one_job_succeeded(cli, fake_openai)

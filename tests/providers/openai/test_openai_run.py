@@ -22,7 +22,7 @@ def test_quickstart_runs_to_a_fine_tuned_model(cli, fake_openai, ftx_home):
     [request] = create_requests(fake_openai)
     assert request["method"] == {"type": "supervised", "supervised": {"hyperparameters": {
         "n_epochs": 3, "batch_size": "auto", "learning_rate_multiplier": "auto"}}}
-    assert request["metadata"]["ftx_client_key"] == run["client_key"] and request["metadata"]["ftx_recipe"] == "quickstart"
+    assert request["metadata"] == {"ftx_client_key": run["client_key"], "ftx_recipe": "quickstart"}
     assert request["seed"] == 42 and request["validation_file"].startswith("file-")
     job = next(iter(fake_openai.jobs.values()))
     assert run["remote_job_id"] == job.id

@@ -77,7 +77,8 @@ def test_tool_calls_well_formed_and_answered():
     ends_with_call = {"tools": tools, "messages": [{"role": "user", "content": "find"},
                                                    {"role": "assistant", "tool_calls": [_call()]}]}
     assert check([good, ends_with_call]).problems == []
-    bad_args = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "tool_calls": [_call(args="{no")]}]}
+    bad_args = {"messages": [{"role": "user", "content": "q"},
+                             {"role": "assistant", "tool_calls": [_call(args="{no")]}]}
     unanswered = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "tool_calls": [_call()]},
                                {"role": "user", "content": "and?"}, {"role": "assistant", "content": "x"}]}
     stray = {"messages": [{"role": "user", "content": "q"}, {"role": "tool", "tool_call_id": "zz", "content": "r"},
@@ -85,9 +86,9 @@ def test_tool_calls_well_formed_and_answered():
     undeclared = {"tools": tools, "messages": [{"role": "user", "content": "q"},
                                                {"role": "assistant", "tool_calls": [_call(name="launch")]}]}
     out = lines(check([bad_args, unanswered, stray, undeclared]))
-    assert any(l.startswith("train.jsonl:1: messages[1].tool_calls[0].function.arguments: arguments is not valid JSON")
-               for l in out)
-    assert any(l.startswith("train.jsonl:2: messages[2]: tool call(s) c1 made at messages[1]") for l in out)
+    assert any(line.startswith("train.jsonl:1: messages[1].tool_calls[0].function.arguments: arguments is not valid "
+                               "JSON") for line in out)
+    assert any(line.startswith("train.jsonl:2: messages[2]: tool call(s) c1 made at messages[1]") for line in out)
     assert "train.jsonl:3: messages[1].tool_call_id: tool_call_id 'zz' answers no earlier tool call" in out
     assert ("train.jsonl:4: messages[1].tool_calls: calls function 'launch', which the example's tools do not define"
             in out)

@@ -1,0 +1,143 @@
+"""``ftx generate``: answer a prompt with a run's fine-tuned model, or with its base model.
+
+``target`` is a run id (or unique prefix) from the registry, a run folder, an adapter or model
+folder, or (with ``base=True``) a model name such as ``ftx/tiny-llama``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ftx.errors import BackendError, FtxError
+from ftx.home import ftx_home
+
+from .outputs import ADAPTER_DIR, MODEL_DIR, SUMMARY
+
+
+@dataclass
+class Target:
+    base_model: str | None  # the model name the run started from (recipe's model)
+    artifact: Path | None  # adapter or full-model folder
+    adapter: bool
+    method: str | None = None
+    method_params: dict[str, Any] | None = None
+    chat: bool = True
+
+
+def _from_run_dir(run_dir: Path) -> Target:
+    summary = json.loads((run_dir / SUMMARY).read_text(encoding="utf-8")) if (run_dir / SUMMARY).is_file() else {}
+    resolved = run_dir / "recipe.resolved.yaml"
+    recipe: dict[str, Any] = {}
+    if resolved.is_file():
+        import yaml
+
+        recipe = yaml.safe_load(resolved.read_text(encoding="utf-8")) or {}
+    method = dict(recipe.get("method") or {})
+    name = method.pop("name", summary.get("method"))
+    model = summary.get("model") or recipe.get("model")
+    for sub, adapter in ((ADAPTER_DIR, True), (MODEL_DIR, False)):
+        if (run_dir / sub).is_dir():
+            return Target(model, run_dir / sub, adapter, name, method,
+                          chat=summary.get("prompt_format", "chat") == "chat")
+    if summary.get("status") not in (None, "succeeded"):
+        raise BackendError(f"run in {run_dir} did not finish ({summary.get('status')}); it saved no model")
+    return Target(model, None, False, name, method)
+
+
+def _from_path(path: Path) -> Target:
+    if (path / SUMMARY).is_file() or (path / "recipe.resolved.yaml").is_file():
+        return _from_run_dir(path)
+    if (path / "adapter_config.json").is_file():
+        config = json.loads((path / "adapter_config.json").read_text(encoding="utf-8"))
+        parent = path.parent
+        if (parent / "recipe.resolved.yaml").is_file():  # an adapter inside a run folder
+            return _from_run_dir(parent)
+        return Target(config.get("base_model_name_or_path"), path, True)
+    if (path / "config.json").is_file():
+        return Target(str(path), path, False)
+    raise BackendError(f"{path} is not a run folder, an adapter or a model folder")
+
+
+def _run_folder(key: str) -> Path | None:
+    """The run folder for a run id or prefix: the registry's record, else the ftx home's runs/."""
+    try:
+        from ftx.registry import Registry
+
+        with Registry() as registry:
+            run = registry.get_run(key)
+        if run.output_dir and Path(run.output_dir).is_dir():
+            return Path(run.output_dir)
+    except FtxError:
+        pass
+    runs = ftx_home() / "runs"
+    matches = sorted(p for p in runs.glob(f"{key}*") if p.is_dir()) if runs.is_dir() else []
+    if len(matches) > 1 and not (runs / key).is_dir():
+        raise BackendError(f"run prefix {key!r} is ambiguous: {', '.join(p.name for p in matches[:5])}")
+    return (runs / key) if (runs / key).is_dir() else (matches[0] if matches else None)
+
+
+def find_target(ref: str, base: bool) -> Target:
+    path = Path(ref).expanduser()
+    if path.is_dir():
+        return _from_path(path)
+    folder = _run_folder(ref)
+    if folder is not None:
+        return _from_run_dir(folder)
+    if base:
+        return Target(ref, None, False)
+    raise BackendError(f"no run, run folder or model folder named {ref!r}",
+                       hint="give a run id (ftx runs list), a run folder, or --base with a model name")
+
+
+def load_for_generation(target: Target, base: bool) -> tuple[Any, Any]:
+    """(model, tokenizer) for ``target``: the base model (``base``) or the fine-tuned one."""
+    from .device import detect_device
+    from .models import load_model, load_tokenizer, resolve_model
+
+    device = detect_device()
+    if not base and target.artifact is not None and not target.adapter:
+        return load_model(str(target.artifact), "float32", device), load_tokenizer(str(target.artifact))
+    if not target.base_model:
+        raise BackendError("cannot tell which base model this run started from")
+    source = resolve_model(target.base_model)
+    extra = _method_load_kwargs(target, device)
+    model = load_model(source, "float32", device, extra)
+    if base or target.artifact is None:
+        if not base:
+            raise BackendError("this run saved no fine-tuned model; use --base for the base model")
+        return model, load_tokenizer(source)
+    from peft import PeftModel
+
+    return PeftModel.from_pretrained(model, str(target.artifact)), load_tokenizer(str(target.artifact))
+
+
+def _method_load_kwargs(target: Target, device: str) -> dict[str, Any] | None:
+    """A quantizing method (qlora) reloads its base model quantized, as it was trained."""
+    if not target.method:
+        return None
+    from ftx.components import methods
+
+    method = methods().get(target.method)
+    load_kwargs = getattr(method, "load_kwargs", None)
+    if method is None or load_kwargs is None:
+        return None
+    params = method.params_model().model_validate(target.method_params or {})
+    return load_kwargs(params, {"device": device})
+
+
+def generate_answer(ref: str, prompt: str, base: bool = False, max_new_tokens: int = 64) -> str:
+    """The greedy answer to ``prompt`` from the run (or model) ``ref``."""
+    from ftx.example import Message
+
+    from .quiet import no_deprecation_notices, quiet_libraries
+    from .samples import generate
+
+    quiet_libraries()
+    target = find_target(ref, base)
+    with no_deprecation_notices():
+        model, tokenizer = load_for_generation(target, base)
+        question: list[Message] | str = [Message("user", prompt)] if target.chat else prompt
+        return generate(model, tokenizer, question, max_new_tokens)

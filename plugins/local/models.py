@@ -1,0 +1,81 @@
+"""Model names -> loaded models and tokenizers.
+
+``ftx/tiny-llama`` is the embedded tiny model (built on first use); an existing local folder is
+loaded as is; anything else is a Hugging Face hub id handed to ``from_pretrained``, which only
+works when the model is cached or hub access is on.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ftx.errors import BackendError
+
+from .tiny_model import NAME as TINY_NAME
+
+
+def resolve_model(name: str) -> str:
+    """Where ``from_pretrained`` should load ``name`` from: a folder path or a hub id."""
+    if name == TINY_NAME:
+        from .tiny_model import ensure_tiny_model
+
+        return str(ensure_tiny_model())
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return str(path.resolve())
+    return name
+
+
+def hub_offline() -> bool:
+    try:
+        from huggingface_hub import constants
+
+        return bool(constants.HF_HUB_OFFLINE)
+    except Exception:  # pragma: no cover - very old huggingface_hub
+        return os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+
+
+def _load_error(name: str, exc: Exception) -> BackendError:
+    if Path(name).expanduser().exists():
+        return BackendError(f"cannot load model from {name}: {exc}")
+    if hub_offline():
+        return BackendError(
+            f"model {name!r} is not in the local Hugging Face cache and hub access is off "
+            "(HF_HUB_OFFLINE=1)", hint="download it while online, name a local model folder, "
+                                       "or use ftx/tiny-llama")
+    return BackendError(f"cannot load model {name!r} from the Hugging Face hub: {exc}",
+                        hint="check the model id and your network, or name a local model folder")
+
+
+def load_tokenizer(source: str) -> Any:
+    """The tokenizer at ``source``, with a pad token (the end-of-sequence token if it has none)."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    except (OSError, ValueError) as exc:
+        raise _load_error(source, exc) from exc
+    if tokenizer.pad_token is None and tokenizer.eos_token is not None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model(source: str, dtype: str, device: str, extra: dict[str, Any] | None = None) -> Any:
+    """The causal LM at ``source`` in ``dtype`` on ``device``; ``extra`` adds ``from_pretrained``
+    arguments (a method's quantization config)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    kwargs: dict[str, Any] = {"dtype": getattr(torch, dtype)}
+    kwargs.update(extra or {})
+    if "quantization_config" in kwargs:
+        kwargs["device_map"] = {"": 0} if device == "cuda" else {"": "cpu"}
+    try:
+        model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise _load_error(source, exc) from exc
+    if "device_map" not in kwargs:
+        model = model.to(device)
+    return model

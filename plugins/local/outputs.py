@@ -1,0 +1,111 @@
+"""What a local run leaves in its folder.
+
+``adapter/`` (PEFT format) or ``model/`` (full weights), each with the tokenizer; ``recipe.resolved.yaml``;
+``metrics.jsonl``; ``loss.png``; ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from ftx.data.atomic import atomic_write
+from ftx.errors import BackendError
+from ftx.home import ftx_home
+
+SUMMARY = "summary.json"
+ADAPTER_DIR = "adapter"
+MODEL_DIR = "model"
+
+
+def new_run_id() -> str:
+    from ftx.registry import new_run_id as make
+
+    return make()
+
+
+def run_dir_for(recipe: Any, run_id: str) -> Path:
+    """``output_dir`` from the recipe (relative to the working directory), else the ftx home's
+    ``runs/<run id>``. An output folder that already holds a finished run is refused."""
+    if recipe.recipe.output_dir:
+        path = Path(recipe.recipe.output_dir).expanduser().resolve()
+        if (path / SUMMARY).exists():
+            raise BackendError(f"output_dir {path} already holds a run; choose another folder or remove it",
+                               field="output_dir")
+    else:
+        path = ftx_home() / "runs" / run_id
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _readable(path: Path) -> None:
+    """Atomic writes go through a private temporary file; outputs are as readable as the others."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
+
+def write_resolved_recipe(run_dir: Path, recipe: Any) -> None:
+    import yaml
+
+    with atomic_write(run_dir / "recipe.resolved.yaml") as fh:
+        yaml.safe_dump(recipe.to_dict(), fh, sort_keys=False, allow_unicode=True)
+    _readable(run_dir / "recipe.resolved.yaml")
+
+
+def save_artifact(model: Any, tokenizer: Any, run_dir: Path, adapter: bool) -> dict[str, str]:
+    """Save the trained adapter (PEFT) or the whole model, with the tokenizer beside it."""
+    target = run_dir / (ADAPTER_DIR if adapter else MODEL_DIR)
+    model.save_pretrained(target)
+    tokenizer.save_pretrained(target)
+    return {"kind": "adapter" if adapter else "model", "path": str(target)}
+
+
+def remove_checkpoints(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def plot_losses(records: list[dict[str, Any]], path: Path, title: str) -> bool:
+    """Train and validation loss against the optimizer step; False when there is nothing to plot."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: files only
+    import matplotlib.pyplot as plt
+
+    def points(key: str) -> tuple[list[int], list[float]]:
+        pts = [(r["step"], r[key]) for r in records if isinstance(r.get(key), (int, float))]
+        return [p[0] for p in pts], [p[1] for p in pts]
+
+    train, evals = points("loss"), points("eval_loss")
+    if not train[0] and not evals[0]:
+        return False
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=100)
+    try:
+        if train[0]:
+            ax.plot(*train, label="train loss", color="tab:blue")
+        if evals[0]:
+            ax.plot(*evals, label="validation loss", color="tab:orange", marker="o")
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss")
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(path)
+    finally:
+        plt.close(fig)
+    return True
+
+
+def write_summary(run_dir: Path, summary: dict[str, Any]) -> None:
+    with atomic_write(run_dir / SUMMARY) as fh:
+        json.dump(summary, fh, indent=2, default=str)
+        fh.write("\n")
+    _readable(run_dir / SUMMARY)
+
+
+def read_summary(run_dir: Path) -> dict[str, Any]:
+    return json.loads((run_dir / SUMMARY).read_text(encoding="utf-8"))

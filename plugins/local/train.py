@@ -1,0 +1,209 @@
+"""One local training run, start to finish: data, model, method, trainer, outputs, summary."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from . import outputs
+from .callbacks import MetricsLog, metrics_callback, progress_callback
+from .device import DevicePlan, current_plan
+from .health import HealthConfig, HealthMonitor, health_callback
+from .measure import PeakMemory
+from .quiet import no_deprecation_notices, quiet_libraries
+from .samples import Sample, answer_all, pick_samples
+from .trl_data import TrlData, build_datasets
+
+Echo = Callable[[str], None]
+
+
+def default_echo(message: str) -> None:
+    """Print without breaking an active progress bar."""
+    from tqdm.auto import tqdm
+
+    tqdm.write(message)
+
+
+def load_examples(recipe: Any) -> tuple[list, list]:
+    """(train, validation) examples: the one place the data layer is called."""
+    from ftx.data.plan import load_splits
+
+    train, validation, _info = load_splits(recipe)
+    return train, validation
+
+
+def _load(recipe: Any, device: DevicePlan) -> tuple[Any, Any, dict[str, Any]]:
+    """Base model, tokenizer and the context handed to the method's ``apply``."""
+    from .models import load_model, load_tokenizer, resolve_model
+
+    source = resolve_model(recipe.model)
+    tokenizer = load_tokenizer(source)
+    context: dict[str, Any] = {
+        "device": device.device, "tokenizer": tokenizer, "model_path": source,
+        "gradient_checkpointing": device.gradient_checkpointing, "compute_dtype": device.model_dtype,
+    }
+    load_kwargs = getattr(recipe.method, "load_kwargs", None)
+    extra = load_kwargs(recipe.method_params, context) if load_kwargs else None
+    model = load_model(source, device.model_dtype, device.device, extra)
+    return model, tokenizer, context
+
+
+def _set_threads(device: DevicePlan, model: Any, options: Any) -> None:
+    import torch
+
+    from .device import cpu_threads
+
+    if device.device == "cpu":
+        n = cpu_threads(sum(p.numel() for p in model.parameters()), getattr(options, "cpu_threads", None))
+        if n:
+            torch.set_num_threads(n)
+
+
+def _train_config(recipe: Any, device: DevicePlan, run_dir: Path, data: TrlData) -> Any:
+    from .config import dpo_config, sft_config
+
+    args = (recipe, device, str(run_dir / "checkpoints"), len(data.train), data.eval is not None)
+    return dpo_config(*args) if recipe.recipe.objective == "dpo" else sft_config(*args, loss=data.loss)
+
+
+def run_local(recipe: Any, plan: Any = None, echo: Echo = default_echo, progress: bool = True) -> dict[str, Any]:
+    """Train ``recipe`` on this machine; returns the run summary (also written to summary.json).
+
+    ``echo`` receives every line meant for the user; ``progress`` shows a progress bar."""
+    with no_deprecation_notices():
+        return _run(recipe, plan, echo, progress)
+
+
+def _run(recipe: Any, plan: Any, echo: Echo, progress: bool) -> dict[str, Any]:
+    from transformers import set_seed
+
+    from .trainer import build_trainer, count_parameters
+
+    quiet_libraries()
+    hp = recipe.recipe.hyperparameters
+    device = current_plan(recipe.method, recipe.options)
+    run_id = getattr(plan, "run_id", None) or outputs.new_run_id()
+    run_dir = outputs.run_dir_for(recipe, run_id)
+    outputs.write_resolved_recipe(run_dir, recipe)
+    summary: dict[str, Any] = {"run_id": run_id, "run_dir": str(run_dir), "status": "running",
+                               "recipe": recipe.recipe.name, "backend": "local", "model": recipe.model,
+                               "method": recipe.recipe.method.name, "objective": recipe.recipe.objective,
+                               "device": device.to_dict()}
+    try:
+        echo(f"run {run_id}: {recipe.recipe.method.name} on {recipe.model} ({device.device}, {device.precision})")
+        train_ex, val_ex = load_examples(recipe)
+        set_seed(hp.seed)
+        model, tokenizer, context = _load(recipe, device)
+        _set_threads(device, model, recipe.options)
+        data = build_datasets(train_ex, val_ex, recipe.recipe.objective, tokenizer)
+        for note in data.notes:
+            echo(f"note: {note}")
+        samples = pick_samples(recipe.recipe.eval.samples, val_ex, train_ex, data.conversational)
+        base_answers = answer_all(model, tokenizer, samples)
+        set_seed(hp.seed)  # the method's initialisation (LoRA, prompts) is seeded too
+        model = recipe.method.apply(model, recipe.method_params, context)
+        trainable, total = count_parameters(model)
+        echo(f"trainable parameters: {trainable:,} of {total:,} ({trainable / max(total, 1):.2%}); "
+             f"{len(train_ex)} train / {len(val_ex)} validation examples; loss on {data.loss} tokens")
+        result = _train(recipe, device, run_dir, data, model, tokenizer, echo, progress, build_trainer)
+        tuned = result.pop("trainer").model
+        artifact = outputs.save_artifact(tuned, tokenizer, run_dir, adapter=bool(getattr(recipe.method, "adapter", True)))
+        tuned_answers = answer_all(tuned, tokenizer, samples)
+        summary.update(result, status="succeeded", artifact=artifact, trainable_parameters=trainable,
+                       total_parameters=total, train_examples=len(train_ex), validation_examples=len(val_ex),
+                       loss_on=data.loss, notes=data.notes, prompt_format="chat" if data.conversational else "text",
+                       samples=_sample_rows(samples, base_answers, tuned_answers))
+        outputs.write_summary(run_dir, summary)
+        _print_end(summary, echo)
+        return summary
+    except BaseException as exc:
+        summary.update(status="interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
+                       error=f"{type(exc).__name__}: {exc}")
+        outputs.write_summary(run_dir, summary)
+        raise
+
+
+def _train(recipe: Any, device: DevicePlan, run_dir: Path, data: TrlData, model: Any, tokenizer: Any,
+           echo: Echo, progress: bool, build_trainer: Callable[..., Any]) -> dict[str, Any]:
+    """Baseline evaluation, training, final evaluation; the metrics and health of the run."""
+    ev = recipe.recipe.eval
+    args = _train_config(recipe, device, run_dir, data)
+    early = bool(getattr(args, "load_best_model_at_end", False))
+    monitor = HealthMonitor(HealthConfig(patience=ev.early_stopping_patience if early else None,
+                                         checkpoints=early))
+    log = MetricsLog(run_dir / "metrics.jsonl")
+    memory = PeakMemory(device.device)
+    evaluating = data.eval is not None and args.eval_strategy != "no"
+    callbacks = [metrics_callback(log), health_callback(monitor, echo), memory.callback(),
+                 progress_callback(echo, every_evals=evaluating, show_bar=progress)]
+    trainer = build_trainer(recipe.recipe.objective, model, tokenizer, data, args, callbacks)
+    baseline = None
+    if data.eval is not None and ev.baseline:
+        baseline = trainer.evaluate()["eval_loss"]
+        echo(f"baseline eval_loss {baseline:.4f} (before training)")
+    eval_before = log.total_eval_seconds
+    started = time.perf_counter()
+    output = trainer.train()
+    seconds = time.perf_counter() - started
+    if data.eval is not None and not log.has_eval_at(trainer.state.global_step):
+        trainer.evaluate()  # the final model's validation loss, whatever the eval strategy
+    log.close()
+    outputs.remove_checkpoints(run_dir / "checkpoints")
+    records = log.records
+    losses = [r["loss"] for r in records if isinstance(r.get("loss"), (int, float))]
+    evals = [r["eval_loss"] for r in records if isinstance(r.get("eval_loss"), (int, float))]
+    compute = max(seconds - (log.total_eval_seconds - eval_before), 1e-9)
+    tokens = int(trainer.state.num_input_tokens_seen or 0)
+    plotted = outputs.plot_losses(records, run_dir / "loss.png", f"{recipe.recipe.name} ({recipe.recipe.method.name})")
+    health = monitor.to_dict()
+    return {
+        "trainer": trainer,
+        "steps": trainer.state.global_step,
+        "epochs": round(trainer.state.epoch or 0, 4),
+        "final_train_loss": losses[-1] if losses else None,
+        "final_eval_loss": evals[-1] if evals else None,
+        "baseline_eval_loss": baseline,
+        "best_eval_loss": health["best_eval_loss"],
+        "best_eval_step": health["best_eval_step"],
+        "early_stopped": any(w["kind"] == "early-stopping" for w in health["warnings"]),
+        "train_time_s": round(seconds, 2),
+        "steps_per_second": round(trainer.state.global_step / compute, 2),
+        "tokens_seen": tokens,
+        "tokens_per_second": round(tokens / compute, 1),
+        **memory.result(),
+        "warnings": [w["message"] for w in health["warnings"]],
+        "health": health["warnings"],
+        "files": {"metrics": str(run_dir / "metrics.jsonl"),
+                  "loss_plot": str(run_dir / "loss.png") if plotted else None,
+                  "recipe": str(run_dir / "recipe.resolved.yaml")},
+        "mean_train_loss": output.training_loss,
+    }
+
+
+def _sample_rows(samples: list[Sample], base: list[str], tuned: list[str]) -> list[dict[str, Any]]:
+    return [{"prompt": s.label, "reference": s.reference, "base": b, "tuned": t}
+            for s, b, t in zip(samples, base, tuned)]
+
+
+def _fmt(value: Any, spec: str = ".4f") -> str:
+    return format(value, spec) if isinstance(value, (int, float)) else "-"
+
+
+def _print_end(summary: dict[str, Any], echo: Echo) -> None:
+    if summary.get("samples"):
+        echo("\nbefore -> after (greedy answers):")
+        for row in summary["samples"]:
+            echo(f"  {row['prompt']}")
+            echo(f"    base:       {row['base']!r}")
+            echo(f"    fine-tuned: {row['tuned']!r}")
+            if row.get("reference"):
+                echo(f"    expected:   {row['reference']!r}")
+    best = (f" (best {_fmt(summary['best_eval_loss'])} at step {summary['best_eval_step']})"
+            if summary.get("best_eval_loss") is not None else "")
+    echo(f"\ntrain loss {_fmt(summary['final_train_loss'])}, eval loss {_fmt(summary['final_eval_loss'])}{best}; "
+         f"{summary['steps']} steps in {summary['train_time_s']:.1f} s ({summary['steps_per_second']:.1f} steps/s, "
+         f"{summary['tokens_per_second']:,.0f} tokens/s); peak memory {summary['peak_memory_mb']:,.0f} MB")
+    for warning in summary.get("warnings") or ():
+        echo(f"warning: {warning}")
+    echo(f"saved {summary['artifact']['kind']} to {summary['artifact']['path']}; outputs in {summary['run_dir']}")

@@ -1,0 +1,41 @@
+"""Build the TRL trainer for a run: SFT or DPO, with ftx's callbacks in place of the default display."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .trl_data import TrlData
+
+
+def build_trainer(objective: str, model: Any, tokenizer: Any, data: TrlData, args: Any,
+                  callbacks: list[Any]) -> Any:
+    """An ``SFTTrainer`` (sft) or ``DPOTrainer`` (dpo) over ``data``. A PEFT model trains its
+    adapter; for DPO its reference is the same model with the adapter disabled."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    if objective == "dpo":
+        from trl import DPOTrainer
+
+        trainer = DPOTrainer(model=model, args=args, train_dataset=data.train, eval_dataset=data.eval,
+                             processing_class=tokenizer, callbacks=callbacks)
+    else:
+        from trl import SFTTrainer
+
+        trainer = SFTTrainer(model=model, args=args, train_dataset=data.train, eval_dataset=data.eval,
+                             processing_class=tokenizer, callbacks=callbacks)
+    for default in (PrinterCallback, ProgressCallback):
+        trainer.remove_callback(default)
+    return trainer
+
+
+def count_parameters(model: Any) -> tuple[int, int]:
+    """(trainable, total) parameters; 4-bit weights count their packed elements twice."""
+    trainable = total = 0
+    for p in model.parameters():
+        n = p.numel()
+        if p.__class__.__name__ == "Params4bit":
+            n *= 2
+        total += n
+        if p.requires_grad:
+            trainable += n
+    return trainable, total
