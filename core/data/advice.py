@@ -17,8 +17,9 @@ IMBALANCE = 10  # largest stratum / smallest stratum
 NAMED = 5  # lines named in a warning
 
 
-def name_lines(lines: Sequence[str], limit: int = NAMED) -> str:
-    """``lines 3, 7 of a.jsonl`` (one file) or ``a.jsonl:3, b.jsonl:7``, then ``and N more``."""
+def name_lines(lines: Sequence[str], limit: int = NAMED, total: int | None = None) -> str:
+    """``lines 3, 7 of a.jsonl`` (one file) or ``a.jsonl:3, b.jsonl:7``, then ``and N more``
+    (of ``total``, when ``lines`` holds only the first few)."""
     shown = list(lines[:limit])
     parts = [line.rpartition(":") for line in shown]
     files = {f for f, sep, n in parts if sep and n.isdigit()}
@@ -26,8 +27,8 @@ def name_lines(lines: Sequence[str], limit: int = NAMED) -> str:
         text = f"{'line' if len(shown) == 1 else 'lines'} {', '.join(n for _, _, n in parts)} of {files.pop()}"
     else:
         text = ", ".join(shown)
-    more = len(lines) - len(shown)
-    return f"{text} and {more} more" if more > 0 else text
+    more = (total if total is not None else len(lines)) - len(shown)
+    return f"{text} and {more:,} more" if more > 0 else text
 
 
 def _size_warning(n: int, hosted_minimum: int | None) -> str | None:
@@ -57,12 +58,13 @@ def _duplicate_warning(stats: "DatasetStats", side: str) -> str | None:
 def _length_warning(stats: "DatasetStats", side: str) -> str | None:
     if not stats.over_max_length or stats.max_length is None:
         return None
-    n, where = stats.over_max_length, name_lines(stats.over_max_length_lines)
+    n = stats.over_max_length
+    where = name_lines(stats.over_max_length_lines, total=n)
     if stats.max_length_estimated:
-        return (f"About {n} {side} example{'s' if n != 1 else ''} may be longer than max_length "
+        return (f"About {n:,} {side} example{'s' if n != 1 else ''} may be longer than max_length "
                 f"{stats.max_length} tokens and be truncated ({where}; estimated at 4 characters per "
                 f"token, give a tokenizer for exact counts).")
-    return (f"{n} {side} example{'s are' if n != 1 else ' is'} longer than max_length "
+    return (f"{n:,} {side} example{'s are' if n != 1 else ' is'} longer than max_length "
             f"{stats.max_length} {stats.unit} and will be truncated ({where}).")
 
 

@@ -79,8 +79,8 @@ def plan_data(recipe: Any, backend: Any) -> tuple[dict[str, Any], list[Problem],
         return {}, problems, []
     counter, counter_warning = _counter_for(recipe, backend)
     max_length = recipe.recipe.hyperparameters.max_length
-    train_stats = compute_stats(train, counter=counter, max_length=max_length)
-    val_stats = compute_stats(validation, counter=counter, max_length=max_length) if validation else None
+    train_stats = compute_stats(train, counter=counter, max_length=max_length, stratify_by=spec.stratify_by)
+    val_stats = compute_stats(validation, counter=counter, max_length=max_length, stratify_by=spec.stratify_by) if validation else None
     leaks = overlap(train, validation) if validation else None
     summary: dict[str, Any] = {
         "train_file": recipe.data_path(spec.train),

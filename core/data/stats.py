@@ -126,17 +126,17 @@ class DatasetStats:
         row("completion", f"{_dist(self.completion_lengths)}  [{unit}]")
         row("total", f"{self.total_tokens:,} {self.unit}")
         if self.max_length is not None:
-            row(f"> {self.max_length}", f"{self.over_max_length} examples"
+            row(f"> {self.max_length}", f"{self.over_max_length:,} examples"
                 + (f" (tokens estimated at {CHARS_PER_TOKEN} characters each)" if self.max_length_estimated else ""))
         d = self.duplicates
-        row("duplicates", f"{d.exact_duplicates} exact, {d.near_duplicates} near ({d.share:.1%})")
+        row("duplicates", f"{d.exact_duplicates:,} exact, {d.near_duplicates:,} near ({d.share:.1%})")
         if self.strata is not None:
             row(f"by {self.stratify_by}", _counts(self.strata))
         return table
 
 
 def _counts(counts: dict[str, int]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in counts.items()) or "-"
+    return ", ".join(f"{k} {v:,}" for k, v in counts.items()) or "-"
 
 
 def _dist(d: Distribution) -> str:

@@ -113,6 +113,14 @@ def test_empty_training_data():
     assert dataset_warnings(stats(0)) == ["The training data holds no valid examples."]
 
 
+def test_truncation_names_the_true_total_when_lines_are_capped():
+    train = stats(5000, max_length=64, unit="tokens", over_max_length=4321,
+                  over_max_length_lines=[f"t.jsonl:{i}" for i in range(1, 1001)])
+    [w] = only(dataset_warnings(train, healthy_validation(600)), "max_length")
+    assert w.startswith("4,321 training examples are longer than max_length 64 tokens")
+    assert "(lines 1, 2, 3, 4, 5 of t.jsonl and 4,316 more)" in w
+
+
 def test_name_lines():
     assert name_lines(["a.jsonl:3"]) == "line 3 of a.jsonl"
     assert name_lines(["a.jsonl:3", "b.jsonl:4"]) == "a.jsonl:3, b.jsonl:4"
