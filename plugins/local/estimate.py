@@ -73,13 +73,15 @@ def estimate(backend: Any, recipe: Any, data: dict[str, Any]) -> Estimate:
     full, quantized = not method.adapter, bool(method.quantized)
     plan = local_plan(device, method, getattr(recipe.options, "gradient_checkpointing", None))
     seq_len = max(tr.longest, 1)
-    mem = peak_memory(shape, device, method, params, batch, seq_len, plan.checkpointing)
+    dpo = recipe.recipe.objective == "dpo"
+    rows = batch * (2 if dpo else 1)  # DPO runs chosen and rejected side by side
+    mem = peak_memory(shape, device, method, params, rows, seq_len, plan.checkpointing)
     train_tokens = tr.tokens * epochs * done
     time = train_time(shape, device, full=full, quantized=quantized, trained=mem.trainable_params,
                       train_tokens=train_tokens, avg_seq=tr.average, val_tokens=va.tokens,
                       evals=eval_passes(recipe, epochs, steps) if validation else 0, steps=steps,
                       weights_gb=weight_bytes(shape, plan, quantized) / GB, checkpointing=plan.checkpointing,
-                      reference=recipe.recipe.objective == "dpo",
+                      reference=dpo,
                       eval_batches=-(-len(validation) // batch))
     usd, source, date = _usd_per_hour(device)
     est.billable_tokens = int(round(train_tokens))
@@ -104,7 +106,7 @@ def estimate(backend: Any, recipe: Any, data: dict[str, Any]) -> Estimate:
         "training throughput": f"{train_tokens / max(time.train_seconds, 1e-9):,.0f} tokens/s",
         "optimizer steps": steps,
     }
-    _notes(est, recipe, device, shape, mem, tr, hp, batch, seq_len, plan.checkpointing)
+    _notes(est, recipe, device, shape, mem, tr, hp, rows, seq_len, plan.checkpointing)
     return est
 
 

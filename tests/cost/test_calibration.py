@@ -3,7 +3,7 @@
 Tolerances (see docs/estimate.md for the recorded errors):
 * tokens trained: within 5% (the same tokenizer; the chat template is approximated);
 * peak memory (process RSS): within 25%;
-* training throughput (tokens/s of the optimizer steps): within a factor of 2.5 of the 90th
+* training throughput (tokens/s of the optimizer steps): within a factor of 3 of the 90th
   percentile of the measured per-step rates. Wall-clock totals are not compared: the test
   machine is shared, and contention stretches a run several-fold; the fastest steps are the
   closest thing to the uncontended rate the estimate predicts.
@@ -18,7 +18,7 @@ import pytest
 
 TOKENS_TOLERANCE = 0.05
 MEMORY_TOLERANCE = 0.25
-THROUGHPUT_FACTOR = 2.5
+THROUGHPUT_FACTOR = 3.0
 
 
 @pytest.mark.slow
