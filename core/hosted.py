@@ -160,6 +160,7 @@ class RemoteJob:
     created_at: float | None = None  # unix seconds
     finished_at: float | None = None
     progress: dict[str, Any] = field(default_factory=dict)  # e.g. step, total_steps, estimated_finish
+    artifacts: dict[str, str] = field(default_factory=dict)  # e.g. tuned model and endpoint names
     raw: dict[str, Any] = field(default_factory=dict)
 
     @property

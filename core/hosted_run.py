@@ -28,11 +28,12 @@ from .hosted_watch import Outcome, Session, check, follow
 
 
 def attempt_keys(base: str) -> Iterator[str]:
-    """``base``, then ``base.2``, ``base.3``...: one key per deliberate new attempt."""
+    """``base``, then ``base-2``, ``base-3``...: one key per deliberate new attempt (letters,
+    digits and dashes only, so every provider accepts it in metadata or labels)."""
     yield base
     n = 2
     while True:
-        yield f"{base}.{n}"
+        yield f"{base}-{n}"
         n += 1
 
 
@@ -110,7 +111,9 @@ def launch(backend: HostedBackend, recipe: Any, plan: Any) -> dict[str, Any]:
         if run is not None and run.remote_job_id:
             click.echo(f"run {run.id} already has {label} job {run.remote_job_id}; following it", err=True)
             return _follow(backend, registry, run.id).to_dict()
-        connection = backend.connection(recipe)
+        # A run interrupted earlier continues where it was recorded (same project, region, endpoint).
+        connection = dict((run.extra or {}).get("connection") or {}) if run is not None else {}
+        connection = connection or backend.connection(recipe)
         provider = backend.connect(connection)  # missing credentials fail here, before any record
         try:
             estimate = estimate_for(backend, recipe, plan)

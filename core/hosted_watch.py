@@ -206,6 +206,7 @@ def finish(session: Session, job: RemoteJob, console: Any = None) -> Outcome:
     summary = _summary(rows)
     if job.trained_tokens is not None:
         summary["trained_tokens"] = job.trained_tokens
+    artifacts.update(job.artifacts)
     if job.fine_tuned_model:
         artifacts["fine_tuned_model"] = job.fine_tuned_model
     error = f"{job.error_code}: {job.error_message}" if job.error_code else job.error_message

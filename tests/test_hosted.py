@@ -236,10 +236,10 @@ def test_attempt_keys_skip_failed_and_cancelled_runs():
         assert find_attempt(reg, "ftx-a") == ("ftx-a", None)
         first = reg.create_run("r", "memory", {}, "h", client_key="ftx-a", status="failed")
         key, run = find_attempt(reg, "ftx-a")
-        assert (key, run) == ("ftx-a.2", None)
-        second = reg.create_run("r", "memory", {}, "h", client_key="ftx-a.2", status="running")
+        assert (key, run) == ("ftx-a-2", None)
+        second = reg.create_run("r", "memory", {}, "h", client_key="ftx-a-2", status="running")
         key, run = find_attempt(reg, "ftx-a")
-        assert key == "ftx-a.2" and run.id == second.id and run.id != first.id
+        assert key == "ftx-a-2" and run.id == second.id and run.id != first.id
 
 
 # -- following --------------------------------------------------------------------------------------------------

@@ -100,7 +100,8 @@ def remote_job(obj: Any) -> RemoteJob:
         error_message=err.get("message") or None,
         client_key=label_text(key) if key else None,
         created_at=_seconds(raw.get("create_time")), finished_at=_seconds(raw.get("end_time")),
-        progress=progress, raw=raw)
+        progress=progress, raw=raw,
+        artifacts={k: v for k, v in (("tuned_model", tuned.get("model")), ("endpoint", tuned.get("endpoint"))) if v})
 
 
 def checkpoints_of(job: RemoteJob) -> list[RemoteCheckpoint]:

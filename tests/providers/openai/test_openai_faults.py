@@ -128,7 +128,7 @@ def test_a_job_failing_midway_ends_with_its_error_code(cli, fake_openai, make_re
     again = cli("run", make_recipe(), "--backend", "openai", "--yes")
     assert again.exit_code == 0 and len(fake_openai.jobs) == 2
     keys = {r["client_key"] for r in runs_json(cli)}
-    assert len(keys) == 2 and any(k.endswith(".2") for k in keys)
+    assert len(keys) == 2 and any(k.endswith("-2") for k in keys)
 
 
 def test_killed_right_after_create_then_rerun_finds_the_job(cli, fake_openai, make_recipe, monkeypatch):

@@ -146,9 +146,9 @@ def test_after_a_failure_the_same_command_is_a_new_attempt(cli, fake_vertex, mak
     assert again.exit_code == 0, again
     second, first = runs_json(cli)
     assert (first["status"], second["status"]) == ("failed", "succeeded")
-    assert second["client_key"] == first["client_key"] + ".2"
+    assert second["client_key"] == first["client_key"] + "-2"
     labels = [c["labels"]["ftx_client_key"] for c in fake_vertex.creates]
-    assert labels == [first["client_key"], first["client_key"] + "_2e2"]  # "." is not allowed in a label
+    assert labels == [first["client_key"], first["client_key"] + "-2"]  # a valid label value as is
 
 
 def test_detach_then_jobs_commands(cli, fake_vertex, make_recipe):
