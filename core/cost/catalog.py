@@ -40,10 +40,11 @@ class Device:
     fragmentation: float = 0.1
     load_gb_per_s: float = 1.0
     aliases: list[str] = field(default_factory=list)
+    kind: str = "gpu"  # or "cpu": float32, no fused attention, memory and cores of this machine
 
     @property
     def is_cpu(self) -> bool:
-        return self.precision == "fp32" and self.key == "cpu"
+        return self.kind == "cpu"
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -89,10 +90,13 @@ def usable_cores() -> int:
 
 def _device(key: str, raw: dict[str, Any], where: str) -> Device:
     raw = dict(raw)
-    if key == "cpu" or raw.get("peak_tflops_per_core") is not None:
+    if key == "cpu":
+        raw.setdefault("kind", "cpu")
+    if raw.get("kind") == "cpu":
+        raw.setdefault("precision", "fp32")
         cores = raw.get("cores") or usable_cores()
         raw.setdefault("peak_tflops", None)
-        raw["peak_tflops"] = raw["peak_tflops"] or float(raw["peak_tflops_per_core"]) * cores
+        raw["peak_tflops"] = raw["peak_tflops"] or float(raw.get("peak_tflops_per_core", 0.096)) * cores
         raw["memory_gb"] = raw.get("memory_gb") or round(system_memory_gb(), 1)
         if raw.get("name") == "CPU":
             raw["name"] = f"CPU x{cores}"
@@ -105,7 +109,7 @@ def _device(key: str, raw: dict[str, Any], where: str) -> Device:
             source=str(raw.get("source", "unknown")), date=str(raw.get("date", "unknown")),
             overhead_gb=float(raw.get("overhead_gb", 0.75)), fragmentation=float(raw.get("fragmentation", 0.1)),
             load_gb_per_s=float(raw.get("load_gb_per_s", 1.0)),
-            aliases=[str(a).lower() for a in raw.get("aliases") or ()])
+            aliases=[str(a).lower() for a in raw.get("aliases") or ()], kind=str(raw.get("kind", "gpu")))
     except (KeyError, TypeError, ValueError) as exc:
         raise CostError(f"device {key!r}: missing or invalid field ({exc})", file=where) from None
 

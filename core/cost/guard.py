@@ -20,7 +20,11 @@ from typing import Any
 import click
 
 from .catalog import CostError
-from .table import money
+
+
+def usd(amount: float) -> str:
+    """Dollars for messages: cents, or every digit given when below a cent (a --max-cost 0.001)."""
+    return f"${amount:,.2f}" if amount >= 0.01 or amount == 0 else f"${amount:g}"
 
 
 class SpendRefused(CostError):
@@ -57,14 +61,14 @@ def confirm_spend(plan: Any, estimate: Any = None, *, yes: bool | None = None, m
         click.echo(f"estimated cost on {label}: unknown (no estimator answered)", err=True)
     if max_cost is not None:
         if cost is None:
-            raise SpendRefused(f"--max-cost {money(max_cost)}: there is no cost estimate for {label}, "
+            raise SpendRefused(f"--max-cost {usd(max_cost)}: there is no cost estimate for {label}, "
                                "so the limit cannot be checked; not launched")
         if cost > max_cost:
-            raise SpendRefused(f"estimated cost {money(cost)} on {label} exceeds --max-cost {money(max_cost)}; "
+            raise SpendRefused(f"estimated cost {usd(cost)} on {label} exceeds --max-cost {usd(max_cost)}; "
                                "not launched")
     if yes:
         return
-    shown = money(cost) if cost is not None else "an unknown amount"
+    shown = usd(cost) if cost is not None else "an unknown amount"
     if not interactive:
         raise SpendRefused(f"launching on {label} spends money (estimated {shown}); not launched without "
                            "confirmation", hint="add --yes to launch from a script (and --max-cost USD to cap it)")

@@ -60,7 +60,7 @@ class LocalPlan:
 
 
 def local_plan(device: Device, method: Any, checkpointing: bool | None = None) -> LocalPlan:
-    if device.is_cpu or device.precision == "fp32":
+    if device.is_cpu:
         return LocalPlan(4, 4, bool(checkpointing), "float32")
     full = not getattr(method, "adapter", True)
     half = device.precision in ("bf16",)

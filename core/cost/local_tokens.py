@@ -34,8 +34,12 @@ def local_counter(shape: ModelShape | None) -> Any:
     """The model's tokenizer if its tokenizer.json is on this machine, else :class:`ApproxCounter`."""
     if shape is not None and shape.path is not None and (shape.path / "tokenizer.json").is_file():
         from ..data.tokens import get_counter
+        from ..errors import FtxError
 
-        return _Named(get_counter(str(shape.path)), f"{shape.name} tokenizer")
+        try:
+            return _Named(get_counter(str(shape.path)), f"{shape.name} tokenizer")
+        except FtxError:  # the tokenizers package is not installed: approximate instead
+            pass
     return ApproxCounter()
 
 

@@ -53,16 +53,23 @@ def openai_auto_epochs(n_examples: int) -> int:
 
 
 class _Cached:
-    """Counts short repeated strings (roles) once."""
+    """Counts repeated strings once: roles, and system prompts (a dataset usually repeats one
+    system prompt in every example). At most ``MEMO_LIMIT`` distinct strings are remembered."""
+
+    MEMO_LIMIT = 10_000
 
     def __init__(self, counter: Counter) -> None:
         self.counter = counter
         self.memo: dict[str, int] = {}
 
-    def short(self, text: str) -> int:
+    def short(self, text: str | None) -> int:
+        if not text:
+            return 0
         n = self.memo.get(text)
         if n is None:
-            n = self.memo[text] = self.counter.count(text)
+            n = self.counter.count(text)
+            if len(self.memo) < self.MEMO_LIMIT:
+                self.memo[text] = n
         return n
 
     def count(self, text: str | None) -> int:
@@ -75,7 +82,8 @@ def _compact(value: Any) -> str:
 
 def openai_message_tokens(message: Any, counter: Counter | _Cached) -> int:
     c = counter if isinstance(counter, _Cached) else _Cached(counter)
-    n = TOKENS_PER_MESSAGE + c.short(message.role) + c.count(message.content)
+    content = c.short(message.content) if message.role == "system" else c.count(message.content)
+    n = TOKENS_PER_MESSAGE + c.short(message.role) + content
     if message.name:
         n += c.count(message.name) + TOKENS_PER_NAME
     if message.tool_call_id:

@@ -147,3 +147,19 @@ def test_tryfirst_plugin_estimator_overrides_the_builtin(recipe):
     get_plugins().register(Mine(), "mine")
     assert estimate("vertex", recipe("vertex")).cost_usd == 42.0
     assert estimate("openai", recipe("openai")).cost_usd != 42.0
+
+
+def test_azure_openai_counts_like_openai_but_needs_an_azure_price(write, monkeypatch):
+    path = write("az.yaml", "name: az\nmodel: {azure-openai: gpt-4.1-mini-2025-04-14}\ndata: {train: t.jsonl}\n")
+    r = load_recipe(str(path), backend="azure-openai")
+    est = estimate("azure-openai", r)
+    assert est.billable_tokens > 0 and est.cost_usd is None
+    assert any("no azure-openai training price" in n for n in est.notes)
+    catalog = write("openai-models.yaml", "models:\n  gpt-4.1-mini-2025-04-14:\n    aliases: [gpt-4.1-mini]\n"
+                                          "    methods: [supervised, dpo]\n    train_per_1m_tokens: 5.0\n"
+                                          "    azure_train_per_1m_tokens: 5.5\n    max_example_tokens: 65536\n"
+                                          "    encoding: o200k_base\n")
+    monkeypatch.setenv("FTX_OPENAI_CATALOG", str(catalog))
+    priced = estimate("azure-openai", r)
+    assert priced.billable_tokens == est.billable_tokens
+    assert priced.cost_usd == pytest.approx(est.billable_tokens * 5.5 / 1e6, abs=1e-4)

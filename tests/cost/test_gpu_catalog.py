@@ -79,3 +79,11 @@ def test_a_later_plugin_table_overrides_the_builtin_price_for_that_model_only():
     entry, table = price_for("openai", "gpt-4.1-mini")
     assert (entry["train_per_1m_tokens"], table.source) == (1.0, "our contract")
     assert price_for("openai", "gpt-4.1-nano")[0]["train_per_1m_tokens"] == 1.5
+
+
+def test_a_user_cpu_device_is_priced_and_sized_like_the_cpu(ftx_home):
+    (ftx_home / "gpus.yaml").write_text("big-cpu: {name: Big CPU, kind: cpu, cores: 64, memory_gb: 512, "
+                                        "usd_per_hour: 2.0}\n")
+    dev = load_devices()["big-cpu"]
+    assert dev.is_cpu and dev.precision == "fp32" and dev.memory_gb == 512
+    assert dev.peak_tflops == pytest.approx(64 * 0.096)

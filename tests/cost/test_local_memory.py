@@ -21,7 +21,7 @@ def shape() -> ModelShape:
 def device(precision="bf16", key="gpu", memory=24.0) -> Device:
     return Device(key=key, name=key.upper(), memory_gb=memory, peak_tflops=100, precision=precision, mfu=0.5,
                   step_overhead_s=0.0, startup_s=0.0, usd_per_hour=1.0, source="test", date="2026-01-01",
-                  overhead_gb=0.5, fragmentation=0.1)
+                  overhead_gb=0.5, fragmentation=0.1, kind="cpu" if key == "cpu" else "gpu")
 
 
 def method(name):

@@ -42,6 +42,12 @@ def test_over_max_cost_refuses_after_showing_the_estimate():
     assert "price: $5 per 1M training tokens (test)" in shown
 
 
+def test_limits_below_a_cent_are_shown_exactly():
+    cheap = Estimate(backend="openai", model="gpt-4.1-nano", cost_usd=0.0268)
+    error, _ = guard(plan(max_cost=0.001, yes=True), cheap)
+    assert str(error) == "estimated cost $0.03 on OpenAI exceeds --max-cost $0.001; not launched"
+
+
 def test_at_or_under_max_cost_with_yes_goes_on():
     assert guard(plan(max_cost=5.0, yes=True), EST)[0] is None
 
