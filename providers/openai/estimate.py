@@ -38,7 +38,9 @@ def price_tables() -> list[PriceTable]:
 
 
 def _epochs(recipe: Any, n_train: int) -> tuple[int, str]:
-    epochs = recipe.recipe.hyperparameters.epochs
+    from .prepare import hyperparameters
+
+    epochs = hyperparameters(recipe)["n_epochs"]  # exactly what the job request will say
     if isinstance(epochs, int):
         return epochs, f"{epochs} (recipe)"
     auto = openai_auto_epochs(n_train)
@@ -90,7 +92,7 @@ def estimate(backend: Any, recipe: Any, data: dict[str, Any]) -> Estimate:
         "per-example limit": f"{limit:,} tokens" if limit else "unknown",
         "billed": f"epochs x sum(min(example tokens, limit)) over {len(train)} training examples; "
                   "validation examples are not counted",
-        "time": "not estimated: hosted jobs wait in OpenAI's queue",
+        "time": f"not estimated: hosted jobs wait in {getattr(backend, 'provider_label', 'the provider')}'s queue",
     }
     return est
 

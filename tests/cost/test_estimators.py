@@ -64,6 +64,14 @@ def test_openai_auto_epochs_resolve_with_the_default_heuristic(recipe):
     assert "auto" in est.assumptions["epochs"]
 
 
+def test_openai_unset_epochs_are_auto_as_in_the_request(write):
+    # The request sends n_epochs "auto" when the recipe leaves epochs unset; the estimate must agree.
+    path = write("recipe.yaml", RECIPE.format(epochs=3, local="x").replace("  epochs: 3\n", ""))
+    write("train.jsonl", "")
+    est = estimate("openai", load_recipe(str(path), backend="openai"), train=TRAIN[:12])
+    assert est.epochs == openai_auto_epochs(12) == 8
+
+
 def test_openai_refuses_to_call_too_few_examples_fitting(recipe):
     est = estimate("openai", recipe("openai"), train=TRAIN[:5])
     assert est.fits is False and any("at least 10" in n for n in est.notes)
