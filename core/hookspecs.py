@@ -72,7 +72,11 @@ def ftx_estimate(backend: "Backend", recipe: "ResolvedRecipe", data: dict[str, A
     """Estimate the cost, time and memory of running ``recipe`` on ``backend``.
 
     Called once per backend by ``ftx estimate`` and before a paid launch. ``data`` holds
-    the dataset summary (examples, token counts). Return an :class:`ftx.estimate.Estimate`,
+    ``train_set`` and ``validation_set`` (lists of :class:`ftx.example.Example`) when the caller
+    loaded them, ``train_examples``/``validation_examples`` (counts), ``train_file`` and, for
+    local estimates, ``gpu`` (a device name from the GPU catalog, or ``None`` for every device);
+    an estimator given only the counts and file reads the examples itself. Return an
+    :class:`ftx.estimate.Estimate`,
     or ``None`` to leave it to another plugin; the first non-``None`` answer wins, so mark
     the implementation ``tryfirst=True`` to override a built-in estimator.
     """

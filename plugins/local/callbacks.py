@@ -33,9 +33,12 @@ class MetricsLog:
         self._clock = time.perf_counter()
         self._eval_seconds = 0.0  # evaluation time since the last training log
         self.total_eval_seconds = 0.0
+        self.closed = False
         path.write_text("", encoding="utf-8")
 
-    def add(self, step: int, epoch: float | None, logs: dict[str, Any], tokens_seen: int) -> dict[str, Any]:
+    def add(self, step: int, epoch: float | None, logs: dict[str, Any], tokens_seen: int) -> dict[str, Any] | None:
+        if self.closed:
+            return None
         if self._pending is not None and self._pending["step"] != step:
             self._flush()
         record = self._pending or {"step": step, "epoch": round(epoch, 4) if epoch is not None else None}
@@ -69,7 +72,9 @@ class MetricsLog:
         self._pending = None
 
     def close(self) -> None:
+        """Write the last record; later logs are ignored."""
         self._flush()
+        self.closed = True
 
 
 def metrics_callback(log: MetricsLog) -> Any:
@@ -83,9 +88,6 @@ def metrics_callback(log: MetricsLog) -> Any:
             logs = logs or {}
             if any(k in logs for k in ("loss", "eval_loss")):
                 log.add(state.global_step, state.epoch, logs, state.num_input_tokens_seen)
-
-        def on_train_end(self, args, state, control, **kwargs):
-            log.close()
 
     return MetricsCallback()
 

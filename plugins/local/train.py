@@ -137,7 +137,8 @@ def _train(recipe: Any, device: DevicePlan, run_dir: Path, data: TrlData, model:
     evaluating = data.eval is not None and args.eval_strategy != "no"
     callbacks = [metrics_callback(log), health_callback(monitor, echo), memory.callback(),
                  progress_callback(echo, every_evals=evaluating, show_bar=progress)]
-    trainer = build_trainer(recipe.recipe.objective, model, tokenizer, data, args, callbacks)
+    trainer = build_trainer(recipe.recipe.objective, model, tokenizer, data, args, callbacks,
+                            float32_trainables=device.device == "cpu")
     baseline = None
     if data.eval is not None and ev.baseline:
         baseline = trainer.evaluate()["eval_loss"]
@@ -146,13 +147,21 @@ def _train(recipe: Any, device: DevicePlan, run_dir: Path, data: TrlData, model:
     started = time.perf_counter()
     output = trainer.train()
     seconds = time.perf_counter() - started
-    if data.eval is not None and not log.has_eval_at(trainer.state.global_step):
+    restored = _restored_step(trainer)
+    final_eval = None
+    if data.eval is not None and restored is not None:
+        log.close()  # the restored model is not a new step: keep it out of metrics.jsonl
+        final_eval = trainer.evaluate()["eval_loss"]
+        echo(f"restored the best model (step {restored}): eval_loss {final_eval:.4f}")
+    elif data.eval is not None and not log.has_eval_at(trainer.state.global_step):
         trainer.evaluate()  # the final model's validation loss, whatever the eval strategy
     log.close()
     outputs.remove_checkpoints(run_dir / "checkpoints")
     records = log.records
     losses = [r["loss"] for r in records if isinstance(r.get("loss"), (int, float))]
     evals = [r["eval_loss"] for r in records if isinstance(r.get("eval_loss"), (int, float))]
+    if final_eval is not None:
+        evals.append(final_eval)
     compute = max(seconds - (log.total_eval_seconds - eval_before), 1e-9)
     tokens = int(trainer.state.num_input_tokens_seen or 0)
     plotted = outputs.plot_losses(records, run_dir / "loss.png", f"{recipe.recipe.name} ({recipe.recipe.method.name})")
@@ -167,6 +176,7 @@ def _train(recipe: Any, device: DevicePlan, run_dir: Path, data: TrlData, model:
         "best_eval_loss": health["best_eval_loss"],
         "best_eval_step": health["best_eval_step"],
         "early_stopped": any(w["kind"] == "early-stopping" for w in health["warnings"]),
+        "restored_best_step": restored,
         "train_time_s": round(seconds, 2),
         "steps_per_second": round(trainer.state.global_step / compute, 2),
         "tokens_seen": tokens,
@@ -179,6 +189,17 @@ def _train(recipe: Any, device: DevicePlan, run_dir: Path, data: TrlData, model:
                   "recipe": str(run_dir / "recipe.resolved.yaml")},
         "mean_train_loss": output.training_loss,
     }
+
+
+def _restored_step(trainer: Any) -> int | None:
+    """The step whose checkpoint the trainer reloaded at the end (early stopping), if any."""
+    best = getattr(trainer.state, "best_model_checkpoint", None)
+    if not best or not getattr(trainer.args, "load_best_model_at_end", False):
+        return None
+    try:
+        return int(Path(best).name.rsplit("-", 1)[-1])
+    except ValueError:
+        return None
 
 
 def _sample_rows(samples: list[Sample], base: list[str], tuned: list[str]) -> list[dict[str, Any]]:

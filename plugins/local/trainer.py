@@ -8,9 +8,13 @@ from .trl_data import TrlData
 
 
 def build_trainer(objective: str, model: Any, tokenizer: Any, data: TrlData, args: Any,
-                  callbacks: list[Any]) -> Any:
+                  callbacks: list[Any], float32_trainables: bool = True) -> Any:
     """An ``SFTTrainer`` (sft) or ``DPOTrainer`` (dpo) over ``data``. A PEFT model trains its
-    adapter; for DPO its reference is the same model with the adapter disabled."""
+    adapter; for DPO its reference is the same model with the adapter disabled.
+
+    TRL casts QLoRA adapters to bfloat16 (as the QLoRA paper does on GPUs); with
+    ``float32_trainables`` (on CPU, where bfloat16 is slow) they are cast back before the
+    optimizer is created, so they train and are saved in float32."""
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     if objective == "dpo":
@@ -25,6 +29,12 @@ def build_trainer(objective: str, model: Any, tokenizer: Any, data: TrlData, arg
                              processing_class=tokenizer, callbacks=callbacks)
     for default in (PrinterCallback, ProgressCallback):
         trainer.remove_callback(default)
+    if float32_trainables:
+        import torch
+
+        for param in trainer.model.parameters():
+            if param.requires_grad and param.dtype != torch.float32:
+                param.data = param.data.float()
     return trainer
 
 
