@@ -29,16 +29,24 @@ def new_run_id() -> str:
 
 def run_dir_for(recipe: Any, run_id: str) -> Path:
     """``output_dir`` from the recipe (relative to the working directory), else the ftx home's
-    ``runs/<run id>``. An output folder that already holds a finished run is refused."""
+    ``runs/<run id>``. An output folder that already holds a finished run is refused (one that
+    holds a failed run is reused)."""
     if recipe.recipe.output_dir:
         path = Path(recipe.recipe.output_dir).expanduser().resolve()
-        if (path / SUMMARY).exists():
-            raise BackendError(f"output_dir {path} already holds a run; choose another folder or remove it",
-                               field="output_dir")
+        if _finished_run(path):
+            raise BackendError(f"output_dir {path} already holds a finished run; choose another folder "
+                               "or remove it", field="output_dir")
     else:
         path = ftx_home() / "runs" / run_id
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def _finished_run(path: Path) -> bool:
+    try:
+        return read_summary(path).get("status") == "succeeded"
+    except (OSError, ValueError):
+        return False
 
 
 def _readable(path: Path) -> None:

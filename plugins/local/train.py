@@ -60,6 +60,14 @@ def _set_threads(device: DevicePlan, model: Any, options: Any) -> None:
             torch.set_num_threads(n)
 
 
+def _packing_notes(recipe: Any, model: Any) -> list[str]:
+    attention = str(getattr(model.config, "_attn_implementation", "") or "")
+    if recipe.recipe.objective == "sft" and recipe.recipe.hyperparameters.packing and "flash" not in attention:
+        return [f"packing with {attention or 'this'} attention: packed examples can attend to each other "
+                "(a flash-attention kernel keeps them apart)"]
+    return []
+
+
 def _train_config(recipe: Any, device: DevicePlan, run_dir: Path, data: TrlData) -> Any:
     from .config import dpo_config, sft_config
 
@@ -71,8 +79,14 @@ def run_local(recipe: Any, plan: Any = None, echo: Echo = default_echo, progress
     """Train ``recipe`` on this machine; returns the run summary (also written to summary.json).
 
     ``echo`` receives every line meant for the user; ``progress`` shows a progress bar."""
-    with no_deprecation_notices():
-        return _run(recipe, plan, echo, progress)
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        with no_deprecation_notices():
+            return _run(recipe, plan, echo, progress)
+    finally:
+        torch.set_num_threads(threads)  # a run may use fewer threads; the caller keeps its own
 
 
 def _run(recipe: Any, plan: Any, echo: Echo, progress: bool) -> dict[str, Any]:
@@ -97,6 +111,7 @@ def _run(recipe: Any, plan: Any, echo: Echo, progress: bool) -> dict[str, Any]:
         model, tokenizer, context = _load(recipe, device)
         _set_threads(device, model, recipe.options)
         data = build_datasets(train_ex, val_ex, recipe.recipe.objective, tokenizer)
+        data.notes += _packing_notes(recipe, model)
         for note in data.notes:
             echo(f"note: {note}")
         samples = pick_samples(recipe.recipe.eval.samples, val_ex, train_ex, data.conversational)
