@@ -22,7 +22,7 @@ from .common import echo_warnings, overrides_argument
 def run(recipe: str, overrides: tuple[str, ...], backend: str, dry_run: bool, as_json: bool, yes: bool,
         max_cost: float | None, detach: bool, resume: bool) -> None:
     """Run RECIPE (a file or shipped name) on a backend. KEY=VALUE pairs override recipe fields."""
-    from ..planning import RunOptions, plan_run
+    from ..planning import RunOptions, execute, plan_run
     from .render import print_plan
 
     options = RunOptions(yes=yes, max_cost=max_cost, watch=not detach, resume=resume)
@@ -35,7 +35,7 @@ def run(recipe: str, overrides: tuple[str, ...], backend: str, dry_run: bool, as
     echo_warnings(plan.warnings)
     if dry_run:
         return
-    plan.backend.run(plan.recipe, plan)
+    execute(plan)
 
 
 COMMANDS = [run]

@@ -19,7 +19,9 @@ def recipe_advice(r: "ResolvedRecipe") -> list[Problem]:
         out.append(problem_at(r.located, tuple(path.split(".")), message))
 
     lr = hp.learning_rate
-    if lr is not None and r.is_set("hyperparameters.learning_rate"):
+    # ftx's embedded tiny model starts from random weights: practice rates for pretrained models
+    # do not apply to it.
+    if lr is not None and r.is_set("hyperparameters.learning_rate") and r.model != "ftx/tiny-llama":
         if not r.method.adapter and lr > 1e-4:
             warn("hyperparameters.learning_rate",
                  f"{lr:g} is high for full fine-tuning (practice: ~2e-5); expect divergence or forgetting")
