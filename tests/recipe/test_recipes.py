@@ -158,8 +158,10 @@ def test_recipes_cli(cli, write, tmp_path, monkeypatch):
     assert r.exit_code == 0 and "quickstart" in r.stdout and "ftx run quickstart" in r.stdout
     r = cli("recipes", "show", "quickstart", "--resolved", "--backend", "local")
     assert r.exit_code == 0, r
+    assert "batch_size: 8\n" in r.stdout and "learning_rate: 0.003\n" in r.stdout  # backends.local
+    r = cli("recipes", "show", "quickstart", "--resolved", "--backend", "openai")
     assert "learning_rate: 0.0002  # default for method lora" in r.stdout
-    assert "batch_size: 8\n" in r.stdout  # from backends.local, not marked as a default
+    assert "batch_size: 4  # default" in r.stdout
     bad = write("bad.yaml", "name: x\nmodel: {local: m}\ndata: {train: t.jsonl, bogus: 1}\n")
     r = cli("recipes", "validate", str(bad))
     assert r.exit_code == 2
