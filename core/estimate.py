@@ -63,3 +63,27 @@ class Estimate:
         out = asdict(self)
         out["label"] = self.label
         return out
+
+
+def estimator_hooks(module: str, backends: tuple[str, ...]) -> tuple[Any, Any]:
+    """``ftx_estimate`` and ``ftx_register_price_tables`` implementations for a backend plugin
+    whose estimator lives in ``module`` (with ``estimate(backend, recipe, data)`` and
+    ``price_tables()``), imported only when an estimate or a price is needed. Use in the plugin's
+    entry module: ``ftx_estimate, ftx_register_price_tables = estimator_hooks(__name__ + ".estimate", ("mine",))``.
+    """
+    import importlib
+
+    from .hookimpl import hookimpl
+
+    @hookimpl
+    def ftx_estimate(backend: Any, recipe: Any, data: dict[str, Any]) -> Any:
+        if backend.name not in backends:
+            return None
+        return importlib.import_module(module).estimate(backend, recipe, data)
+
+    @hookimpl
+    def ftx_register_price_tables(register: Any) -> None:
+        for table in importlib.import_module(module).price_tables():
+            register(table)
+
+    return ftx_estimate, ftx_register_price_tables

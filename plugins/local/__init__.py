@@ -1,6 +1,7 @@
 """The local backend: torch + transformers + peft + trl on this machine (imported lazily)."""
 
 from ftx import hookimpl
+from ftx.estimate import estimator_hooks
 
 
 @hookimpl
@@ -10,18 +11,4 @@ def ftx_register_backends(register):
     register(LocalBackend())
 
 
-@hookimpl
-def ftx_estimate(backend, recipe, data):
-    if backend.name != "local":
-        return None
-    from .estimate import estimate
-
-    return estimate(backend, recipe, data)
-
-
-@hookimpl
-def ftx_register_price_tables(register):
-    from .estimate import price_tables
-
-    for table in price_tables():
-        register(table)
+ftx_estimate, ftx_register_price_tables = estimator_hooks(__name__ + ".estimate", ("local",))

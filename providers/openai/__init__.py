@@ -1,6 +1,7 @@
 """OpenAI fine-tuning API (and Azure OpenAI, which shares its shape). The SDK is imported lazily."""
 
 from ftx import hookimpl
+from ftx.estimate import estimator_hooks
 
 
 @hookimpl
@@ -11,18 +12,4 @@ def ftx_register_backends(register):
     register(AzureOpenAIBackend())
 
 
-@hookimpl
-def ftx_estimate(backend, recipe, data):
-    if backend.name not in ("openai", "azure-openai"):
-        return None
-    from .estimate import estimate
-
-    return estimate(backend, recipe, data)
-
-
-@hookimpl
-def ftx_register_price_tables(register):
-    from .estimate import price_tables
-
-    for table in price_tables():
-        register(table)
+ftx_estimate, ftx_register_price_tables = estimator_hooks(__name__ + ".estimate", ("openai", "azure-openai"))
