@@ -59,6 +59,25 @@ class TransientError(Exception):
         self.code = code
 
 
+# Recipe fields hosted tuning APIs do not expose: a backend warns about them by name when set.
+HOSTED_IGNORES = {
+    "hyperparameters.learning_rate": "hosted tuning takes learning_rate_multiplier, not an absolute rate",
+    "hyperparameters.scheduler": "the provider picks the schedule",
+    "hyperparameters.warmup_ratio": "the provider picks the warmup",
+    "hyperparameters.weight_decay": "not exposed by the provider",
+    "hyperparameters.max_grad_norm": "not exposed by the provider",
+    "hyperparameters.gradient_accumulation": "not exposed by the provider",
+    "hyperparameters.packing": "not exposed by the provider",
+    "hyperparameters.max_steps": "not exposed by the provider; use epochs",
+    "hyperparameters.max_length": "the provider truncates at the model's own limit",
+    "method.alpha": "the provider picks the adapter",
+    "method.dropout": "the provider picks the adapter",
+    "method.target_modules": "the provider picks the adapter",
+    "eval.steps": "the provider evaluates on its own schedule",
+    "eval.early_stopping_patience": "not exposed by the provider",
+}
+
+
 @dataclass
 class UploadFile:
     """One data file a launch uploads; its name embeds its content hash so an upload can be

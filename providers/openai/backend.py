@@ -9,26 +9,10 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ftx.backends import Finding
-from ftx.hosted import HostedBackend, HostedProvider, PreparedJob
+from ftx.hosted import HOSTED_IGNORES, HostedBackend, HostedProvider, PreparedJob
 
-_HOSTED_IGNORES = {
-    "hyperparameters.learning_rate": "hosted tuning takes learning_rate_multiplier, not an absolute rate",
-    "hyperparameters.scheduler": "the provider picks the schedule",
-    "hyperparameters.warmup_ratio": "the provider picks the warmup",
-    "hyperparameters.weight_decay": "not exposed by the provider",
-    "hyperparameters.max_grad_norm": "not exposed by the provider",
-    "hyperparameters.gradient_accumulation": "not exposed by the provider",
-    "hyperparameters.packing": "not exposed by the provider",
-    "hyperparameters.max_steps": "not exposed by the provider; use epochs",
-    "hyperparameters.max_length": "the provider truncates at the model's own limit",
-    "method.alpha": "the provider picks the adapter",
-    "method.dropout": "the provider picks the adapter",
-    "method.target_modules": "the provider picks the adapter",
-    "eval.steps": "the provider evaluates on its own schedule",
-    "eval.early_stopping_patience": "not exposed by the provider",
-}
 _OPENAI_IGNORES = {
-    **_HOSTED_IGNORES,
+    **HOSTED_IGNORES,
     "method.r": "the provider picks the adapter",
     "eval.baseline": "not run on OpenAI: compare against the base model yourself",
     "eval.samples": "not run on OpenAI: query the fine-tuned model yourself",

@@ -11,10 +11,10 @@ and no example over the model's per-example token limit, counted with its own to
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ftx.errors import Problem
+from ftx.preflight import Checked, RecordCheck
 
 MIN_EXAMPLES = 10
 ROLES = ("system", "user", "assistant", "tool")
@@ -25,31 +25,7 @@ DPO_KEYS = {"input", "preferred_output", "non_preferred_output"}
 PER_MESSAGE, PER_REPLY, PER_NAME = 3, 3, 1
 
 
-@dataclass
-class Checked:
-    """The verdict on one file: problems, plus token counts of the valid examples."""
-
-    problems: list[Problem] = field(default_factory=list)
-    tokens: list[int] = field(default_factory=list)
-
-    @property
-    def total_tokens(self) -> int:
-        return sum(self.tokens)
-
-
-class _Record:
-    """Collects problems about one record at its source location."""
-
-    def __init__(self, file: str | None, line: int | None, out: list[Problem]):
-        self.file, self.line, self.out = file, line, out
-        self.ok = True
-
-    def bad(self, field_path: str | None, message: str) -> None:
-        self.ok = False
-        self.out.append(Problem(message, file=self.file, line=self.line, field=field_path))
-
-
-def _check_tool_calls(calls: Any, where: str, rec: _Record) -> list[str]:
+def _check_tool_calls(calls: Any, where: str, rec: RecordCheck) -> list[str]:
     names: list[str] = []
     if not isinstance(calls, list) or not calls:
         rec.bad(where, "tool_calls must be a non-empty list")
@@ -79,7 +55,7 @@ def _check_tool_calls(calls: Any, where: str, rec: _Record) -> list[str]:
     return names
 
 
-def _check_message(m: Any, where: str, rec: _Record, *, weight_ok: bool) -> str | None:
+def _check_message(m: Any, where: str, rec: RecordCheck, *, weight_ok: bool) -> str | None:
     """Check one message; return its role when usable."""
     if not isinstance(m, dict):
         rec.bad(where, "a message must be an object")
@@ -116,7 +92,7 @@ def _check_message(m: Any, where: str, rec: _Record, *, weight_ok: bool) -> str 
     return role
 
 
-def _check_conversation(messages: Any, where: str, rec: _Record, tools: set[str] | None, *,
+def _check_conversation(messages: Any, where: str, rec: RecordCheck, tools: set[str] | None, *,
                         weight_ok: bool) -> list[str | None]:
     if not isinstance(messages, list) or not messages:
         rec.bad(where, "messages must be a non-empty list")
@@ -151,7 +127,7 @@ def _check_conversation(messages: Any, where: str, rec: _Record, tools: set[str]
     return roles
 
 
-def _tool_names(tools: Any, where: str, rec: _Record) -> set[str] | None:
+def _tool_names(tools: Any, where: str, rec: RecordCheck) -> set[str] | None:
     if tools is None:
         return None
     if not isinstance(tools, list):
@@ -184,7 +160,7 @@ def count_tokens(messages: list[Any], count: Callable[[str], int], tools: Any = 
     return total
 
 
-def check_sft(record: dict[str, Any], rec: _Record) -> list[dict[str, Any]]:
+def check_sft(record: dict[str, Any], rec: RecordCheck) -> list[dict[str, Any]]:
     for key in sorted(set(record) - SFT_KEYS):
         rec.bad(key, f"OpenAI chat fine-tuning files do not accept the key {key!r}")
     tools = _tool_names(record.get("tools"), "tools", rec)
@@ -199,7 +175,7 @@ def check_sft(record: dict[str, Any], rec: _Record) -> list[dict[str, Any]]:
     return messages if isinstance(messages, list) else []
 
 
-def check_dpo(record: dict[str, Any], rec: _Record) -> list[dict[str, Any]]:
+def check_dpo(record: dict[str, Any], rec: RecordCheck) -> list[dict[str, Any]]:
     for key in sorted(set(record) - DPO_KEYS):
         rec.bad(key, f"OpenAI DPO files do not accept the key {key!r}")
     prompt = record.get("input")
@@ -232,7 +208,7 @@ def check_file(records: list[tuple[dict[str, Any], Any]], objective: str, count:
         out.problems.append(Problem(f"OpenAI needs at least {minimum} training examples; this file has "
                                     f"{len(records)} (50 to 100 good examples is a sensible start)", file=file))
     for record, source in records:
-        rec = _Record(getattr(source, "file", file), getattr(source, "line", None), out.problems)
+        rec = RecordCheck(getattr(source, "file", file), getattr(source, "line", None), out.problems)
         if objective == "dpo":
             prompt = check_dpo(record, rec)
             if not rec.ok:

@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ftx.backends import Finding
-from ftx.hosted import HostedBackend, HostedProvider, PreparedJob
-from ftx.providers.openai.backend import _HOSTED_IGNORES
+from ftx.hosted import HOSTED_IGNORES, HostedBackend, HostedProvider, PreparedJob
 
 ADAPTER_SIZES = (1, 2, 4, 8, 16)
 
@@ -21,7 +20,7 @@ class VertexBackend(HostedBackend):
     provider_label: ClassVar[str] = "Vertex AI"
     methods = frozenset({"lora"})
     poll_interval = 30.0  # tuning jobs take tens of minutes; FTX_POLL_INTERVAL overrides
-    ignored = {**_HOSTED_IGNORES,
+    ignored = {**HOSTED_IGNORES,
                "hyperparameters.batch_size": "Vertex picks the batch size",
                "hyperparameters.seed": "Vertex does not take a seed",
                "method.bias": "Vertex picks the adapter",

@@ -19,35 +19,16 @@ tuning data" for Gemini, and the model's limits in ``models.yaml``):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 from ftx.errors import Problem
+from ftx.preflight import Checked, RecordCheck
 
 SFT_KEYS = {"contents", "systemInstruction", "system_instruction"}
 PREFERENCE_KEYS = {"contents", "system_instruction", "systemInstruction", "completions"}
 
 
-@dataclass
-class Checked:
-    problems: list[Problem] = field(default_factory=list)
-    tokens: list[int] = field(default_factory=list)
-
-    @property
-    def total_tokens(self) -> int:
-        return sum(self.tokens)
-
-
-class _Record:
-    def __init__(self, file: str | None, line: int | None, out: list[Problem]):
-        self.file, self.line, self.out, self.ok = file, line, out, True
-
-    def bad(self, where: str | None, message: str) -> None:
-        self.ok = False
-        self.out.append(Problem(message, file=self.file, line=self.line, field=where))
-
-
-def _parts(value: Any, where: str, rec: _Record) -> str:
+def _parts(value: Any, where: str, rec: RecordCheck) -> str:
     """The concatenated text of a ``parts`` list, reporting what Vertex would reject."""
     if not isinstance(value, list) or not value:
         rec.bad(where, "parts must be a non-empty list")
@@ -64,7 +45,7 @@ def _parts(value: Any, where: str, rec: _Record) -> str:
     return "".join(text)
 
 
-def _system(record: dict[str, Any], rec: _Record) -> str:
+def _system(record: dict[str, Any], rec: RecordCheck) -> str:
     for key in ("systemInstruction", "system_instruction"):
         if key in record:
             value = record[key]
@@ -75,7 +56,7 @@ def _system(record: dict[str, Any], rec: _Record) -> str:
     return ""
 
 
-def _contents(value: Any, rec: _Record, last: str) -> str:
+def _contents(value: Any, rec: RecordCheck, last: str) -> str:
     if not isinstance(value, list) or not value:
         rec.bad("contents", "contents must be a non-empty list of turns")
         return ""
@@ -101,7 +82,7 @@ def _contents(value: Any, rec: _Record, last: str) -> str:
     return "".join(text)
 
 
-def _completions(value: Any, rec: _Record) -> list[str]:
+def _completions(value: Any, rec: RecordCheck) -> list[str]:
     if not isinstance(value, list) or len(value) != 2:
         rec.bad("completions", "completions must be a pair: one preferred (score 1), one dispreferred (score 0)")
         return []
@@ -133,7 +114,7 @@ def check_records(records: list[tuple[dict[str, Any], Any]], objective: str, *, 
     preference = objective == "dpo"
     allowed = PREFERENCE_KEYS if preference else SFT_KEYS
     for record, source in records:
-        rec = _Record(getattr(source, "file", file), getattr(source, "line", None), out.problems)
+        rec = RecordCheck(getattr(source, "file", file), getattr(source, "line", None), out.problems)
         for key in sorted(set(record) - allowed):
             rec.bad(key, f"Vertex tuning data does not accept the key {key!r}")
         prompt = _system(record, rec) + _contents(record.get("contents"), rec, "user" if preference else "model")
