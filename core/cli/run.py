@@ -8,6 +8,8 @@ import click
 
 from .common import echo_warnings, overrides_argument
 
+LATEST = "latest"  # what a bare --resume means: the newest resumable run of the recipe
+
 
 @click.command("run")
 @click.argument("recipe")
@@ -18,14 +20,32 @@ from .common import echo_warnings, overrides_argument
 @click.option("--yes", "-y", is_flag=True, help="do not ask before spending money (paid backends)")
 @click.option("--max-cost", type=float, metavar="USD", help="refuse to launch if the estimate exceeds this")
 @click.option("--detach", is_flag=True, help="hosted backends: return once the job is launched")
-@click.option("--resume", is_flag=True, help="continue an interrupted run of this recipe")
+@click.option("--resume", "resume", is_flag=False, flag_value=LATEST, default=None, metavar="[RUN_ID]",
+              help="continue the newest interrupted, failed or killed run of this recipe from its last "
+                   "checkpoint (or the run RUN_ID)")
+@click.option("--nproc", type=click.IntRange(min=1), default=1, show_default=True,
+              help="training processes on this machine (one per GPU; launched with torchrun)")
+@click.option("--nnodes", type=click.IntRange(min=1), default=1, show_default=True,
+              help="machines taking part in the training")
+@click.option("--node-rank", type=click.IntRange(min=0), default=0, show_default=True,
+              help="this machine's rank among --nnodes (0 holds the outputs)")
+@click.option("--master-addr", metavar="HOST", help="address of the --node-rank 0 machine (several machines)")
+@click.option("--master-port", type=click.IntRange(1, 65535), metavar="PORT",
+              help="port the --node-rank 0 machine listens on (default 29500)")
 def run(recipe: str, overrides: tuple[str, ...], backend: str, dry_run: bool, as_json: bool, yes: bool,
-        max_cost: float | None, detach: bool, resume: bool) -> None:
+        max_cost: float | None, detach: bool, resume: str | None, nproc: int, nnodes: int, node_rank: int,
+        master_addr: str | None, master_port: int | None) -> None:
     """Run RECIPE (a file or shipped name) on a backend. KEY=VALUE pairs override recipe fields."""
-    from ..planning import RunOptions, execute, plan_run
+    from ..planning import Processes, RunOptions, execute, plan_run
     from .render import print_plan
 
-    options = RunOptions(yes=yes, max_cost=max_cost, watch=not detach, resume=resume)
+    if resume is not None and "=" in resume:
+        # `--resume KEY=VALUE`: the value is an override, not a run id (ids never hold "=").
+        overrides, resume = (resume, *overrides), LATEST
+    processes = Processes(nproc=nproc, nnodes=nnodes, node_rank=node_rank, master_addr=master_addr,
+                          master_port=master_port if master_port or nnodes == 1 else 29500)
+    options = RunOptions(yes=yes, max_cost=max_cost, watch=not detach, resume=resume is not None,
+                         resume_run=None if resume in (None, LATEST) else resume, processes=processes)
     plan = plan_run(recipe, backend, overrides, options)
     if as_json:
         click.echo(json.dumps({"backend": backend, "recipe": plan.recipe.to_dict(), "data": plan.data,

@@ -22,25 +22,34 @@ class MetricsLog:
     """Collects logging steps into records and appends them to ``metrics.jsonl``.
 
     A step's training log and the evaluation that follows it arrive separately; they are merged
-    into one record, written when a later step arrives or at :meth:`close`.
+    into one record, written when a later step arrives, at a checkpoint (:meth:`flush`) or at
+    :meth:`close`. ``previous`` continues a resumed run: those records are already in the file,
+    which is appended to. ``write=False`` keeps the records in memory only (the training
+    processes other than rank 0, which must take the same decisions but write nothing).
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, previous: list[dict[str, Any]] | None = None, write: bool = True):
         self.path = path
-        self.records: list[dict[str, Any]] = []
+        self.write = write
+        self.records: list[dict[str, Any]] = list(previous or [])
         self._pending: dict[str, Any] | None = None
+        self._rewrite = False  # a record already written gained keys: rewrite the file
         self._tokens = 0
         self._clock = time.perf_counter()
         self._eval_seconds = 0.0  # evaluation time since the last training log
         self.total_eval_seconds = 0.0
         self.closed = False
-        path.write_text("", encoding="utf-8")
+        if write and previous is None:
+            path.write_text("", encoding="utf-8")
 
     def add(self, step: int, epoch: float | None, logs: dict[str, Any], tokens_seen: int) -> dict[str, Any] | None:
         if self.closed:
             return None
         if self._pending is not None and self._pending["step"] != step:
             self._flush()
+        if self._pending is None and self.records and self.records[-1]["step"] == step:
+            # More for a step written at a checkpoint (the final evaluation, say): merge, don't repeat.
+            self._pending, self._rewrite = self.records.pop(), True
         record = self._pending or {"step": step, "epoch": round(epoch, 4) if epoch is not None else None}
         record.update({k: _clean(logs[k]) for k in METRIC_KEYS if k in logs})
         if "eval_runtime" in logs:
@@ -55,9 +64,9 @@ class MetricsLog:
         self._pending = record
         return record
 
-    def start(self) -> None:
-        """Training begins: throughput is measured from here."""
-        self._clock, self._eval_seconds = time.perf_counter(), 0.0
+    def start(self, tokens_seen: int = 0) -> None:
+        """Training begins (or resumes, with ``tokens_seen`` so far): throughput is measured from here."""
+        self._clock, self._eval_seconds, self._tokens = time.perf_counter(), 0.0, tokens_seen
 
     def has_eval_at(self, step: int) -> bool:
         pending = [self._pending] if self._pending else []
@@ -67,9 +76,21 @@ class MetricsLog:
         if self._pending is None:
             return
         self.records.append(self._pending)
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(self._pending) + "\n")
         self._pending = None
+        if not self.write:
+            return
+        if self._rewrite:
+            from .outputs import write_jsonl
+
+            write_jsonl(self.path, self.records)
+            self._rewrite = False
+            return
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(self.records[-1]) + "\n")
+
+    def flush(self) -> None:
+        """Write the step in progress now (a checkpoint was saved: a resume starts after it)."""
+        self._flush()
 
     def close(self) -> None:
         """Write the last record; later logs are ignored."""
@@ -82,7 +103,7 @@ def metrics_callback(log: MetricsLog) -> Any:
 
     class MetricsCallback(TrainerCallback):
         def on_train_begin(self, args, state, control, **kwargs):
-            log.start()
+            log.start(state.num_input_tokens_seen or 0)
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             logs = logs or {}
@@ -90,6 +111,22 @@ def metrics_callback(log: MetricsLog) -> Any:
                 log.add(state.global_step, state.epoch, logs, state.num_input_tokens_seen)
 
     return MetricsCallback()
+
+
+def checkpoint_callback(log: MetricsLog, marker: Path) -> Any:
+    """After each checkpoint: the metrics up to it are written, then ``marker`` names it. The
+    marker is what tells ftx (and ``ftx run --resume``) that the run can be resumed."""
+    from transformers import TrainerCallback
+
+    from .resume import write_marker
+
+    class CheckpointCallback(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            if state.is_world_process_zero:
+                log.flush()
+                write_marker(marker, state.global_step)
+
+    return CheckpointCallback()
 
 
 def progress_callback(echo: Callable[[str], None], every_evals: bool, show_bar: bool = True) -> Any:
@@ -123,7 +160,9 @@ def progress_callback(echo: Callable[[str], None], every_evals: bool, show_bar: 
                 if not every_evals and state.global_step >= self.next_print:
                     self.next_print = state.global_step + max(1, state.max_steps // 10)
                     say(f"step {state.global_step:>5}  epoch {state.epoch or 0:5.2f}  loss {logs['loss']:.4f}")
-            if "eval_loss" in logs and state.global_step > 0:  # (the baseline is reported by the run)
+            if "eval_loss" in logs and state.global_step == 0:
+                say(f"baseline eval_loss {logs['eval_loss']:.4f} (before training)")
+            elif "eval_loss" in logs:
                 train = f"  loss {self.last_loss:.4f}" if self.last_loss is not None else ""
                 say(f"step {state.global_step:>5}  epoch {state.epoch or 0:5.2f}{train}  "
                     f"eval_loss {logs['eval_loss']:.4f}")

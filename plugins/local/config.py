@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ftx.errors import BackendError
+
 from .device import DevicePlan
 
 DEFAULT_EPOCHS = 3
@@ -23,16 +25,27 @@ def total_steps(n_train: int, epochs: int, batch: int, accumulation: int, max_st
     return max_steps or per_epoch * epochs
 
 
-def common_args(recipe: Any, device: DevicePlan, output_dir: str, n_train: int, has_eval: bool) -> dict[str, Any]:
-    """Trainer arguments shared by SFT and DPO."""
+def common_args(recipe: Any, device: DevicePlan, output_dir: str, n_train: int, has_eval: bool, *,
+                checkpoints: bool = False, world_size: int = 1, eval_first: bool = False) -> dict[str, Any]:
+    """Trainer arguments shared by SFT and DPO. ``checkpoints``: save resumable checkpoints
+    (``backends.local.checkpoint_steps``, else once per epoch); ``world_size``: the number of
+    training processes (``batch_size`` is per process); ``eval_first``: evaluate the untrained
+    model as training starts (the baseline; inside ``train()``, once the model is wrapped for
+    distribution: an evaluation before it leaves the model unwrapped, unsynchronised)."""
+    from .distributed import strategy_args
+
     hp = recipe.recipe.hyperparameters
     ev = recipe.recipe.eval
     epochs = hp.epochs if isinstance(hp.epochs, int) else DEFAULT_EPOCHS
     batch = hp.batch_size if isinstance(hp.batch_size, int) else DEFAULT_BATCH
-    steps = total_steps(n_train, epochs, batch, hp.gradient_accumulation, hp.max_steps)
+    world_size = max(1, world_size)
+    steps = total_steps(n_train, epochs, batch * world_size, hp.gradient_accumulation, hp.max_steps)
+    per_epoch = total_steps(n_train, 1, batch * world_size, hp.gradient_accumulation, None)
     strategy = ev.strategy if has_eval else "no"
     eval_steps = ev.steps or max(1, steps // 10)
     early = bool(ev.early_stopping_patience) and strategy != "no"
+    save = save_args(recipe.options, strategy, eval_steps, early, checkpoints)
+    interval = save.get("save_steps") or per_epoch
     args: dict[str, Any] = dict(
         output_dir=output_dir,
         num_train_epochs=epochs,
@@ -54,14 +67,11 @@ def common_args(recipe: Any, device: DevicePlan, output_dir: str, n_train: int, 
         dataloader_pin_memory=device.device == "cuda",
         eval_strategy=strategy,
         eval_steps=eval_steps if strategy == "steps" else None,
+        eval_on_start=eval_first and has_eval,
         logging_strategy="steps",
-        logging_steps=max(1, steps // LOG_POINTS),
+        logging_steps=aligned_logging_steps(max(1, steps // LOG_POINTS), interval if save["save_strategy"] != "no" else None),
         logging_first_step=True,
         include_num_input_tokens_seen="non_padding",
-        # Checkpoints only serve early stopping (to restore the best model); the final model is
-        # saved by the backend itself.
-        save_strategy=strategy if early else "no",
-        save_total_limit=1 if early else None,
         load_best_model_at_end=early,
         metric_for_best_model="eval_loss" if early else None,
         greater_is_better=False if early else None,
@@ -69,11 +79,48 @@ def common_args(recipe: Any, device: DevicePlan, output_dir: str, n_train: int, 
         push_to_hub=False,
         disable_tqdm=True,  # our own progress display replaces the trainer's
         dataloader_num_workers=0,
+        **save,
     )
-    if strategy == "steps" and early:
-        args["save_steps"] = eval_steps
     args.update(checkpointing_args(device.gradient_checkpointing))
+    args.update(strategy_args(recipe.options, device.device, world_size))
     return args
+
+
+def save_args(options: Any, eval_strategy: str, eval_steps: int, early: bool, checkpoints: bool) -> dict[str, Any]:
+    """When the trainer saves checkpoints. Early stopping saves at every evaluation (the best is
+    restored at the end); resumable runs save every ``checkpoint_steps`` or once per epoch."""
+    every = getattr(options, "checkpoint_steps", None) if checkpoints else None
+    limit = getattr(options, "save_total_limit", 1) or 1
+    if early:
+        out: dict[str, Any] = {"save_strategy": eval_strategy, "save_total_limit": limit if checkpoints else 1}
+        if eval_strategy == "steps":
+            out["save_steps"] = eval_steps
+        if every:
+            if eval_strategy != "steps" or every % eval_steps:
+                raise BackendError(
+                    f"with early stopping, checkpoints are saved at evaluations: checkpoint_steps ({every}) "
+                    f"must be a multiple of eval.steps ({eval_steps if eval_strategy == 'steps' else 'per epoch'})",
+                    field="backends.local.checkpoint_steps")
+            out["save_steps"] = every
+        return out
+    if not checkpoints:
+        return {"save_strategy": "no", "save_total_limit": None}
+    if every:
+        return {"save_strategy": "steps", "save_steps": every, "save_total_limit": limit}
+    return {"save_strategy": "epoch", "save_total_limit": limit}
+
+
+def aligned_logging_steps(wanted: int, save_interval: int | None) -> int:
+    """The largest logging interval up to ``wanted`` that divides the checkpoint interval. A
+    logged loss averages the steps since the previous log, and a resumed trainer starts that
+    average afresh: with logs on checkpoint boundaries a resumed run logs what an uninterrupted
+    one would have."""
+    if not save_interval:
+        return wanted
+    for every in range(min(wanted, save_interval), 0, -1):
+        if save_interval % every == 0:
+            return every
+    return 1
 
 
 def checkpointing_args(enabled: bool) -> dict[str, Any]:
@@ -88,11 +135,13 @@ def checkpointing_args(enabled: bool) -> dict[str, Any]:
     return {key: enabled, f"{key}_kwargs": {"use_reentrant": False} if enabled else None}
 
 
-def sft_config(recipe: Any, device: DevicePlan, output_dir: str, n_train: int, has_eval: bool, loss: str) -> Any:
+def sft_config(recipe: Any, device: DevicePlan, output_dir: str, n_train: int, has_eval: bool, loss: str,
+               **run: Any) -> Any:
+    """TRL's ``SFTConfig``; ``run`` takes :func:`common_args`' keywords (checkpoints, world_size)."""
     from trl import SFTConfig
 
     hp = recipe.recipe.hyperparameters
-    args = common_args(recipe, device, output_dir, n_train, has_eval)
+    args = common_args(recipe, device, output_dir, n_train, has_eval, **run)
     args.update(
         packing=bool(hp.packing),
         assistant_only_loss=loss == "assistant-only",
@@ -102,10 +151,11 @@ def sft_config(recipe: Any, device: DevicePlan, output_dir: str, n_train: int, h
     return SFTConfig(**args)
 
 
-def dpo_config(recipe: Any, device: DevicePlan, output_dir: str, n_train: int, has_eval: bool) -> Any:
+def dpo_config(recipe: Any, device: DevicePlan, output_dir: str, n_train: int, has_eval: bool, **run: Any) -> Any:
+    """TRL's ``DPOConfig``; ``run`` takes :func:`common_args`' keywords (checkpoints, world_size)."""
     from trl import DPOConfig
 
     hp = recipe.recipe.hyperparameters
-    args = common_args(recipe, device, output_dir, n_train, has_eval)
+    args = common_args(recipe, device, output_dir, n_train, has_eval, **run)
     args.update(beta=hp.beta if hp.beta is not None else 0.1)
     return DPOConfig(**args)

@@ -16,6 +16,8 @@ from ftx.home import ftx_home
 
 from .outputs import ADAPTER_DIR, MODEL_DIR, SUMMARY
 
+EXPORT_INFO = "ftx_export.json"  # written by ``ftx export`` beside a merged model
+
 
 @dataclass
 class Target:
@@ -57,8 +59,17 @@ def _from_path(path: Path) -> Target:
             return _from_run_dir(parent)
         return Target(config.get("base_model_name_or_path"), path, True)
     if (path / "config.json").is_file():
-        return Target(str(path), path, False)
+        return Target(str(path), path, False, chat=_exported_chat(path))
     raise BackendError(f"{path} is not a run folder, an adapter or a model folder")
+
+
+def _exported_chat(path: Path) -> bool:
+    """A merged export answers in the format its run trained on (chat turns or raw text)."""
+    try:
+        info = json.loads((path / EXPORT_INFO).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True
+    return info.get("prompt_format", "chat") == "chat"
 
 
 def _run_folder(key: str) -> Path | None:

@@ -1,7 +1,8 @@
 """What a local run leaves in its folder.
 
 ``adapter/`` (PEFT format) or ``model/`` (full weights), each with the tokenizer; ``recipe.resolved.yaml``;
-``metrics.jsonl``; ``loss.png``; ``summary.json``.
+``metrics.jsonl``; ``loss.png``; ``summary.json``; while the run lasts (or always, with
+``backends.local.keep_checkpoints``), ``checkpoints/`` (see :mod:`.resume`).
 """
 
 from __future__ import annotations
@@ -64,11 +65,41 @@ def write_resolved_recipe(run_dir: Path, recipe: Any) -> None:
     _readable(run_dir / "recipe.resolved.yaml")
 
 
+def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
+    """Replace ``path`` with one JSON line per record, atomically."""
+    with atomic_write(path) as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in records)
+    _readable(path)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The records of a JSON-lines file; a torn last line (the run was killed) is dropped."""
+    out = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return out
+    for line in lines:
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue
+    return out
+
+
 def save_artifact(model: Any, tokenizer: Any, run_dir: Path, adapter: bool) -> dict[str, str]:
     """Save the trained adapter (PEFT) or the whole model, with the tokenizer beside it."""
     target = run_dir / (ADAPTER_DIR if adapter else MODEL_DIR)
     model.save_pretrained(target)
     tokenizer.save_pretrained(target)
+    return {"kind": "adapter" if adapter else "model", "path": str(target)}
+
+
+def save_with_trainer(trainer: Any, run_dir: Path, adapter: bool) -> dict[str, str]:
+    """Save the trained model through the trainer, which gathers sharded weights (FSDP,
+    DeepSpeed) from every process and writes on rank 0 only; every rank must call it."""
+    target = run_dir / (ADAPTER_DIR if adapter else MODEL_DIR)
+    trainer.save_model(str(target))
     return {"kind": "adapter" if adapter else "model", "path": str(target)}
 
 

@@ -1,4 +1,7 @@
-"""One local training run, start to finish: data, model, method, trainer, outputs, summary."""
+"""One local training run, start to finish: data, model, method, trainer, outputs, summary.
+
+The same code trains in one process and in each of several (launched by :mod:`.launch`):
+every rank trains, rank 0 alone prints and writes."""
 
 from __future__ import annotations
 
@@ -7,11 +10,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import outputs
-from .callbacks import MetricsLog, metrics_callback, progress_callback
+from .callbacks import MetricsLog, checkpoint_callback, metrics_callback, progress_callback
+from .context import RunContext, prepare_run
 from .device import DevicePlan, current_plan
 from .health import HealthConfig, HealthMonitor, health_callback
 from .measure import PeakMemory
 from .quiet import no_deprecation_notices, quiet_libraries
+from .resume import baseline_of, checkpoint_state, checkpoints_dir, marker_path, replay_health
 from .samples import Sample, answer_all, pick_samples
 from .trl_data import TrlData, build_datasets
 
@@ -68,28 +73,42 @@ def _packing_notes(recipe: Any, model: Any) -> list[str]:
     return []
 
 
-def _train_config(recipe: Any, device: DevicePlan, run_dir: Path, data: TrlData) -> Any:
+def _train_config(recipe: Any, device: DevicePlan, ctx: RunContext, data: TrlData, baseline: bool) -> Any:
     from .config import dpo_config, sft_config
 
-    args = (recipe, device, str(run_dir / "checkpoints"), len(data.train), data.eval is not None)
-    return dpo_config(*args) if recipe.recipe.objective == "dpo" else sft_config(*args, loss=data.loss)
+    args = (recipe, device, str(checkpoints_dir(ctx.run_dir)), len(data.train), data.eval is not None)
+    run = {"checkpoints": True, "world_size": ctx.world_size, "eval_first": baseline}
+    return dpo_config(*args, **run) if recipe.recipe.objective == "dpo" else sft_config(*args, loss=data.loss, **run)
 
 
 def run_local(recipe: Any, plan: Any = None, echo: Echo = default_echo, progress: bool = True) -> dict[str, Any]:
     """Train ``recipe`` on this machine; returns the run summary (also written to summary.json).
 
-    ``echo`` receives every line meant for the user; ``progress`` shows a progress bar."""
+    ``echo`` receives every line meant for the user; ``progress`` shows a progress bar. With
+    several processes (``plan.options.processes``) the training is launched through torchrun
+    (:mod:`.launch`); with ``plan.resume_from`` it continues that run from its last checkpoint."""
+    processes = getattr(getattr(plan, "options", None), "processes", None)
+    if processes is not None and processes.world_size > 1:
+        from .launch import run_distributed
+
+        return run_distributed(recipe, plan, echo, progress)
     import torch
 
     threads = torch.get_num_threads()
     try:
         with no_deprecation_notices():
-            return _run(recipe, plan, echo, progress)
+            return run_prepared(recipe, prepare_run(recipe, plan), echo, progress)
     finally:
         torch.set_num_threads(threads)  # a run may use fewer threads; the caller keeps its own
 
 
-def _run(recipe: Any, plan: Any, echo: Echo, progress: bool) -> dict[str, Any]:
+def _silent(message: str) -> None:
+    """What the training processes other than rank 0 print: nothing."""
+
+
+def run_prepared(recipe: Any, ctx: RunContext, echo: Echo = default_echo, progress: bool = True) -> dict[str, Any]:
+    """Train in this process, as rank ``ctx.rank`` of ``ctx.world_size``: every rank trains, rank
+    0 alone prints and writes the outputs."""
     from transformers import set_seed
 
     from .trainer import build_trainer, count_parameters
@@ -97,15 +116,18 @@ def _run(recipe: Any, plan: Any, echo: Echo, progress: bool) -> dict[str, Any]:
     quiet_libraries()
     hp = recipe.recipe.hyperparameters
     device = current_plan(recipe.method, recipe.options)
-    run_id = getattr(plan, "run_id", None) or outputs.new_run_id()
-    run_dir = outputs.run_dir_for(recipe, run_id)
-    outputs.write_resolved_recipe(run_dir, recipe)
-    summary: dict[str, Any] = {"run_id": run_id, "run_dir": str(run_dir), "status": "running",
+    main = ctx.is_main
+    say = echo if main else _silent
+    run_dir = ctx.run_dir
+    summary: dict[str, Any] = {"run_id": ctx.run_id, "run_dir": str(run_dir), "status": "running",
                                "recipe": recipe.recipe.name, "backend": "local", "model": recipe.model,
                                "method": recipe.recipe.method.name, "objective": recipe.recipe.objective,
-                               "device": device.to_dict()}
+                               "device": device.to_dict(), **ctx.summary_fields()}
     try:
-        echo(f"run {run_id}: {recipe.recipe.method.name} on {recipe.model} ({device.device}, {device.precision})")
+        say(f"run {ctx.run_id}: {recipe.recipe.method.name} on {recipe.model} ({device.device}, {device.precision})"
+            + (f"; {ctx.world_size} processes ({ctx.strategy})" if ctx.world_size > 1 else ""))
+        if ctx.checkpoint is not None:
+            say(f"resuming from {ctx.checkpoint.name} (step {ctx.resume_step})")
         train_ex, val_ex = load_examples(recipe)
         set_seed(hp.seed)
         model, tokenizer, context = _load(recipe, device)
@@ -113,54 +135,69 @@ def _run(recipe: Any, plan: Any, echo: Echo, progress: bool) -> dict[str, Any]:
         data = build_datasets(train_ex, val_ex, recipe.recipe.objective, tokenizer)
         data.notes += _packing_notes(recipe, model)
         for note in data.notes:
-            echo(f"note: {note}")
-        samples = pick_samples(recipe.recipe.eval.samples, val_ex, train_ex, data.conversational)
+            say(f"note: {note}")
+        samples = pick_samples(recipe.recipe.eval.samples, val_ex, train_ex, data.conversational) if main else []
         base_answers = answer_all(model, tokenizer, samples)
         set_seed(hp.seed)  # the method's initialisation (LoRA, prompts) is seeded too
         model = recipe.method.apply(model, recipe.method_params, context)
         trainable, total = count_parameters(model)
-        echo(f"trainable parameters: {trainable:,} of {total:,} ({trainable / max(total, 1):.2%}); "
-             f"{len(train_ex)} train / {len(val_ex)} validation examples; loss on {data.loss} tokens")
-        result = _train(recipe, device, run_dir, data, model, tokenizer, echo, progress, build_trainer)
-        tuned = result.pop("trainer").model
-        artifact = outputs.save_artifact(tuned, tokenizer, run_dir, adapter=bool(getattr(recipe.method, "adapter", True)))
-        tuned_answers = answer_all(tuned, tokenizer, samples)
+        say(f"trainable parameters: {trainable:,} of {total:,} ({trainable / max(total, 1):.2%}); "
+            f"{len(train_ex)} train / {len(val_ex)} validation examples; loss on {data.loss} tokens")
+        result = _train(recipe, device, ctx, data, model, tokenizer, say, progress and main, build_trainer)
+        trainer = result.pop("trainer")
+        adapter = bool(getattr(recipe.method, "adapter", True))
+        if ctx.world_size > 1:
+            artifact = outputs.save_with_trainer(trainer, run_dir, adapter)
+        else:
+            artifact = outputs.save_artifact(trainer.model, tokenizer, run_dir, adapter=adapter)
+        # A sharded model (FSDP, DeepSpeed) answers only with every rank taking part: its samples
+        # after training are left to `ftx generate`.
+        sharded = ctx.world_size > 1 and ctx.strategy in ("fsdp", "deepspeed")
+        tuned_answers = answer_all(trainer.model, tokenizer, samples) if not sharded else [None] * len(samples)
         summary.update(result, status="succeeded", artifact=artifact, trainable_parameters=trainable,
                        total_parameters=total, train_examples=len(train_ex), validation_examples=len(val_ex),
                        loss_on=data.loss, notes=data.notes, prompt_format="chat" if data.conversational else "text",
                        samples=_sample_rows(samples, base_answers, tuned_answers))
-        outputs.write_summary(run_dir, summary)
-        _print_end(summary, echo)
+        if main:
+            outputs.write_summary(run_dir, summary)
+            _print_end(summary, echo)
         return summary
     except BaseException as exc:
         summary.update(status="interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
                        error=f"{type(exc).__name__}: {exc}")
-        outputs.write_summary(run_dir, summary)
+        if main:
+            outputs.write_summary(run_dir, summary)
         raise
 
 
-def _train(recipe: Any, device: DevicePlan, run_dir: Path, data: TrlData, model: Any, tokenizer: Any,
+def _train(recipe: Any, device: DevicePlan, ctx: RunContext, data: TrlData, model: Any, tokenizer: Any,
            echo: Echo, progress: bool, build_trainer: Callable[..., Any]) -> dict[str, Any]:
-    """Baseline evaluation, training, final evaluation; the metrics and health of the run."""
+    """Baseline evaluation, training (or its continuation), final evaluation; the metrics and
+    health of the run. Every rank runs this (evaluations and saves are collective); rank 0 writes."""
     ev = recipe.recipe.eval
-    args = _train_config(recipe, device, run_dir, data)
+    run_dir, main = ctx.run_dir, ctx.is_main
+    # The baseline (the untrained model's validation loss) is the trainer's first evaluation,
+    # logged at step 0; a resumed run logged it before it was interrupted.
+    baseline_first = data.eval is not None and ev.baseline and ctx.checkpoint is None
+    args = _train_config(recipe, device, ctx, data, baseline_first)
     early = bool(getattr(args, "load_best_model_at_end", False))
     monitor = HealthMonitor(HealthConfig(patience=ev.early_stopping_patience if early else None,
                                          checkpoints=early))
-    log = MetricsLog(run_dir / "metrics.jsonl")
+    previous = outputs.read_jsonl(ctx.metrics_path) if ctx.checkpoint is not None else None
+    replay_health(monitor, previous or [])
+    log = MetricsLog(ctx.metrics_path, previous=previous, write=main)
     memory = PeakMemory(device.device)
     evaluating = data.eval is not None and args.eval_strategy != "no"
-    callbacks = [metrics_callback(log), health_callback(monitor, echo), memory.callback(),
-                 progress_callback(echo, every_evals=evaluating, show_bar=progress)]
+    callbacks = [metrics_callback(log), health_callback(monitor, echo), memory.callback()]
+    if main:
+        callbacks += [checkpoint_callback(log, marker_path(run_dir)),
+                      progress_callback(echo, every_evals=evaluating, show_bar=progress)]
     trainer = build_trainer(recipe.recipe.objective, model, tokenizer, data, args, callbacks,
                             float32_trainables=device.device == "cpu")
-    baseline = None
-    if data.eval is not None and ev.baseline:
-        baseline = trainer.evaluate()["eval_loss"]
-        echo(f"baseline eval_loss {baseline:.4f} (before training)")
     eval_before = log.total_eval_seconds
+    start_step, start_tokens = _start_of(ctx)
     started = time.perf_counter()
-    output = trainer.train()
+    output = trainer.train(resume_from_checkpoint=str(ctx.checkpoint) if ctx.checkpoint is not None else None)
     seconds = time.perf_counter() - started
     restored = _restored_step(trainer)
     final_eval = None
@@ -171,16 +208,21 @@ def _train(recipe: Any, device: DevicePlan, run_dir: Path, data: TrlData, model:
     elif data.eval is not None and not log.has_eval_at(trainer.state.global_step):
         trainer.evaluate()  # the final model's validation loss, whatever the eval strategy
     log.close()
-    outputs.remove_checkpoints(run_dir / "checkpoints")
+    if main and not getattr(recipe.options, "keep_checkpoints", False):
+        outputs.remove_checkpoints(checkpoints_dir(run_dir))
     records = log.records
+    baseline = baseline_of(records) if data.eval is not None and ev.baseline else None
     losses = [r["loss"] for r in records if isinstance(r.get("loss"), (int, float))]
     evals = [r["eval_loss"] for r in records if isinstance(r.get("eval_loss"), (int, float))]
     if final_eval is not None:
         evals.append(final_eval)
     compute = max(seconds - (log.total_eval_seconds - eval_before), 1e-9)
-    tokens = int(trainer.state.num_input_tokens_seen or 0)
-    plotted = outputs.plot_losses(records, run_dir / "loss.png", f"{recipe.recipe.name} ({recipe.recipe.method.name})")
+    steps = trainer.state.global_step - start_step  # trained by this process (a resume continues)
+    tokens = int(trainer.state.num_input_tokens_seen or 0) - start_tokens
+    title = f"{recipe.recipe.name} ({recipe.recipe.method.name})"
+    plotted = outputs.plot_losses(records, run_dir / "loss.png", title) if main else False
     health = monitor.to_dict()
+    batch, accumulation = args.per_device_train_batch_size, args.gradient_accumulation_steps
     return {
         "trainer": trainer,
         "steps": trainer.state.global_step,
@@ -193,17 +235,27 @@ def _train(recipe: Any, device: DevicePlan, run_dir: Path, data: TrlData, model:
         "early_stopped": any(w["kind"] == "early-stopping" for w in health["warnings"]),
         "restored_best_step": restored,
         "train_time_s": round(seconds, 2),
-        "steps_per_second": round(trainer.state.global_step / compute, 2),
-        "tokens_seen": tokens,
+        "steps_per_second": round(steps / compute, 2),
+        "tokens_seen": int(trainer.state.num_input_tokens_seen or 0),
         "tokens_per_second": round(tokens / compute, 1),
+        "batch_per_process": batch,
+        "effective_batch": batch * accumulation * ctx.world_size,
         **memory.result(),
         "warnings": [w["message"] for w in health["warnings"]],
         "health": health["warnings"],
-        "files": {"metrics": str(run_dir / "metrics.jsonl"),
+        "files": {"metrics": str(ctx.metrics_path),
                   "loss_plot": str(run_dir / "loss.png") if plotted else None,
                   "recipe": str(run_dir / "recipe.resolved.yaml")},
         "mean_train_loss": output.training_loss,
     }
+
+
+def _start_of(ctx: RunContext) -> tuple[int, int]:
+    """(global step, tokens seen) where this process's training starts: 0 unless it resumes."""
+    if ctx.checkpoint is None:
+        return 0, 0
+    state = checkpoint_state(ctx.checkpoint)
+    return int(state.get("global_step") or 0), int(state.get("num_input_tokens_seen") or 0)
 
 
 def _restored_step(trainer: Any) -> int | None:

@@ -1,0 +1,110 @@
+"""Checkpoints of a local run and how a killed run continues from them.
+
+The trainer saves ``checkpoints/checkpoint-<step>/`` (weights or adapter, optimizer, scheduler,
+RNG states of every process, ``trainer_state.json`` last). After each save, rank 0 writes the
+metrics logged so far and then ``checkpoints/latest.json`` naming it: the marker whose
+existence makes the run resumable (its path is recorded in the registry). A resume restarts
+from the marker's checkpoint when it is complete, else from the newest complete one, and first
+cuts ``metrics.jsonl`` back to that step so no step is logged twice.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from . import outputs
+
+CHECKPOINTS = "checkpoints"
+MARKER = "latest.json"
+PREFIX = "checkpoint-"
+STATE = "trainer_state.json"  # written last: a checkpoint holding it is complete
+
+
+def checkpoints_dir(run_dir: Path) -> Path:
+    return run_dir / CHECKPOINTS
+
+
+def marker_path(run_dir: Path) -> Path:
+    return checkpoints_dir(run_dir) / MARKER
+
+
+def write_marker(marker: Path, step: int) -> None:
+    from ftx.data.atomic import atomic_write
+
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(marker) as fh:
+        json.dump({"step": step, "checkpoint": f"{PREFIX}{step}"}, fh)
+
+
+def _step_of(path: Path) -> int | None:
+    name = path.name
+    return int(name[len(PREFIX):]) if name.startswith(PREFIX) and name[len(PREFIX):].isdigit() else None
+
+
+def is_complete(checkpoint: Path) -> bool:
+    return (checkpoint / STATE).is_file()
+
+
+def find_checkpoint(run_dir: Path) -> tuple[Path, int] | None:
+    """The checkpoint a resume starts from, with its step; ``None`` when there is none complete."""
+    folder = checkpoints_dir(run_dir)
+    try:
+        named = json.loads(marker_path(run_dir).read_text(encoding="utf-8"))["checkpoint"]
+        if is_complete(folder / named) and _step_of(folder / named) is not None:
+            return folder / named, _step_of(folder / named) or 0
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    found = sorted(((_step_of(p), p) for p in folder.glob(f"{PREFIX}*") if _step_of(p) is not None),
+                   reverse=True)
+    for step, path in found:
+        if is_complete(path):
+            return path, int(step or 0)
+    return None
+
+
+def checkpoint_state(checkpoint: Path) -> dict[str, Any]:
+    """The trainer state saved with a checkpoint (global step, tokens seen, log history)."""
+    return json.loads((checkpoint / STATE).read_text(encoding="utf-8"))
+
+
+def trim_metrics(path: Path, step: int) -> list[dict[str, Any]]:
+    """Cut ``metrics.jsonl`` back to the records up to ``step`` (those after it are redone by the
+    resumed run) and return them."""
+    kept = [r for r in outputs.read_jsonl(path) if isinstance(r.get("step"), int) and r["step"] <= step]
+    outputs.write_jsonl(path, kept)
+    return kept
+
+
+def _number(value: Any) -> float | None:
+    """A logged value as a float ("nan" and "inf" were written as text)."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def replay_health(monitor: Any, records: list[dict[str, Any]]) -> None:
+    """Feed a resumed run's earlier logs to its health monitor, in the order they were logged,
+    so warnings, the best evaluation and early stopping's patience carry on where they were."""
+    for record in records:
+        step = record["step"]
+        loss = _number(record.get("loss"))
+        if loss is not None:
+            monitor.on_train_log(step, loss, _number(record.get("grad_norm")))
+        eval_loss = _number(record.get("eval_loss"))
+        if eval_loss is not None:
+            monitor.on_eval(step, eval_loss)
+
+
+def baseline_of(records: list[dict[str, Any]]) -> float | None:
+    """The validation loss measured before training (the step-0 evaluation), if it was."""
+    for record in records:
+        if record.get("step") == 0:
+            return _number(record.get("eval_loss"))
+    return None
