@@ -7,8 +7,9 @@
     (literal: bf16 + activation checkpointing; and CPU-sane: bf16 off) on generated chat data
     whose lengths vary ~100x;
 (c) methods: peak memory and tokens/s of every method on the tiny model and on a ~26M-parameter
-    random-weight Llama built from a config; each measured in a fresh process (``--worker``), so
-    one measurement's memory does not leak into the next.
+    random-weight Llama built from a config. Each run's peak is the process's peak RSS (VmHWM,
+    reset before the run through /proc/self/clear_refs) minus the RSS it started from, so runs
+    measured one after another in one process do not see each other's memory.
 
 Tokens are counted where the trainer consumes them (each ``training_step``'s attention mask), the
 time is the wall time of ``trainer.train()``; both the same way for ftx and the baselines.
@@ -26,7 +27,6 @@ import math
 import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,7 +42,7 @@ LARGER = dict(hidden_size=512, intermediate_size=1376, num_hidden_layers=8, num_
 LARGER_QUICK = dict(hidden_size=128, intermediate_size=344, num_hidden_layers=2, num_attention_heads=4,
                     num_key_value_heads=4)
 # Full mode / quick mode sizes.
-SIZES = {False: dict(overhead_steps=200, repeats=3, defaults_steps=40, bf16_steps=10, method_steps=30,
+SIZES = {False: dict(overhead_steps=120, repeats=3, defaults_steps=20, bf16_steps=4, method_steps=30,
                      larger_steps=6),
          True: dict(overhead_steps=8, repeats=1, defaults_steps=4, bf16_steps=2, method_steps=2, larger_steps=1)}
 
@@ -91,14 +91,16 @@ def build_larger_model(out: Path, quick: bool) -> dict[str, Any]:
 
 # -- measuring -------------------------------------------------------------------------------------
 class Meter:
-    """Counts the tokens each training step consumes and times ``trainer.train()``."""
+    """Counts the tokens each training step consumes and times ``trainer.train()``, less the
+    evaluations that run inside it (they consume no training tokens)."""
 
     def __init__(self) -> None:
         self.real = self.padded = self.steps = 0
-        self.seconds = 0.0
+        self.seconds = self.eval_seconds = 0.0
+        self._training = False
 
     def attach(self, trainer: Any) -> None:
-        step, train = trainer.training_step, trainer.train
+        step, train, evaluate = trainer.training_step, trainer.train, trainer.evaluate
 
         def counting(model, inputs, *args, **kwargs):
             ids, mask = inputs["input_ids"], inputs.get("attention_mask")
@@ -108,18 +110,29 @@ class Meter:
             return step(model, inputs, *args, **kwargs)
 
         def timed(*args, **kwargs):
-            started = time.perf_counter()
+            started, self._training = time.perf_counter(), True
             try:
                 return train(*args, **kwargs)
             finally:
+                self._training = False
                 self.seconds += time.perf_counter() - started
 
-        trainer.training_step, trainer.train = counting, timed
+        def timed_eval(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return evaluate(*args, **kwargs)
+            finally:
+                if self._training:
+                    self.eval_seconds += time.perf_counter() - started
+
+        trainer.training_step, trainer.train, trainer.evaluate = counting, timed, timed_eval
 
     def result(self) -> dict[str, Any]:
+        seconds = max(self.seconds - self.eval_seconds, 1e-9)
         return {"steps": self.steps, "real_tokens": self.real, "padded_tokens": self.padded,
                 "padding_fraction": round(1 - self.real / max(self.padded, 1), 3),
-                "train_s": round(self.seconds, 3), "tokens_per_s": round(self.real / max(self.seconds, 1e-9), 1)}
+                "train_s": round(seconds, 3), "eval_s_excluded": round(self.eval_seconds, 3),
+                "tokens_per_s": round(self.real / seconds, 1)}
 
 
 @contextlib.contextmanager
@@ -293,32 +306,23 @@ def token_lengths(rows: list[dict[str, Any]]) -> dict[str, int]:
 def method_recipe(model: str, method: str, steps: int, train: str, val: str) -> dict[str, Any]:
     return {"name": f"method-{method}", "model": {"local": model}, "data": {"train": train, "validation": val},
             "method": {"name": method}, "hyperparameters": {"max_steps": steps, "batch_size": 4, "max_length": 256},
-            "eval": {"strategy": "no", "baseline": False}}
+            "eval": {"strategy": "no", "baseline": False, "samples": ["Why?"]}}
 
 
-def measure_method(spec: dict[str, Any]) -> dict[str, Any]:
-    """One method run; memory counts from after every library a method may need is imported."""
-    import bitsandbytes  # noqa: F401  (qlora's; imported before the starting RSS is read)
-    import matplotlib.pyplot  # noqa: F401
-    import psutil
-    import trl  # noqa: F401
-
-    import ftx.plugins.local.train  # noqa: F401
-
-    rss_before = psutil.Process().memory_info().rss / 2**20
-    run = run_ftx(spec["recipe"], Path(spec["work"]))
-    summary = run.pop("summary")
-    peak = max(summary["peak_rss_mb"], high_water_mb() or 0) if spec["isolated"] else summary["peak_rss_mb"]
-    return {"tokens_per_s": run["tokens_per_s"], "steps": run["steps"], "train_s": run["train_s"],
-            "steps_per_s": round(run["steps"] / max(run["train_s"], 1e-9), 2),
-            "trainable_parameters": summary["trainable_parameters"], "total_parameters": summary["total_parameters"],
-            "peak_rss_mb": round(peak, 1), "rss_before_mb": round(rss_before, 1),
-            "peak_over_start_mb": round(peak - rss_before, 1), "final_train_loss": summary["final_train_loss"]}
+def reset_high_water() -> bool:
+    """Reset this process's peak RSS (VmHWM) to its current RSS (Linux >= 4.0), so that one
+    process can measure the peak of each run in turn."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="utf-8") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
 
 
 def high_water_mb() -> float | None:
-    """This process's peak RSS (VmHWM): unlike ``ru_maxrss``, not inherited from the parent
-    across fork + exec, and it sees peaks between the per-step samples."""
+    """This process's peak RSS since the last reset (VmHWM): it sees peaks between ftx's
+    per-step samples."""
     try:
         with open("/proc/self/status", encoding="utf-8") as fh:
             line = next((x for x in fh if x.startswith("VmHWM:")), None)
@@ -327,13 +331,24 @@ def high_water_mb() -> float | None:
     return int(line.split()[1]) / 1024 if line else None
 
 
-def in_worker(spec: dict[str, Any]) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)],
-                          capture_output=True, text=True, timeout=900, env=os.environ.copy())
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
-    if proc.returncode or not lines:
-        raise RuntimeError(f"worker for {spec['recipe']['name']} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(lines[-1].removeprefix("RESULT "))
+def measure_method(recipe: dict[str, Any], work: Path) -> dict[str, Any]:
+    """One method run: tokens/s, and its peak memory over the RSS it started from."""
+    import gc
+
+    import psutil
+
+    gc.collect()
+    exact = reset_high_water()
+    rss_before = psutil.Process().memory_info().rss / 2**20
+    run = run_ftx(recipe, work)
+    summary = run.pop("summary")
+    peak = max(summary["peak_rss_mb"], (high_water_mb() or 0) if exact else 0)
+    return {"tokens_per_s": run["tokens_per_s"], "steps": run["steps"], "train_s": run["train_s"],
+            "steps_per_s": round(run["steps"] / max(run["train_s"], 1e-9), 2),
+            "trainable_parameters": summary["trainable_parameters"], "total_parameters": summary["total_parameters"],
+            "peak_rss_mb": round(peak, 1), "rss_before_mb": round(rss_before, 1),
+            "peak_over_start_mb": round(peak - rss_before, 1), "final_train_loss": summary["final_train_loss"],
+            "peak_measured_by": "VmHWM, reset before the run" if exact else "RSS sampled every step"}
 
 
 def bench_methods(work: Path, size: dict[str, int], rows: list[dict[str, Any]], quick: bool) -> dict[str, Any]:
@@ -344,16 +359,29 @@ def bench_methods(work: Path, size: dict[str, int], rows: list[dict[str, Any]], 
     larger = build_larger_model(work / "larger-llama", quick)
     models = {"tiny": ("ftx/tiny-llama", {"parameters": _count_params(str(ensure_tiny_model()))}, size["method_steps"]),
               "larger": (larger.pop("path"), larger, size["larger_steps"])}
-    out: dict[str, Any] = {"isolated": not quick, "data": "variable-length chat, max_length 256, batch 4", "models": {}}
+    out: dict[str, Any] = {"data": "variable-length chat, max_length 256, batch 4", "models": {}}
     for key, (model, info, steps) in models.items():
         results = {}
         for method in METHODS:
-            spec = {"recipe": method_recipe(model, method, steps, train, val), "work": str(work), "isolated": not quick}
-            results[method] = measure_method(spec) if quick else in_worker(spec)
+            results[method] = measure_method(method_recipe(model, method, steps, train, val), work)
             print(f"  {key:<6} {method:<6} {results[method]['tokens_per_s']:>9,.0f} tokens/s  "
                   f"peak {results[method]['peak_rss_mb']:,.0f} MB", flush=True)
         out["models"][key] = {**info, "steps": steps, "methods": results}
     return out
+
+
+def warm_imports() -> None:
+    """Import every library a run touches first, so no measured run pays for the imports."""
+    import bitsandbytes  # noqa: F401
+    import datasets  # noqa: F401
+    import matplotlib.pyplot  # noqa: F401
+    import peft  # noqa: F401
+    import trl  # noqa: F401
+
+    import ftx.plugins.local.train  # noqa: F401
+    from ftx.plugins.local.quiet import quiet_libraries
+
+    quiet_libraries()
 
 
 # -- main --------------------------------------------------------------------------------------------
@@ -361,15 +389,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tiny version of every measurement (smoke test)")
     parser.add_argument("--out", default=str(HERE / "results" / "local.json"))
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    if args.worker:
-        from ftx.plugins.local.quiet import quiet_libraries
-
-        quiet_libraries()
-        print("RESULT " + json.dumps(measure_method(json.loads(args.worker))), flush=True)
-        return
     import local_report
 
     size = SIZES[args.quick]
@@ -378,6 +399,7 @@ def main() -> None:
         work = Path(tmp)
         os.environ["FTX_HOME"] = str(work / "home")  # runs, registry and the tiny model stay out of ~/.ftx
         machine = local_report.machine_info()
+        warm_imports()
         rows = variable_rows(64 if args.quick else 512)
         print("(a) ftx vs the equivalent hand-written TRL script", flush=True)
         overhead = bench_overhead(work, size)

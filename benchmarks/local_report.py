@@ -75,10 +75,15 @@ def _defaults(d: dict[str, Any]) -> list[str]:
     return out
 
 
+def _peak_how(c: dict[str, Any]) -> str:
+    rows = [r for m in c["models"].values() for r in m["methods"].values()]
+    return rows[0]["peak_measured_by"] if rows else "-"
+
+
 def _methods(c: dict[str, Any]) -> list[str]:
     out = ["## (c) memory and throughput per method", "",
-           f"{c['data']}; each run in a fresh process: {c['isolated']}. Peak = process RSS (CPU); "
-           "over start = peak minus the RSS once the libraries are imported.", ""]
+           f"{c['data']}. Peak = the process's peak RSS during the run (CPU; {_peak_how(c)}); "
+           "over start = peak minus the RSS the run started from (libraries already loaded).", ""]
     for key, model in c["models"].items():
         size = f"{model['parameters'] / 1e6:.1f}M parameters"
         if "hidden_size" in model:

@@ -30,7 +30,7 @@ def resume_recipe(tmp_path, chat_files):
     # the resumed trainer must skip the batches it already trained on.
     train, val = chat_files
 
-    def make(steps: int = 60) -> Path:
+    def make(steps: int = 40) -> Path:
         path = tmp_path / f"resume-{steps}.yaml"
         path.write_text(RECIPE.format(train=train, val=val, steps=steps), encoding="utf-8")
         return path
@@ -92,13 +92,13 @@ def test_a_killed_run_resumes_to_the_losses_of_an_uninterrupted_one(tiny_model, 
     assert "resuming from checkpoint-" in resumed.stdout
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["run_id"] == killed.id and summary["status"] == "succeeded"
-    assert 5 <= summary["resumed_from"]["step"] < 60
+    assert 5 <= summary["resumed_from"]["step"] < 40
     assert (run_dir / "adapter" / "adapter_model.safetensors").is_file()
     assert not (run_dir / "checkpoints").exists()  # a finished run has nothing left to resume
 
     # Same trajectory, step for step, and no step logged twice.
     got = metrics(run_dir)
-    assert [r["step"] for r in got] == [r["step"] for r in expected] == list(range(0, 61))
+    assert [r["step"] for r in got] == [r["step"] for r in expected] == list(range(0, 41))
     for mine, theirs in zip(got, expected):
         for key in ("loss", "eval_loss", "grad_norm", "learning_rate"):
             assert (key in mine) == (key in theirs), (mine, theirs)
@@ -107,7 +107,7 @@ def test_a_killed_run_resumes_to_the_losses_of_an_uninterrupted_one(tiny_model, 
     reference_summary = json.loads((Path(reference_run.output_dir) / "summary.json").read_text())
     for key in ("final_train_loss", "final_eval_loss", "baseline_eval_loss", "best_eval_loss"):
         assert summary[key] == pytest.approx(reference_summary[key], abs=1e-6), key
-    assert summary["steps"] == 60 and summary["samples"][0]["tuned"] == reference_summary["samples"][0]["tuned"]
+    assert summary["steps"] == 40 and summary["samples"][0]["tuned"] == reference_summary["samples"][0]["tuned"]
 
     runs = registry_runs()
     assert len(runs) == 2  # the reference and the resumed run: resuming reused the killed run's row
