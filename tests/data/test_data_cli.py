@@ -92,7 +92,7 @@ def test_convert_failure_prints_every_problem(cli, write, tmp_path):
     dst = tmp_path / "out.jsonl"
     r = cli("data", "convert", src, dst, "--to", "gemini")
     assert r.exit_code == 1
-    assert [line.split(": ")[0] for line in r.stderr.splitlines()[:2]] == [f"error", "error"]
+    assert [line.split(": ")[0] for line in r.stderr.splitlines()[:2]] == ["error", "error"]
     assert f"{src}:2: messages[0].role" in r.stderr and f"{src}:3: messages[0].role" in r.stderr
     assert f"hint: nothing was written to {dst}" in r.stderr
     assert not dst.exists()
