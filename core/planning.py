@@ -98,13 +98,18 @@ def plan_run(recipe_ref: str, backend_name: str, overrides: tuple[str, ...] = ()
     details = backend.plan(recipe, data)
     details.update(_distribution(recipe, backend, options.processes, data))
     plan = RunPlan(recipe, backend, data, details, warnings, options, overrides=tuple(overrides))
-    if options.resume and not getattr(backend, "hosted", False):
+    if options.resume and getattr(backend, "hosted", False):
+        raise BackendError(_HOSTED_RESUME.format(backend=backend.name))
+    if options.resume:
         from .registry import Registry
 
         with Registry() as registry:
             run = find_resumable(registry, plan)
         plan.details["resume"] = f"run {run.id} ({run.status}, started {run.created_at})"
     return plan
+
+
+_HOSTED_RESUME = "--resume continues runs on this machine; {backend} jobs run remotely (`ftx jobs` follows them)"
 
 
 def _distribution(recipe: Any, backend: Any, processes: Processes, data: dict[str, Any]) -> dict[str, Any]:
@@ -131,8 +136,7 @@ def execute(plan: RunPlan) -> Any:
     run continued is the registry's (see :mod:`ftx.resume`): its row is reused, not a new one."""
     if getattr(plan.backend, "hosted", False):
         if plan.options.resume:
-            raise BackendError(f"--resume continues runs on this machine; {plan.backend.name} jobs run "
-                               "remotely (`ftx jobs` follows them)")
+            raise BackendError(_HOSTED_RESUME.format(backend=plan.backend.name))
         return plan.backend.run(plan.recipe, plan)
     from .registry import Registry
 
@@ -211,8 +215,9 @@ def process_alive(extra: dict[str, Any]) -> bool | None:
     return not (recorded and started and recorded != started)
 
 
-def _not_resumable(run: Any, backend: str, recipe_hash: str) -> str | None:
-    """Why ``run`` cannot be continued by this plan, or ``None`` when it can."""
+def _not_resumable(run: Any, backend: str, recipe_hash: str, named: bool = False) -> str | None:
+    """Why ``run`` cannot be continued by this plan, or ``None`` when it can. A run marked
+    running whose process cannot be checked (another machine) resumes only when ``named``."""
     from pathlib import Path
 
     if run.backend != backend:
@@ -223,7 +228,7 @@ def _not_resumable(run: Any, backend: str, recipe_hash: str) -> str | None:
         return f"it is {run.status}; only running (killed), interrupted or failed runs resume"
     if run.status == "running":
         alive = process_alive(run.extra)
-        if alive is None:
+        if alive is None and not named:
             return f"it may still be running (process {run.extra.get('pid', '?')} on {run.extra.get('host', '?')})"
         if alive:
             return f"it is still running (process {run.extra['pid']})"
@@ -236,11 +241,11 @@ def _not_resumable(run: Any, backend: str, recipe_hash: str) -> str | None:
 def find_resumable(registry: Any, plan: RunPlan) -> Any:
     """The run ``--resume`` continues: the one named by ``--resume RUN_ID``, else the newest run
     of the same recipe (same snapshot hash) on the same backend that is interrupted, failed, or
-    marked running by a process that is gone, and that saved a checkpoint."""
+    marked running by a process of this machine that is gone, and that saved a checkpoint."""
     backend, recipe_hash = plan.backend.name, plan.recipe.snapshot_hash()
     if plan.options.resume_run:
         run = registry.get_run(plan.options.resume_run)
-        reason = _not_resumable(run, backend, recipe_hash)
+        reason = _not_resumable(run, backend, recipe_hash, named=True)
         if reason:
             raise BackendError(f"cannot resume run {run.id}: {reason}")
         return run

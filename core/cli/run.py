@@ -23,11 +23,11 @@ LATEST = "latest"  # what a bare --resume means: the newest resumable run of the
 @click.option("--resume", "resume", is_flag=False, flag_value=LATEST, default=None, metavar="[RUN_ID]",
               help="continue the newest interrupted, failed or killed run of this recipe from its last "
                    "checkpoint (or the run RUN_ID)")
-@click.option("--nproc", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--nproc", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
               help="training processes on this machine (one per GPU; launched with torchrun)")
-@click.option("--nnodes", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--nnodes", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
               help="machines taking part in the training")
-@click.option("--node-rank", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--node-rank", type=click.IntRange(min=0), default=0, show_default=True, metavar="RANK",
               help="this machine's rank among --nnodes (0 holds the outputs)")
 @click.option("--master-addr", metavar="HOST", help="address of the --node-rank 0 machine (several machines)")
 @click.option("--master-port", type=click.IntRange(1, 65535), metavar="PORT",

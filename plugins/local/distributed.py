@@ -72,12 +72,6 @@ def _per_device_batch(recipe: Any) -> tuple[int, int]:
     return batch, hp.gradient_accumulation
 
 
-def effective_batch(recipe: Any, world_size: int) -> int:
-    """Examples per optimizer step over all processes."""
-    batch, accumulation = _per_device_batch(recipe)
-    return batch * accumulation * max(1, world_size)
-
-
 def describe(recipe: Any, options: Any, processes: Any, data: dict[str, Any] | None = None) -> dict[str, Any]:
     """Updates to the plan ``--dry-run`` shows for ``processes``: a ``distributed`` section and
     the optimizer steps and effective batch over all of them."""

@@ -50,15 +50,25 @@ def worker_env(nproc: int) -> dict[str, str]:
     return env
 
 
-def _die_with_parent() -> None:
-    """In the torchrun child: get SIGTERM when ``ftx run`` dies, even by SIGKILL, so that
-    torchrun stops its workers rather than leaving them training unrecorded (Linux only)."""
-    try:
-        import ctypes
+# Runs before torchrun, in its process: ask Linux for SIGTERM when the parent (ftx run) dies, even
+# by SIGKILL, so torchrun stops its workers rather than leaving them training unrecorded; then
+# become torchrun (the request survives exec). A trampoline, not preexec_fn: forking a threaded
+# process and running Python before exec can deadlock.
+_GUARD = """import os, signal, sys
+try:
+    import ctypes
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+except (OSError, AttributeError):
+    pass
+if os.getppid() != int(sys.argv[1]):
+    sys.exit(143)  # the parent died before the request was made
+os.execvp(sys.argv[2], sys.argv[2:])
+"""
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+
+def dies_with_parent(cmd: list[str]) -> list[str]:
+    """``cmd`` run so that it gets SIGTERM when this process dies (on Linux; elsewhere it just runs)."""
+    return [sys.executable, "-c", _GUARD, str(os.getpid()), *cmd]
 
 
 def run_distributed(recipe: Any, plan: Any, echo: Callable[[str], None], progress: bool = True) -> dict[str, Any]:
@@ -71,6 +81,10 @@ def run_distributed(recipe: Any, plan: Any, echo: Callable[[str], None], progres
         raise BackendError("training on several processes needs the recipe in a file (each process reads it)")
     device = current_plan(recipe.method, recipe.options)
     strategy = check_strategy(recipe.options, device.device)
+    if device.device == "cuda" and processes.nproc > 1 and getattr(recipe.method, "quantized", False):
+        # The quantized base is loaded with device_map {"": 0}: every process would put it on GPU 0.
+        raise BackendError(f"method {recipe.recipe.method.name} loads a quantized model onto the first GPU; "
+                           "on several GPUs of one machine it cannot train yet (use --nproc 1, or lora)")
     ctx = prepare_run(recipe, plan)
     ctx.world_size, ctx.strategy, ctx.launch_id = processes.world_size, strategy, uuid.uuid4().hex
     resolve_model(recipe.model)  # builds the embedded tiny model once, before the ranks race to
@@ -85,7 +99,7 @@ def run_distributed(recipe: Any, plan: Any, echo: Callable[[str], None], progres
         cmd = torchrun_command(processes, spec_path)
         echo(f"launching {processes.world_size} training processes ({strategy} over "
              f"{communication(device.device)}, {processes.nproc} on this machine) with torchrun")
-        code = _wait(subprocess.Popen(cmd, env=worker_env(processes.nproc), preexec_fn=_die_with_parent))
+        code = _wait(subprocess.Popen(dies_with_parent(cmd), env=worker_env(processes.nproc)))
     if processes.node_rank != 0:
         # Global rank 0, and so the summary, lives on the machine with --node-rank 0.
         if code != 0:

@@ -10,13 +10,24 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import outputs
-from .callbacks import MetricsLog, checkpoint_callback, metrics_callback, progress_callback
+from .callbacks import (
+    MetricsLog,
+    checkpoint_callback,
+    metrics_callback,
+    progress_callback,
+)
 from .context import RunContext, prepare_run
 from .device import DevicePlan, current_plan
 from .health import HealthConfig, HealthMonitor, health_callback
 from .measure import PeakMemory
 from .quiet import no_deprecation_notices, quiet_libraries
-from .resume import baseline_of, checkpoint_state, checkpoints_dir, marker_path, replay_health
+from .resume import (
+    baseline_of,
+    checkpoint_state,
+    checkpoints_dir,
+    marker_path,
+    replay_health,
+)
 from .samples import Sample, answer_all, pick_samples
 from .trl_data import TrlData, build_datasets
 
@@ -289,8 +300,11 @@ def _print_end(summary: dict[str, Any], echo: Echo) -> None:
                 echo(f"    expected:   {row['reference']!r}")
     best = (f" (best {_fmt(summary['best_eval_loss'])} at step {summary['best_eval_step']})"
             if summary.get("best_eval_loss") is not None else "")
+    resumed = summary.get("resumed_from")
+    trained = (f"{summary['steps']} steps ({summary['steps'] - resumed['step']} since the resume)" if resumed
+               else f"{summary['steps']} steps")
     echo(f"\ntrain loss {_fmt(summary['final_train_loss'])}, eval loss {_fmt(summary['final_eval_loss'])}{best}; "
-         f"{summary['steps']} steps in {summary['train_time_s']:.1f} s ({summary['steps_per_second']:.1f} steps/s, "
+         f"{trained} in {summary['train_time_s']:.1f} s ({summary['steps_per_second']:.1f} steps/s, "
          f"{summary['tokens_per_second']:,.0f} tokens/s); peak memory {summary['peak_memory_mb']:,.0f} MB")
     for warning in summary.get("warnings") or ():
         echo(f"warning: {warning}")

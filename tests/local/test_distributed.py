@@ -201,3 +201,42 @@ def test_a_worker_refuses_a_recipe_changed_since_the_launch(write, monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "3")
     with pytest.raises(BackendError, match="planned 2 processes but torchrun started 3"):
         rebuild(spec)
+
+
+def test_the_launcher_dies_with_ftx_run(tmp_path):
+    """A SIGKILLed `ftx run` takes torchrun (and so its workers) with it: no orphan trains on."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from ftx.plugins.local.launch import dies_with_parent
+
+    child_pid = tmp_path / "child.pid"
+    parent = subprocess.Popen([sys.executable, "-c", (
+        "import subprocess, sys, time\n"
+        "from ftx.plugins.local.launch import dies_with_parent\n"
+        "p = subprocess.Popen(dies_with_parent([sys.executable, '-c', 'import time; time.sleep(60)']))\n"
+        f"open({str(child_pid)!r}, 'w').write(str(p.pid))\n"
+        "time.sleep(60)\n")])
+    deadline = time.monotonic() + 30
+    while not (child_pid.exists() and child_pid.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    pid = int(child_pid.read_text())
+    time.sleep(0.3)  # let the guard make its request and exec
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        with open(f"/proc/{pid}/stat") as fh:
+            if fh.read().rsplit(")", 1)[1].split()[0] == "Z":
+                break  # dead, waiting for init to reap it
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        pytest.fail("the child outlived its parent")
+    assert dies_with_parent(["x"])[-1] == "x"

@@ -98,7 +98,7 @@ def test_a_killed_run_resumes_to_the_losses_of_an_uninterrupted_one(tiny_model, 
 
     # Same trajectory, step for step, and no step logged twice.
     got = metrics(run_dir)
-    assert [r["step"] for r in got] == [r["step"] for r in expected] == list(range(0, 41))
+    assert [r["step"] for r in got] == [r["step"] for r in expected] == list(range(41))
     for mine, theirs in zip(got, expected):
         for key in ("loss", "eval_loss", "grad_norm", "learning_rate"):
             assert (key in mine) == (key in theirs), (mine, theirs)
@@ -159,10 +159,10 @@ def test_resume_starts_from_the_newest_complete_checkpoint(tmp_path):
     assert find_checkpoint(run_dir) == (folder / "checkpoint-8", 8)
     assert find_checkpoint(tmp_path / "nothing") is None
 
-    lines = [{"step": s, "loss": 1.0 / (s + 1)} for s in range(0, 11)]
+    lines = [{"step": s, "loss": 1.0 / (s + 1)} for s in range(11)]
     (run_dir / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines) + '{"step": 11, "lo')
     kept = trim_metrics(run_dir / "metrics.jsonl", 8)
-    assert [r["step"] for r in kept] == list(range(0, 9))
+    assert [r["step"] for r in kept] == list(range(9))
     on_disk = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert on_disk == kept  # the torn last line and the steps after the checkpoint are gone
 
