@@ -71,6 +71,11 @@ class Backend:
         of labels to values (nested mappings allowed)."""
         return {"model": recipe.model, "method": recipe.recipe.method.name}
 
+    def distribution_plan(self, recipe: "ResolvedRecipe", processes: Any, data: dict[str, Any]) -> dict[str, Any] | None:
+        """For ``ftx run --nproc/--nnodes``: updates to the plan for training on several
+        processes (shown by ``--dry-run``), or ``None`` when this backend trains on one only."""
+        return None
+
     def run(self, recipe: "ResolvedRecipe", plan: Any) -> Any:
         """Execute the recipe. ``plan`` is the :class:`ftx.planning.RunPlan` from the dry run
         (``plan.data``, ``plan.details``, ``plan.options`` with the user's flags). Return a

@@ -113,8 +113,7 @@ _HOSTED_RESUME = "--resume continues runs on this machine; {backend} jobs run re
 
 
 def _distribution(recipe: Any, backend: Any, processes: Processes, data: dict[str, Any]) -> dict[str, Any]:
-    """The backend's plan for several training processes (empty for one). A backend that trains
-    on several processes says so with a ``distribution_plan`` method on its options."""
+    """The backend's plan for several training processes (empty for one)."""
     problems = processes.problems()
     if problems:
         raise BackendError(problems[0])
@@ -123,10 +122,10 @@ def _distribution(recipe: Any, backend: Any, processes: Processes, data: dict[st
     if getattr(backend, "hosted", False):
         raise BackendError(f"--nproc and --nnodes apply to training on this machine; backend {backend.name!r} "
                            "trains remotely")
-    describe = getattr(recipe.options, "distribution_plan", None)
-    if describe is None:
+    described = backend.distribution_plan(recipe, processes, data)
+    if described is None:
         raise BackendError(f"backend {backend.name!r} does not train on several processes (--nproc, --nnodes)")
-    return describe(recipe, processes, data)
+    return described
 
 
 def execute(plan: RunPlan) -> Any:

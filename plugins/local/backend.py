@@ -57,6 +57,11 @@ class LocalBackend(Backend):
             "max length": hp.max_length,
         }
 
+    def distribution_plan(self, recipe, processes: Any, data: dict[str, Any]) -> dict[str, Any] | None:
+        from .distributed import describe
+
+        return describe(recipe, recipe.options, processes, data)
+
     def run(self, recipe, context: Any) -> Any:
         """Train on this machine; returns the run summary (see ``summary.json`` in the run folder)."""
         from .train import run_local

@@ -39,10 +39,3 @@ class LocalOptions(BaseModel):
     deepspeed_config: Union[dict[str, Any], str, None] = Field(
         None, description="with distributed: deepspeed, a DeepSpeed config (mapping or JSON file) "
                           "passed as TrainingArguments.deepspeed; default: ZeRO stage 2")
-
-    def distribution_plan(self, recipe: Any, processes: Any, data: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Updates to the run's plan for ``ftx run --nproc/--nnodes`` (shown by ``--dry-run``);
-        raises :class:`~ftx.errors.BackendError` when the strategy cannot run here."""
-        from .distributed import describe
-
-        return describe(recipe, self, processes, data)
