@@ -41,7 +41,8 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [f"# Local backend benchmarks{' (quick mode: smoke-test sizes, not for quoting)' if result['quick'] else ''}",
              "", f"{m['cpu']}, {m['cpus']} CPUs, {m['memory_gb']} GB; torch {m['versions']['torch']}, "
                  f"transformers {m['versions']['transformers']}, peft {m['versions']['peft']}, trl {m['versions']['trl']}; "
-                 f"load average at start {m['load_average_at_start']}. Total {result['seconds']} s.", ""]
+                 f"load average at start {m['load_average_at_start']}, at end {m.get('load_average_at_end')}. "
+                 f"Total {result['seconds']} s.", ""]
     lines += _overhead(result["overhead"]) + _defaults(result["defaults"]) + _methods(result["methods"])
     return "\n".join(lines) + "\n"
 
@@ -52,11 +53,17 @@ def _overhead(o: dict[str, Any]) -> list[str]:
             ("hand-written TRL script, torch default threads", o["baseline_default_threads"])]
     out = ["## (a) ftx vs the equivalent hand-written TRL script", "",
            f"{o['model']}, LoRA, quickstart data, {hp['steps']} steps, batch {hp['batch_size']}, seed {hp['seed']}; "
-           f"median of {o['repeats']} interleaved runs.", "",
-           "| | real tokens/s | train s | end-to-end s | threads |", "| --- | ---: | ---: | ---: | ---: |"]
+           f"median of {o['repeats']} interleaved runs (tokens/s of each run: ftx {o['ftx']['tokens_per_s_runs']}, "
+           f"baseline {o['baseline']['tokens_per_s_runs']}).", "",
+           "| | real tokens/s | train s | of which checkpoints | end-to-end s | threads |",
+           "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for name, r in rows:
-        out.append(f"| {name} | {_n(r['tokens_per_s'])} | {r['train_s']:.2f} | {r['end_to_end_s']:.2f} | {r.get('threads', '-')} |")
-    out += ["", f"tokens/s ratio ftx / baseline: **{o['tokens_per_s_ratio']}**; end-to-end time ratio "
+        saves = f"{r['checkpoint_s']:.2f} s ({r['checkpoints']})" if r.get("checkpoints") else "-"
+        out.append(f"| {name} | {_n(r['tokens_per_s'])} | {r['train_s']:.2f} | {saves} | {r['end_to_end_s']:.2f} | "
+                   f"{r.get('threads', '-')} |")
+    out += ["", f"tokens/s ratio ftx / baseline: **{o['tokens_per_s_ratio']}** of the medians "
+                f"({o['tokens_per_s_ratio_best']} of the best runs; "
+                f"{o['tokens_per_s_ratio_without_checkpoint_saves']} without ftx's checkpoint saves); end-to-end time ratio "
                 f"{o['end_to_end_time_ratio']} (ftx also answers sample prompts before and after, evaluates, "
                 f"plots); max loss difference over {o['logged_steps']} logged steps: **{o['max_loss_diff']}**.", ""]
     return out
@@ -70,8 +77,11 @@ def _defaults(d: dict[str, Any]) -> list[str]:
            "| variant | real tokens/s | padding | steps | settings |", "| --- | ---: | ---: | ---: | --- |"]
     for name, r in d["variants"].items():
         out.append(f"| {name} | {_n(r['tokens_per_s'])} | {r['padding_fraction']:.0%} | {r['steps']} | {r['settings']} |")
-    out += ["", f"ftx defaults / TRL defaults (CPU-sane, bf16 off): **{d['ratio_vs_trl_default_cpu_sane']}x**; "
-                f"ftx defaults / TRL defaults (literal, bf16 on CPU): **{d['ratio_vs_trl_default_literal']}x**.", ""]
+    out += ["", f"ftx defaults / TRL defaults: **{d['ratio_vs_trl_default_literal']}x** against the literal "
+                f"defaults (bf16 on CPU), **{d['ratio_vs_trl_default_cpu_sane']}x** against the CPU-sane ones "
+                f"(bf16 off), **{d['ratio_vs_trl_default_cpu_sane_ftx_threads']}x** against the CPU-sane ones on "
+                "ftx's thread count. Without `use_cpu=True`, `SFTConfig()` on this machine says: "
+                f"\"{d['literal_defaults_on_this_machine']}\"", ""]
     return out
 
 

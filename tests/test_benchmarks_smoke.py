@@ -36,7 +36,8 @@ def test_bench_local_quick_writes_sane_results(tmp_path):
     defaults = result["defaults"]
     assert defaults["data"]["max"] > 5 * defaults["data"]["min"]  # lengths really vary
     variants = defaults["variants"]
-    assert set(variants) == {"ftx_defaults", "trl_default_cpu_sane", "trl_default_literal"}
+    assert set(variants) == {"ftx_defaults", "trl_default_literal", "trl_default_cpu_sane",
+                             "trl_default_cpu_sane_ftx_threads"}
     for variant in variants.values():
         assert variant["tokens_per_s"] > 0 and 0 < variant["padding_fraction"] < 1
         assert variant["real_tokens"] < variant["padded_tokens"]

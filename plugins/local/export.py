@@ -123,9 +123,9 @@ def _default_out(source: Source) -> Path:
     return artifact.parent / f"{artifact.name}-{MERGED_DIR}"
 
 
-def _place(staged: Path, out: Path, force: bool) -> None:
-    """Move the checked export into place; with ``force`` an existing export is replaced only
-    once the new one is ready."""
+def _place(staged: Path, out: Path) -> None:
+    """Move the checked export into place; an existing export (``--force``) is replaced only now
+    that the new one is ready, and comes back if the move fails."""
     old = None
     if out.exists():
         old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
@@ -184,10 +184,10 @@ def export_merged(ref: str, out: str | Path | None = None, *, dtype: str = "auto
     dest = Path(out).expanduser().resolve() if out else _default_out(source)
     _check_destination(source, dest, force)
     with no_deprecation_notices():
-        return _export(source, dest, saved_dtype, tolerance, echo, force)
+        return _export(source, dest, saved_dtype, tolerance, echo)
 
 
-def _export(source: Source, dest: Path, dtype: str, tolerance: float | None, echo: Echo, force: bool) -> dict[str, Any]:
+def _export(source: Source, dest: Path, dtype: str, tolerance: float | None, echo: Echo) -> dict[str, Any]:
     import gc
 
     from .device import detect_device
@@ -226,7 +226,7 @@ def _export(source: Source, dest: Path, dtype: str, tolerance: float | None, ech
                 "prompt_format": "chat" if target.chat else "text",
                 "dequantized_base": source.quantized, "check": check.to_dict()}
         (staged / EXPORT_INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-        _place(staged, dest, force)
+        _place(staged, dest)
     finally:
         shutil.rmtree(staged, ignore_errors=True)
     recorded = _record(source, dest, check, dtype)
