@@ -14,7 +14,7 @@
 Tokens are counted where the trainer consumes them (each ``training_step``'s attention mask), the
 time is the wall time of ``trainer.train()``; both the same way for ftx and the baselines.
 Writes benchmarks/results/local.json and local.md.
-Run: .venv/bin/python benchmarks/bench_local.py [--quick]   (full: ~6 min on 2 cores; quick: <1 min)
+Run: .venv/bin/python benchmarks/bench_local.py [--quick]   (full: ~3 min on 2 cores; quick: <1 min)
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from local_support import (build_larger_model, count_params, high_water_mb, quickstart_rows,  # noqa: E402
-                           reset_high_water, run_ftx, run_trl, summarise, token_lengths, variable_rows,
-                           write_jsonl)
+                           release_free_memory, reset_high_water, run_ftx, run_trl, summarise, token_lengths,
+                           variable_rows, write_jsonl)
 METHODS = ("full", "lora", "qlora", "dora", "prefix", "prompt", "ia3")
 # Full mode / quick mode sizes.
 SIZES = {False: dict(overhead_steps=120, repeats=3, defaults_steps=20, bf16_steps=4, method_steps=30,
@@ -86,7 +86,8 @@ def bench_overhead(work: Path, size: dict[str, int]) -> dict[str, Any]:
         "tokens_per_s_ratio_best": round(max(ftx["tokens_per_s_runs"]) / max(base["tokens_per_s_runs"]), 3),
         # ftx saves resumable checkpoints (once per epoch by default); the hand-written script none.
         "tokens_per_s_ratio_without_checkpoint_saves": round(statistics.median(
-            r["real_tokens"] / max(r["train_s"] - r["checkpoint_s"], 1e-9) for r in ftx_runs) / base["tokens_per_s"], 3),
+            r["real_tokens"] / max(r["train_s"] - r["checkpoint_s"], 1e-9) for r in ftx_runs)
+            / base["tokens_per_s"], 3),
         "end_to_end_time_ratio": round(ftx["end_to_end_s"] / base["end_to_end_s"], 3),
         "logged_steps": len(diffs), "max_loss_diff": max(diffs) if diffs else None,
         "ftx_losses_repeat_exactly": all(l == ftx_losses[0] for l in ftx_losses),
@@ -156,11 +157,9 @@ def method_recipe(model: str, method: str, steps: int, train: str, val: str) -> 
 
 def measure_method(recipe: dict[str, Any], work: Path) -> dict[str, Any]:
     """One method run: tokens/s, and its peak memory over the RSS it started from."""
-    import gc
-
     import psutil
 
-    gc.collect()
+    release_free_memory()
     exact = reset_high_water()
     rss_before = psutil.Process().memory_info().rss / 2**20
     run = run_ftx(recipe, work)
@@ -226,7 +225,8 @@ def main() -> None:
         rows = variable_rows(64 if args.quick else 512)
         print("(a) ftx vs the equivalent hand-written TRL script", flush=True)
         overhead = bench_overhead(work, size)
-        print(f"(b) ftx defaults vs TRL defaults on variable-length chat  [{time.perf_counter() - started:.0f} s]", flush=True)
+        print(f"(b) ftx defaults vs TRL defaults on variable-length chat  [{time.perf_counter() - started:.0f} s]",
+              flush=True)
         defaults = {"data": token_lengths(rows), **bench_defaults(work, size, rows)}
         print(f"(c) methods  [{time.perf_counter() - started:.0f} s]", flush=True)
         methods = bench_methods(work, size, rows, args.quick)

@@ -38,9 +38,11 @@ def _n(value: Any, spec: str = ",.0f") -> str:
 
 def markdown(result: dict[str, Any]) -> str:
     m = result["machine"]
-    lines = [f"# Local backend benchmarks{' (quick mode: smoke-test sizes, not for quoting)' if result['quick'] else ''}",
+    quick = " (quick mode: smoke-test sizes, not for quoting)" if result["quick"] else ""
+    lines = [f"# Local backend benchmarks{quick}",
              "", f"{m['cpu']}, {m['cpus']} CPUs, {m['memory_gb']} GB; torch {m['versions']['torch']}, "
-                 f"transformers {m['versions']['transformers']}, peft {m['versions']['peft']}, trl {m['versions']['trl']}; "
+                 f"transformers {m['versions']['transformers']}, peft {m['versions']['peft']}, "
+                 f"trl {m['versions']['trl']}; "
                  f"load average at start {m['load_average_at_start']}, at end {m.get('load_average_at_end')}. "
                  f"Total {result['seconds']} s.", ""]
     lines += _overhead(result["overhead"]) + _defaults(result["defaults"]) + _methods(result["methods"])
@@ -63,7 +65,8 @@ def _overhead(o: dict[str, Any]) -> list[str]:
                    f"{r.get('threads', '-')} |")
     out += ["", f"tokens/s ratio ftx / baseline: **{o['tokens_per_s_ratio']}** of the medians "
                 f"({o['tokens_per_s_ratio_best']} of the best runs; "
-                f"{o['tokens_per_s_ratio_without_checkpoint_saves']} without ftx's checkpoint saves); end-to-end time ratio "
+                f"{o['tokens_per_s_ratio_without_checkpoint_saves']} without ftx's checkpoint saves); "
+                "end-to-end time ratio "
                 f"{o['end_to_end_time_ratio']} (ftx also answers sample prompts before and after, evaluates, "
                 f"plots); max loss difference over {o['logged_steps']} logged steps: **{o['max_loss_diff']}**.", ""]
     return out
@@ -72,11 +75,13 @@ def _overhead(o: dict[str, Any]) -> list[str]:
 def _defaults(d: dict[str, Any]) -> list[str]:
     data = d["data"]
     out = ["## (b) ftx defaults vs TRL defaults, variable-length chat", "",
-           f"{data['examples']} generated chat examples of {data['min']}-{data['max']} tokens (median {data['median']}); "
+           f"{data['examples']} generated chat examples of {data['min']}-{data['max']} tokens "
+           f"(median {data['median']}); "
            f"{d['model']}, {d['method']}. Real tokens exclude padding.", "",
            "| variant | real tokens/s | padding | steps | settings |", "| --- | ---: | ---: | ---: | --- |"]
     for name, r in d["variants"].items():
-        out.append(f"| {name} | {_n(r['tokens_per_s'])} | {r['padding_fraction']:.0%} | {r['steps']} | {r['settings']} |")
+        out.append(f"| {name} | {_n(r['tokens_per_s'])} | {r['padding_fraction']:.0%} | {r['steps']} | "
+                   f"{r['settings']} |")
     out += ["", f"ftx defaults / TRL defaults: **{d['ratio_vs_trl_default_literal']}x** against the literal "
                 f"defaults (bf16 on CPU), **{d['ratio_vs_trl_default_cpu_sane']}x** against the CPU-sane ones "
                 f"(bf16 off), **{d['ratio_vs_trl_default_cpu_sane_ftx_threads']}x** against the CPU-sane ones on "
@@ -99,7 +104,8 @@ def _methods(c: dict[str, Any]) -> list[str]:
         if "hidden_size" in model:
             size += f" (random-weight Llama: hidden {model['hidden_size']}, {model['num_hidden_layers']} layers)"
         out += [f"**{key}**: {size}, {model['steps']} steps", "",
-                "| method | trainable | real tokens/s | peak MB | over start MB |", "| --- | ---: | ---: | ---: | ---: |"]
+                "| method | trainable | real tokens/s | peak MB | over start MB |",
+                "| --- | ---: | ---: | ---: | ---: |"]
         for method, r in model["methods"].items():
             share = r["trainable_parameters"] / max(r["total_parameters"], 1)
             out.append(f"| {method} | {share:.2%} | {_n(r['tokens_per_s'])} | {_n(r['peak_rss_mb'])} | "

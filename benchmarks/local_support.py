@@ -207,6 +207,20 @@ def token_lengths(rows: list[dict[str, Any]]) -> dict[str, int]:
     return {"examples": len(rows), "min": lengths[0], "median": lengths[len(lengths) // 2], "max": lengths[-1]}
 
 
+def release_free_memory() -> None:
+    """Collect garbage and hand the allocator's free pages back to the OS (glibc ``malloc_trim``):
+    memory a previous run freed but the heap kept would otherwise be reused unseen by the next
+    run, which would then look smaller than it is."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the numbers are upper-bounded by reuse, no worse
+        pass
+
+
 def reset_high_water() -> bool:
     """Reset this process's peak RSS (VmHWM) to its current RSS (Linux >= 4.0), so that one
     process can measure the peak of each run in turn."""

@@ -118,7 +118,8 @@ def main() -> None:
               weight_decay=0.0, max_grad_norm=1.0, max_length=64, seed=42, lora_r=16, lora_alpha=32,
               lora_dropout=0.05, logging_steps=1)
     result = train(args.model_dir, rows, hp, args.flavour, args.out)
-    print(json.dumps({k: v for k, v in result.items() if k != "losses"} | {"final_loss": list(result["losses"].values())[-1]}))
+    losses = result.pop("losses")
+    print(json.dumps({**result, "final_loss": list(losses.values())[-1] if losses else None}))
 
 
 if __name__ == "__main__":

@@ -60,8 +60,8 @@ def resolve_source(ref: str) -> Source:
     summary = json.loads((run_dir / SUMMARY).read_text(encoding="utf-8")) if run_dir else {}
     method = target.method or "the adapter"
     if not target.adapter:
-        raise BackendError(f"{ref} trained every weight (method {target.method or 'full'}): {target.artifact} "
-                           "is already a complete model, so there is no adapter to merge")
+        trained = f"{ref} trained every weight (method {target.method}): " if target.method else ""
+        raise BackendError(f"{trained}{target.artifact} is already a complete model, so there is no adapter to merge")
     config = json.loads((target.artifact / "adapter_config.json").read_text(encoding="utf-8"))
     kind = str(config.get("peft_type", "")).upper()
     if kind in PROMPT_LEARNING:
@@ -197,7 +197,9 @@ def _export(source: Source, dest: Path, dtype: str, tolerance: float | None, ech
     target = source.target
     tokenizer = load_tokenizer(str(target.artifact))
     inputs = check_inputs(tokenizer, source.summary.get("samples") or [], target.chat)
-    what = f"{target.method or 'adapter'} adapter" + (" (4-bit base de-quantized to float32)" if source.quantized else "")
+    what = f"{target.method or 'adapter'} adapter"
+    if source.quantized:
+        what += " (4-bit base de-quantized to float32)"
     echo(f"merging the {what} into {target.base_model} ({device})")
     model = _load_adapter_model(source, device, dequantize=False)
     reference = logits_of(model, inputs)
