@@ -50,6 +50,16 @@ class DataFormat:
     def can_dump(self) -> bool:
         return type(self).dump is not DataFormat.dump
 
+    def checked_keys(self, record: dict[str, Any]) -> tuple[list, dict[str, Any]]:
+        """The usual opening of :meth:`parse`: an empty problem list and the record's extra keys as
+        meta, after raising :class:`RecordInvalid` with every unknown and missing required key."""
+        problems: list = []
+        meta = self.split_keys(record, problems)
+        problems.extend((key, "missing required key") for key in self.keys if key not in record)
+        if problems:
+            raise RecordInvalid(problems)
+        return problems, meta
+
     def split_keys(self, record: dict[str, Any], problems: list) -> dict[str, Any]:
         """Return the record's extra keys as meta, or report them as unknown."""
         known = set(self.keys) | set(self.optional_keys)

@@ -26,13 +26,7 @@ class OpenAIDPOFormat(DataFormat):
     keys = ("input", "preferred_output", "non_preferred_output")
 
     def parse(self, record: dict[str, Any]) -> Example:
-        problems: list = []
-        meta = self.split_keys(record, problems)
-        for key in self.keys:
-            if key not in record:
-                missing(problems, key)
-        if problems:
-            raise RecordInvalid(problems)
+        problems, meta = self.checked_keys(record)
         prompt, tools = self._input(record["input"], problems)
         sides = []
         for key in ("preferred_output", "non_preferred_output"):

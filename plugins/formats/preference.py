@@ -23,13 +23,7 @@ class PreferenceFormat(DataFormat):
     optional_keys = ("prompt", "tools")
 
     def parse(self, record: dict[str, Any]) -> Example:
-        problems: list = []
-        meta = self.split_keys(record, problems)
-        for key in self.keys:
-            if key not in record:
-                missing(problems, key)
-        if problems:
-            raise RecordInvalid(problems)
+        problems, meta = self.checked_keys(record)
         tools = check_tools(record["tools"], "tools", problems) if record.get("tools") is not None else None
         if "prompt" in record:
             prompt = prompt_turns(record["prompt"], "prompt", problems)

@@ -7,7 +7,7 @@ from typing import Any
 from ftx.example import Example, Message
 from ftx.formats import CannotConvert, DataFormat, RecordInvalid
 
-from .messages import (assistant_turns, check_conversation, dump_messages, missing, parse_messages,
+from .messages import (assistant_turns, check_conversation, dump_messages, parse_messages,
                        text_value)
 
 
@@ -18,13 +18,7 @@ class PromptCompletionFormat(DataFormat):
     keys = ("prompt", "completion")
 
     def parse(self, record: dict[str, Any]) -> Example:
-        problems: list = []
-        meta = self.split_keys(record, problems)
-        for key in self.keys:
-            if key not in record:
-                missing(problems, key)
-        if problems:
-            raise RecordInvalid(problems)
+        problems, meta = self.checked_keys(record)
         prompt, completion = record["prompt"], record["completion"]
         if isinstance(prompt, str) and isinstance(completion, str):
             p = text_value(prompt, "prompt", problems, what="prompt")
