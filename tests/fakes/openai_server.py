@@ -24,10 +24,11 @@ import struct
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from .loopback import LoopbackServer
 from .openai_state import ApiError, State, dumps
 
 
@@ -55,7 +56,7 @@ def _page(items: list[dict[str, Any]], query: dict[str, str], default_limit: int
     return items[:limit], len(items) > limit
 
 
-class FakeOpenAI:
+class FakeOpenAI(LoopbackServer):
     def __init__(self, *, clock: str = "time", tick_seconds: float = 0.002, api_key: str | None = None,
                  lifetime: float = 120.0):
         self.state = State(clock, tick_seconds)
@@ -65,20 +66,8 @@ class FakeOpenAI:
         self.answers: list[tuple[str, Any]] = []  # (schema name, JSON body)
         self.created = threading.Event()  # set when a job is created
         self.reject_metadata_filter = False  # answer 400 to ?metadata[...] like a service without the filter
-        self._release = threading.Event()
         self._lock = threading.Lock()
-        fake = self
-
-        class Handler(_Handler):
-            server_fake = fake
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._timer = threading.Timer(lifetime, self.stop)
-        self._timer.daemon = True
-        self._stopped = False
+        self._serve(_Handler, 0, lifetime)
 
     @property
     def url(self) -> str:
@@ -87,26 +76,6 @@ class FakeOpenAI:
     @property
     def azure_endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> "FakeOpenAI":
-        self._thread.start()
-        self._timer.start()
-        return self
-
-    def stop(self) -> None:
-        if self._stopped:
-            return
-        self._stopped = True
-        self._release.set()
-        self._timer.cancel()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self) -> "FakeOpenAI":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- test control --------------------------------------------------------------------------
     def inject(self, method: str, path: str, *, status: int | None = None, times: int = 1,

@@ -33,9 +33,14 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
+
+try:
+    from .loopback import LoopbackServer
+except ImportError:  # run by hand as a script
+    from loopback import LoopbackServer  # type: ignore[no-redef]
 
 DEFAULT_SCRIPT = ("JOB_STATE_PENDING", "JOB_STATE_RUNNING", "JOB_STATE_RUNNING", "JOB_STATE_SUCCEEDED")
 TERMINAL = {"JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED"}
@@ -82,7 +87,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-class FakeVertex:
+class FakeVertex(LoopbackServer):
     def __init__(self, *, token: str | None = "test-token", script: tuple[str, ...] = DEFAULT_SCRIPT,
                  error: dict[str, Any] | None = None, read_uri: Callable[[str], bytes | None] | None = None,
                  auto_advance: bool = True, default_epochs: int = 3, lifetime: float | None = 120.0,
@@ -97,47 +102,14 @@ class FakeVertex:
         self.requests: list[tuple[str, str, dict[str, str]]] = []  # (op, path, query)
         self.faults: list[Fault] = []
         self.created = threading.Event()
-        self._release = threading.Event()
         self._lock = threading.RLock()
         self._ids = itertools.count(4_000_000_000_000_000_001)
         self._private: dict[str, dict[str, Any]] = {}  # job id -> script position, script, error
-        fake = self
-
-        class Handler(_Handler):
-            server_fake = fake
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
-        self._timer = threading.Timer(lifetime or 10 ** 9, self.stop)  # a stray test cannot leak it
-        self._timer.daemon = True
-        self._stopped = False
+        self._serve(_Handler, port, lifetime)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> "FakeVertex":
-        self._thread.start()
-        self._timer.start()
-        return self
-
-    def stop(self) -> None:
-        if self._stopped:
-            return
-        self._stopped = True
-        self._release.set()
-        self._timer.cancel()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self) -> "FakeVertex":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- test control ----------------------------------------------------------------------------
     def inject(self, op: str, *, status: int | None = None, times: int = 1, kind: str | None = None,
