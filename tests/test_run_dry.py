@@ -108,3 +108,21 @@ def test_shipped_dpo_recipe_plans_with_its_shipped_preference_data(cli):
     r = cli("run", "dpo", "--backend", "local", "--dry-run", "--json")
     assert r.exit_code == 0, r
     assert json.loads(r.stdout)["recipe"]["objective"] == "dpo"
+
+
+def test_one_command_reads_the_data_once_and_again_only_when_it_changes(write, monkeypatch):
+    import ftx.data.load as load
+    from ftx.data.plan import load_splits
+    from ftx.planning import plan_run
+
+    reads = []
+    real = load.iter_examples
+    monkeypatch.setattr(load, "iter_examples", lambda *a, **k: (reads.append(a[0]), real(*a, **k))[1])
+    path = recipe(write)
+    plan = plan_run(str(path), "openai")  # data plan, backend plan and request all need the data
+    assert len(reads) == 1
+    load_splits(plan.recipe)
+    assert len(reads) == 1
+    write("train.jsonl", "".join(CHAT % (i, i) for i in range(50)))
+    train, validation, _ = load_splits(plan.recipe)
+    assert len(reads) == 2 and len(train) + len(validation) == 50

@@ -27,16 +27,44 @@ def _stratum(example: Any, field: str | None) -> Any:
 
 def load_splits(recipe: Any, problems: list[Problem] | None = None) -> tuple[list, list, dict[str, Any]]:
     """Read the recipe's data into (train, validation) example lists plus a description of the
-    split. Invalid records go to ``problems`` (or raise :class:`DataError` when it is None)."""
+    split. Invalid records go to ``problems`` (or raise :class:`DataError` when it is None).
+
+    One command asks for the data several times (data plan, backend plan, launch, estimate):
+    the result is kept on the recipe and read again only if a file changed."""
+    spec = recipe.recipe.data
+    refs = [recipe.data_path(r) for r in (spec.train, spec.validation) if r]
+    key = (tuple((ref, *_stamp(ref)) for ref in refs), spec.format, spec.split, spec.seed, spec.stratify_by)
+    cache = getattr(recipe, "data_cache", None)
+    if cache is None or cache.get("key") != key:
+        cache = {"key": key, "value": _read_splits(recipe)}
+        if hasattr(recipe, "data_cache"):
+            recipe.data_cache = cache
+    train, validation, info, found = cache["value"]
+    if found:
+        if problems is None:
+            raise DataError(problems=list(found))
+        problems.extend(found)
+    return list(train), list(validation), dict(info)
+
+
+def _stamp(ref: str) -> tuple[int, int]:
+    try:
+        st = Path(ref).stat()
+    except OSError:
+        return (0, 0)
+    return (st.st_mtime_ns, st.st_size)
+
+
+def _read_splits(recipe: Any) -> tuple[list, list, dict[str, Any], list[Problem]]:
     from .load import iter_examples
     from .split import split_indices
 
     spec = recipe.recipe.data
-    collect: list[Problem] = [] if problems is None else problems
-    train = list(iter_examples(recipe.data_path(spec.train), spec.format, collect))
+    found: list[Problem] = []
+    train = list(iter_examples(recipe.data_path(spec.train), spec.format, found))
     info: dict[str, Any] = {}
     if spec.validation:
-        validation = list(iter_examples(recipe.data_path(spec.validation), spec.format, collect))
+        validation = list(iter_examples(recipe.data_path(spec.validation), spec.format, found))
         info["validation"] = "file"
     else:
         ratio = spec.split if spec.split is not None else (0.1 if len(train) >= 10_000 else 0.2)
@@ -45,9 +73,7 @@ def load_splits(recipe: Any, problems: list[Problem] | None = None) -> tuple[lis
         validation = [train[i] for i in val_idx]
         train = [train[i] for i in train_idx]
         info.update(validation="split", ratio=ratio, seed=spec.seed, stratify_by=spec.stratify_by)
-    if problems is None and collect:
-        raise DataError(problems=collect)
-    return train, validation, info
+    return train, validation, info, found
 
 
 def _check_objective(recipe: Any, examples: list, problems: list[Problem]) -> None:

@@ -54,6 +54,8 @@ class ResolvedRecipe:
     located: Located
     defaults: dict[str, str] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)
+    # the recipe's data as read once per command (see ftx.data.plan.load_splits)
+    data_cache: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def base_dir(self) -> Path:
