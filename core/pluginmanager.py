@@ -22,7 +22,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, Callable
+from typing import Any
 
 import pluggy
 
@@ -307,9 +307,3 @@ def reset_plugins() -> None:
     """Forget loaded plugins (tests; after installing a plugin in-process)."""
     global _plugins
     _plugins = None
-
-
-def on_each(hook: str, fn: Callable[[str, Any], None], **kwargs: Any) -> None:
-    """Call ``fn(plugin, result)`` for every plugin's answer to ``hook``."""
-    for name, result in get_plugins().call_each(hook, **kwargs):
-        fn(name, result)
