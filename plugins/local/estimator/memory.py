@@ -37,7 +37,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .catalog import Device
+from ftx.cost.catalog import Device
+
 from .model_shape import ModelShape
 
 GB = 1e9
