@@ -82,3 +82,12 @@ class Backend:
         mapping summarising the outcome. Backends that cannot execute raise a clear error."""
         raise BackendError(f"backend {self.name!r} cannot execute runs in this version of ftx; "
                            "use --dry-run to see the plan")
+
+    def outcome(self, summary: Any) -> Any:
+        """What :meth:`run`'s ``summary`` means for the registry: a :class:`ftx.outcome.RunOutcome`.
+        The default reads the documented summary shape (``status``, ``metrics``, ``files``,
+        ``artifact``, ``run_dir``, ``error``); a backend with top-level metric keys of its own
+        overrides this. Not called for hosted backends, which record their own runs."""
+        from .outcome import generic_outcome
+
+        return generic_outcome(summary)

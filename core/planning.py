@@ -164,7 +164,7 @@ def execute(plan: RunPlan) -> Any:
             raise
         finally:
             plan.recorder = None
-        registry.update_run(run.id, **_recorded(summary))
+        registry.update_run(run.id, **_outcome(plan.backend, summary).registry_fields())
     return summary
 
 
@@ -271,26 +271,13 @@ def _recorder(registry: Any, run_id: str) -> Callable[..., None]:
     return record
 
 
-def _recorded(summary: Any) -> dict[str, Any]:
-    """Registry fields from a backend's summary mapping (status, metrics, artifacts, output dir)."""
-    if not isinstance(summary, dict):
-        return {"status": "succeeded"}
-    metric_keys = ("final_train_loss", "final_eval_loss", "baseline_eval_loss", "best_eval_loss", "best_eval_step",
-                   "steps", "epochs", "train_time_s", "tokens_per_second", "peak_memory_mb", "health")
-    artifacts = dict(summary.get("files") or {})
-    artifact = summary.get("artifact")
-    if isinstance(artifact, dict) and artifact.get("path"):
-        artifacts[artifact.get("kind", "model")] = artifact["path"]
-    fields: dict[str, Any] = {
-        "status": summary.get("status", "succeeded"),
-        "metrics": {k: summary[k] for k in metric_keys if summary.get(k) is not None},
-        "artifacts": artifacts,
-    }
-    if summary.get("run_dir"):
-        fields["output_dir"] = summary["run_dir"]
-    if summary.get("error"):
-        fields["error"] = summary["error"]
-    return fields
+def _outcome(backend: Any, summary: Any) -> Any:
+    """The backend's reading of its summary (``Backend.outcome``); the documented default for an
+    object that does not inherit :class:`ftx.backends.Backend`."""
+    from .outcome import generic_outcome
+
+    outcome = getattr(backend, "outcome", None)
+    return outcome(summary) if outcome is not None else generic_outcome(summary)
 
 
 def data_hashes(recipe: Any) -> dict[str, str]:

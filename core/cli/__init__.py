@@ -24,6 +24,12 @@ class FtxGroup(click.Group):
                 click.echo(f"error: {line}" if not line.startswith("hint:") else line, err=True)
             ctx.exit(exc.exit_code)
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """ftx's own commands, then each plugin's under the plugin's name (see ``origins``)."""
+        from .origins import format_commands
+
+        format_commands(self, ctx, formatter)
+
 
 @click.group(cls=FtxGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ftx")
@@ -39,14 +45,14 @@ def cli() -> None:
 
 
 def _add_commands() -> None:
-    from . import data, estimate, export, generate, jobs, plugins_cmd, recipes, run, runs
+    from . import data, estimate, jobs, plugins_cmd, recipes, run, runs
 
-    for module in (data, recipes, estimate, run, runs, jobs, generate, export, plugins_cmd):
+    for module in (data, recipes, estimate, run, runs, jobs, plugins_cmd):
         for command in module.COMMANDS:
             cli.add_command(command)
-    from ..pluginmanager import get_plugins
+    from .origins import add_plugin_commands
 
-    get_plugins().call_each("ftx_register_commands", cli=cli)
+    add_plugin_commands(cli)
 
 
 def main() -> None:

@@ -54,6 +54,13 @@ def plugins(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
+    if not rows:
+        import os
+
+        why = f"FTX_PLUGINS={os.environ['FTX_PLUGINS']}" if "FTX_PLUGINS" in os.environ else "none installed"
+        click.echo(f"no plugins loaded ({why}): no backends, formats or methods; "
+                   "only ftx's own commands are available (ftx --help)")
+        return
     for row in rows:
         origin = "built-in" if row["builtin"] else (row["package"] or "in-process")
         version = f" {row['version']}" if row["version"] else ""

@@ -91,7 +91,3 @@ def estimate_all(recipe_ref: str, backends: Sequence[str] | None = None, overrid
                 break
     return results
 
-
-def estimate_plan(plan: Any) -> Estimate:
-    """The estimate of a planned run (``ftx run``): its backend, recipe and data summary."""
-    return call_estimators(plan.backend, plan.recipe, dict(plan.data))

@@ -19,12 +19,12 @@ import functools
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..errors import FtxError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..example import Example, Message
+    from ..example import Message
 
 ENCODINGS = ("o200k_base", "cl100k_base")
 
@@ -42,14 +42,6 @@ _PREFIX_TO_ENCODING = (
     ("o1-", "o200k_base"), ("o3-", "o200k_base"), ("o4-", "o200k_base"),
     ("gpt-4-", "cl100k_base"), ("gpt-3.5-", "cl100k_base"), ("gpt-35-", "cl100k_base"),
 )
-
-# OpenAI's documented chat accounting ("How to count tokens with tiktoken", OpenAI cookbook):
-# every message costs 3 tokens of framing (<|start|>{role}<|message|>...<|end|> minus the role),
-# a name 1 more, and every reply is primed with 3 more (<|start|>assistant<|message|>).
-TOKENS_PER_MESSAGE = 3
-TOKENS_PER_NAME = 1
-TOKENS_PER_REPLY = 3
-
 
 class TokenCounter(Protocol):
     """Counts the length of a text in its ``unit``."""
@@ -235,36 +227,3 @@ def message_text(message: "Message") -> str:
         calls = json.dumps(message.tool_calls, ensure_ascii=False, sort_keys=True)
         text = f"{text}\n{calls}" if text else calls
     return text
-
-
-def _messages_tokens(messages: Iterable["Message"], counter: TokenCounter) -> int:
-    total = 0
-    for m in messages:
-        total += TOKENS_PER_MESSAGE + counter.count(m.role) + counter.count(m.content or "")
-        if m.name:
-            total += TOKENS_PER_NAME + counter.count(m.name)
-        if m.tool_calls:
-            total += counter.count(json.dumps(m.tool_calls, ensure_ascii=False))
-        if m.tool_call_id:
-            total += counter.count(m.tool_call_id)
-    return total
-
-
-def count_chat_tokens(example: "Example", counter: TokenCounter) -> int:
-    """Tokens one example holds under OpenAI's documented chat accounting, for billing estimates.
-
-    An approximation, as OpenAI itself says of this recipe: each message costs 3 framing tokens
-    plus its role, content and name (name +1), the conversation +3 for the primed reply. Tool calls
-    and tool definitions are counted as their JSON text (the real rendering differs slightly).
-    Completion examples (no chat template) count their texts only. Preference examples count the
-    prompt once and both the chosen and rejected replies, as the training file holds them.
-    """
-    if example.kind == "completion":
-        return sum(counter.count(message_text(m)) for m in example.messages)
-    total = _messages_tokens(example.messages, counter) + TOKENS_PER_REPLY
-    if example.kind == "preference":
-        total += _messages_tokens(example.chosen or (), counter)
-        total += _messages_tokens(example.rejected or (), counter)
-    if example.tools:
-        total += counter.count(json.dumps(example.tools, ensure_ascii=False))
-    return total

@@ -25,7 +25,8 @@ def recipe_advice(r: "ResolvedRecipe") -> list[Problem]:
         if not r.method.adapter and lr > 1e-4:
             warn("hyperparameters.learning_rate",
                  f"{lr:g} is high for full fine-tuning (practice: ~2e-5); expect divergence or forgetting")
-        elif r.method.adapter and r.method.name in ("lora", "qlora", "dora") and not 1e-5 <= lr <= 1e-3:
+        elif r.method.adapter and r.method.usual_learning_rates and not (
+                r.method.usual_learning_rates[0] <= lr <= r.method.usual_learning_rates[1]):
             warn("hyperparameters.learning_rate",
                  f"{lr:g} is far from the usual LoRA range 1e-5..5e-4 (default 2e-4)")
     if isinstance(hp.epochs, int) and hp.epochs > 10:

@@ -11,4 +11,13 @@ def ftx_register_backends(register):
     register(LocalBackend())
 
 
+@hookimpl
+def ftx_register_commands(cli):
+    from .commands import export, generate
+
+    for module in (generate, export):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
 ftx_estimate, ftx_register_price_tables = estimator_hooks(__name__ + ".estimate", ("local",))

@@ -67,3 +67,13 @@ class LocalBackend(Backend):
         from .train import run_local
 
         return run_local(recipe, context)
+
+    def outcome(self, summary: Any) -> Any:
+        from ftx.outcome import generic_outcome
+
+        return generic_outcome(summary, METRIC_KEYS)
+
+
+# The summary keys (see ``summary.json``) that the registry keeps as a local run's metrics.
+METRIC_KEYS = ("final_train_loss", "final_eval_loss", "baseline_eval_loss", "best_eval_loss", "best_eval_step",
+               "steps", "epochs", "train_time_s", "tokens_per_second", "peak_memory_mb", "health")

@@ -14,9 +14,6 @@ from typing import Any
 
 from ftx.errors import BackendError
 
-NO_CHECKPOINTING = frozenset({"prefix"})
-
-
 @dataclass(frozen=True)
 class DevicePlan:
     device: str  # "cpu" or "cuda"
@@ -61,7 +58,7 @@ def plan_device(device: str, method: Any, *, bf16_supported: bool = False,
     half = "bfloat16" if bf16_supported else "float16"
     trains_all = not getattr(method, "adapter", True)
     model_dtype = "float32" if trains_all or not bf16_supported else half
-    default_gc = getattr(method, "name", "") not in NO_CHECKPOINTING
+    default_gc = bool(getattr(method, "gradient_checkpointing", True))
     gc = default_gc if gradient_checkpointing is None else gradient_checkpointing
     return DevicePlan("cuda", model_dtype, bf16=bf16_supported, fp16=not bf16_supported,
                       gradient_checkpointing=gc)

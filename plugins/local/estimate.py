@@ -1,6 +1,6 @@
 """Cost, time and peak memory of a local run on one device (CPU or a GPU from the catalog).
 
-The arithmetic lives in :mod:`ftx.cost` (``local_memory``, ``local_time``, ``local_tokens``);
+The arithmetic lives in :mod:`.estimator` (``memory``, ``timing``, ``tokens``, ``model_shape``);
 this module gathers the recipe's numbers and states every assumption it made. Imports no torch.
 """
 
@@ -11,11 +11,12 @@ from typing import Any
 
 from ftx.cost.catalog import Device, find_device, load_devices, price_for
 from ftx.cost.dataset import splits
-from ftx.cost.local_memory import GB, local_plan, peak_memory, weight_bytes
-from ftx.cost.local_time import eval_passes, optimizer_steps, train_time
-from ftx.cost.local_tokens import count_local, local_counter
-from ftx.cost.model_shape import resolve_shape
 from ftx.estimate import Estimate, PriceTable
+
+from .estimator.memory import GB, local_plan, peak_memory, weight_bytes
+from .estimator.model_shape import resolve_shape
+from .estimator.timing import eval_passes, optimizer_steps, train_time
+from .estimator.tokens import count_local, local_counter
 
 DEFAULT_EPOCHS = 3  # what the local backend uses for epochs: auto
 DEFAULT_BATCH = 4

@@ -23,8 +23,9 @@ from typing import Any, Callable
 
 from ftx.errors import BackendError, FtxError
 
-from .generate import EXPORT_INFO, Target, _method_load_kwargs, find_target
+from .generate import EXPORT_INFO, Target, find_target
 from .merge_check import CheckResult, check_inputs, compare, logits_of
+from .models import method_load_kwargs, method_of
 from .outputs import SUMMARY
 
 MERGED_DIR = "merged"
@@ -48,7 +49,7 @@ class Source:
 
     @property
     def quantized(self) -> bool:
-        return self.target.method == "qlora"
+        return bool(getattr(method_of(self.target.method), "quantized", False))
 
 
 def resolve_source(ref: str) -> Source:
@@ -64,7 +65,8 @@ def resolve_source(ref: str) -> Source:
         raise BackendError(f"{trained}{target.artifact} is already a complete model, so there is no adapter to merge")
     config = json.loads((target.artifact / "adapter_config.json").read_text(encoding="utf-8"))
     kind = str(config.get("peft_type", "")).upper()
-    if kind in PROMPT_LEARNING:
+    known = method_of(target.method)
+    if kind in PROMPT_LEARNING or (known is not None and known.adapter and not known.mergeable):
         raise BackendError(f"method {method} cannot be merged: it learns virtual tokens fed to the model with "
                            f"every input, not changes to its weights; use the adapter as it is "
                            f"(ftx generate {ref} loads it on its base model)")
@@ -93,7 +95,8 @@ def _load_adapter_model(source: Source, device: str, dequantize: bool) -> Any:
 
     from .models import load_model, resolve_model
 
-    extra = _method_load_kwargs(source.target, device) if source.quantized else None
+    extra = (method_load_kwargs(source.target.method, source.target.method_params, device)
+             if source.quantized else None)
     base = load_model(resolve_model(source.target.base_model), "float32", device, extra)
     if extra and dequantize:
         base = base.dequantize()

@@ -14,6 +14,7 @@ from typing import Any
 from ftx.errors import BackendError, FtxError
 from ftx.home import ftx_home
 
+from .models import method_load_kwargs
 from .outputs import ADAPTER_DIR, MODEL_DIR, SUMMARY
 
 EXPORT_INFO = "ftx_export.json"  # written by ``ftx export`` beside a merged model
@@ -114,7 +115,7 @@ def load_for_generation(target: Target, base: bool) -> tuple[Any, Any]:
     if not target.base_model:
         raise BackendError("cannot tell which base model this run started from")
     source = resolve_model(target.base_model)
-    extra = _method_load_kwargs(target, device)
+    extra = method_load_kwargs(target.method, target.method_params, device)
     model = load_model(source, "float32", device, extra)
     if base or target.artifact is None:
         if not base:
@@ -123,20 +124,6 @@ def load_for_generation(target: Target, base: bool) -> tuple[Any, Any]:
     from peft import PeftModel
 
     return PeftModel.from_pretrained(model, str(target.artifact)), load_tokenizer(str(target.artifact))
-
-
-def _method_load_kwargs(target: Target, device: str) -> dict[str, Any] | None:
-    """A quantizing method (qlora) reloads its base model quantized, as it was trained."""
-    if not target.method:
-        return None
-    from ftx.components import methods
-
-    method = methods().get(target.method)
-    load_kwargs = getattr(method, "load_kwargs", None)
-    if method is None or load_kwargs is None:
-        return None
-    params = method.params_model().model_validate(target.method_params or {})
-    return load_kwargs(params, {"device": device})
 
 
 def generate_answer(ref: str, prompt: str, base: bool = False, max_new_tokens: int = 64) -> str:

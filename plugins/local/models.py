@@ -28,6 +28,30 @@ def resolve_model(name: str) -> str:
     return name
 
 
+def method_load_kwargs(method_name: str | None, method_params: dict[str, Any] | None,
+                       device: str) -> dict[str, Any] | None:
+    """The ``from_pretrained`` extras a run's method loads its base model with (a quantizing method
+    reloads it quantized, as it was trained); ``None`` for an unknown or plain method."""
+    if not method_name:
+        return None
+    from ftx.components import methods
+
+    method = methods().get(method_name)
+    if method is None:
+        return None
+    params = method.params_model().model_validate(method_params or {})
+    return method.load_kwargs(params, {"device": device})
+
+
+def method_of(method_name: str | None) -> Any:
+    """The registered method a run trained with, or ``None`` (unknown name, or not recorded)."""
+    if not method_name:
+        return None
+    from ftx.components import methods
+
+    return methods().get(method_name)
+
+
 def hub_offline() -> bool:
     try:
         from huggingface_hub import constants

@@ -59,8 +59,7 @@ def _load(recipe: Any, device: DevicePlan) -> tuple[Any, Any, dict[str, Any]]:
         "device": device.device, "tokenizer": tokenizer, "model_path": source,
         "gradient_checkpointing": device.gradient_checkpointing, "compute_dtype": device.model_dtype,
     }
-    load_kwargs = getattr(recipe.method, "load_kwargs", None)
-    extra = load_kwargs(recipe.method_params, context) if load_kwargs else None
+    extra = recipe.method.load_kwargs(recipe.method_params, context)
     model = load_model(source, device.model_dtype, device.device, extra)
     return model, tokenizer, context
 

@@ -12,6 +12,7 @@ class Full(TrainingMethod):
     description = "update every weight (most memory; lr ~2e-5)"
     default_learning_rate = 2e-5
     adapter = False
+    mergeable = False  # nothing to merge: the run saves the whole model
 
     def params_model(self) -> Any:
         from .params import FullParams
@@ -30,6 +31,7 @@ class Lora(TrainingMethod):
     name = "lora"
     description = "low-rank adapters on frozen weights (the usual choice; lr ~2e-4)"
     default_learning_rate = 2e-4
+    usual_learning_rates = (1e-5, 1e-3)  # QLoRA and DoRA inherit it
 
     def params_model(self) -> Any:
         from .params import LoraParams
@@ -90,6 +92,8 @@ class Prefix(TrainingMethod):
     name = "prefix"
     description = "trainable key/value prefixes in every layer"
     default_learning_rate = 1e-2
+    mergeable = False
+    gradient_checkpointing = False  # its past-key-value prefixes break under checkpointing
 
     def params_model(self) -> Any:
         from .params import PrefixParams
@@ -107,6 +111,7 @@ class Prompt(TrainingMethod):
     name = "prompt"
     description = "trainable soft-prompt embeddings before the input"
     default_learning_rate = 3e-2
+    mergeable = False
 
     def params_model(self) -> Any:
         from .params import PromptParams

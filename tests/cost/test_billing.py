@@ -102,3 +102,24 @@ def test_real_encoding_matches_the_cookbook_loop():
     for row in rows:
         ex = Example(messages=[Message(**m) for m in row])
         assert openai_example_tokens(ex, counter) == cookbook(row)
+
+
+def _cookbook_example() -> Example:
+    # OpenAI cookbook "How to count tokens with tiktoken": its example_messages, which the
+    # cookbook shows the API billing at 129 prompt tokens on gpt-3.5-turbo/gpt-4 and 124 on gpt-4o.
+    return Example([
+        Message("system", "You are a helpful, pattern-following assistant that translates corporate jargon into plain English."),
+        Message("system", "New synergies will help drive top-line growth.", name="example_user"),
+        Message("system", "Things working well together will increase revenue.", name="example_assistant"),
+        Message("system", "Let's circle back when we have more bandwidth to touch base on opportunities for increased leverage.",
+                name="example_user"),
+        Message("system", "Let's talk later when we're less busy about how to do better.", name="example_assistant"),
+        Message("user", "This late pivot means we don't have time to boil the ocean for the client deliverable."),
+    ])
+
+
+@pytest.mark.parametrize("model, tokens", [("gpt-3.5-turbo", 129), ("gpt-4", 129), ("gpt-4o", 124), ("gpt-4o-mini", 124)])
+def test_billing_matches_the_openai_cookbook_counts(model, tokens):
+    from ftx.data.tokens import get_counter
+
+    assert openai_example_tokens(_cookbook_example(), get_counter(model)) == tokens

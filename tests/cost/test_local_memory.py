@@ -6,9 +6,9 @@ import pytest
 
 from ftx.components import get_method
 from ftx.cost.catalog import Device
-from ftx.cost.local_memory import (DOUBLE_QUANT_BYTES, GB, activation_bytes, local_plan, logits_bytes,
+from ftx.plugins.local.estimator.memory import (DOUBLE_QUANT_BYTES, GB, activation_bytes, local_plan, logits_bytes,
                                    peak_memory, state_bytes, weight_bytes)
-from ftx.cost.model_shape import ModelShape, count_params
+from ftx.plugins.local.estimator.model_shape import ModelShape, count_params
 
 H, L, I, V, HEADS, KV = 1024, 8, 2816, 32000, 16, 4
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from test_local_memory import device, shape
 
-from ftx.cost.local_time import QLORA_EFFICIENCY, flops_per_token, optimizer_steps, train_time
+from ftx.plugins.local.estimator.timing import QLORA_EFFICIENCY, flops_per_token, optimizer_steps, train_time
 
 
 def test_flops_per_token_full_adapter_checkpointing_reference():

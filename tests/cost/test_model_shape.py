@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ftx.cost.catalog import package_yaml
-from ftx.cost.model_shape import (KNOWN_FILE, count_params, normalize, params_from_name, resolve_shape)
+from ftx.plugins.local.estimator.model_shape import (KNOWN_FILE, count_params, normalize, params_from_name, resolve_shape)
 
 LLAMA_8B = {"model_type": "llama", "hidden_size": 4096, "num_hidden_layers": 32, "intermediate_size": 14336,
             "vocab_size": 128256, "num_attention_heads": 32, "num_key_value_heads": 8,

@@ -13,7 +13,7 @@ import pytest
 
 from ftx.errors import FtxError
 from ftx.example import Example, Message
-from ftx.data.tokens import count_chat_tokens, encoding_for_model, get_counter
+from ftx.data.tokens import encoding_for_model, get_counter
 
 CORPUS = [
     "", " ", "  ", "\n", "\n\n\n", "   \n  \t x", "Hello, world!", "I'm you're they'll WE'VE He'S",
@@ -110,35 +110,6 @@ def test_model_counter_uses_its_encoding():
     assert get_counter("gpt-3.5-turbo").name == "cl100k_base"
     text = "The quick brown fox 🦊 jumps over 12345 lazy dogs."
     assert get_counter("gpt-4o-mini").count(text) == get_counter("o200k_base").count(text)
-
-
-def _cookbook_example() -> Example:
-    # OpenAI cookbook "How to count tokens with tiktoken": its example_messages, which the
-    # cookbook shows the API billing at 129 prompt tokens on gpt-3.5-turbo/gpt-4 and 124 on gpt-4o.
-    return Example([
-        Message("system", "You are a helpful, pattern-following assistant that translates corporate jargon into plain English."),
-        Message("system", "New synergies will help drive top-line growth.", name="example_user"),
-        Message("system", "Things working well together will increase revenue.", name="example_assistant"),
-        Message("system", "Let's circle back when we have more bandwidth to touch base on opportunities for increased leverage.",
-                name="example_user"),
-        Message("system", "Let's talk later when we're less busy about how to do better.", name="example_assistant"),
-        Message("user", "This late pivot means we don't have time to boil the ocean for the client deliverable."),
-    ])
-
-
-@pytest.mark.parametrize("model, tokens", [("gpt-3.5-turbo", 129), ("gpt-4", 129), ("gpt-4o", 124), ("gpt-4o-mini", 124)])
-def test_chat_accounting_matches_openai_cookbook(model, tokens):
-    assert count_chat_tokens(_cookbook_example(), get_counter(model)) == tokens
-
-
-def test_chat_accounting_of_completion_and_preference():
-    chars = get_counter("chars")
-    completion = Example([Message("user", "abc"), Message("assistant", "de")], kind="completion")
-    assert count_chat_tokens(completion, chars) == 5  # texts only, no chat framing
-    pair = Example([Message("user", "abc")], kind="preference",
-                   chosen=[Message("assistant", "xy")], rejected=[Message("assistant", "z")])
-    # prompt: 3 + len("user") + 3; +3 reply priming; chosen: 3 + 9 + 2; rejected: 3 + 9 + 1
-    assert count_chat_tokens(pair, chars) == (3 + 4 + 3) + 3 + (3 + 9 + 2) + (3 + 9 + 1)
 
 
 def test_hf_tokenizer_from_a_local_directory(tmp_path):

@@ -14,8 +14,9 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from ftx.cost.tokens_billing import CHARS_PER_TOKEN
+
 from .model_shape import ModelShape
-from .tokens_billing import CHARS_PER_TOKEN
 
 TEMPLATE_TOKENS_PER_MESSAGE = 4
 TEMPLATE_TOKENS_PER_SEQUENCE = 1
@@ -33,8 +34,8 @@ class ApproxCounter:
 def local_counter(shape: ModelShape | None) -> Any:
     """The model's tokenizer if its tokenizer.json is on this machine, else :class:`ApproxCounter`."""
     if shape is not None and shape.path is not None and (shape.path / "tokenizer.json").is_file():
-        from ..data.tokens import get_counter
-        from ..errors import FtxError
+        from ftx.data.tokens import get_counter
+        from ftx.errors import FtxError
 
         try:
             return _Named(get_counter(str(shape.path)), f"{shape.name} tokenizer")

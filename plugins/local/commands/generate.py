@@ -17,7 +17,7 @@ def generate(run_or_path: str, prompt: str, base: bool, max_new_tokens: int) -> 
     RUN_OR_PATH is a run id (or a unique prefix), a run folder, an adapter or model folder, or,
     with --base, a model name such as ftx/tiny-llama.
     """
-    from ftx.plugins.local.generate import generate_answer
+    from ..generate import generate_answer
 
     click.echo(generate_answer(run_or_path, prompt, base=base, max_new_tokens=max_new_tokens))
 

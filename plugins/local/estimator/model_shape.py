@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .catalog import package_yaml
+from ftx.cost.catalog import package_yaml
 
 KNOWN_FILE = Path(__file__).with_name("models.yaml")
 TINY = "ftx/tiny-llama"
@@ -133,7 +133,7 @@ def _cached_snapshot(name: str) -> Path | None:
 def local_model_dir(model: str, base_dir: Path | None = None) -> Path | None:
     """The folder holding ``model``'s config.json on this machine, if there is one."""
     if model == TINY:
-        from ftx.plugins.local.tiny_model import tiny_model_dir  # light: no torch at import
+        from ..tiny_model import tiny_model_dir  # light: no torch at import
 
         folder = tiny_model_dir()
         return folder if (folder / "config.json").is_file() else None
@@ -145,7 +145,7 @@ def local_model_dir(model: str, base_dir: Path | None = None) -> Path | None:
 
 def _tiny_shape() -> ModelShape:
     """ftx's embedded tiny model before it has been built: its shape is in the code."""
-    from ftx.plugins.local.tiny_model import MODEL_CONFIG, VOCAB_SIZE
+    from ..tiny_model import MODEL_CONFIG, VOCAB_SIZE
 
     cfg = {**MODEL_CONFIG, "vocab_size": VOCAB_SIZE, "model_type": "llama"}
     return _from_config(cfg, TINY, "ftx's tiny model definition", None)

@@ -30,7 +30,7 @@ def export(run: str, merge: bool, out: Path | None, dtype: str, tolerance: float
     """
     if not merge:
         raise click.UsageError("say what to export: --merge (fold the adapter into the base model)")
-    from ftx.plugins.local.export import export_merged
+    from ..export import export_merged
 
     echo = (lambda _: None) if as_json else click.echo
     result = export_merged(run, out, dtype=dtype, force=force, tolerance=tolerance, echo=echo)

@@ -25,7 +25,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .catalog import Device
+from ftx.cost.catalog import Device
+
 from .model_shape import ModelShape
 
 QLORA_EFFICIENCY = 0.7

@@ -37,7 +37,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .catalog import Device
+from ftx.cost.catalog import Device
+
 from .model_shape import ModelShape
 
 GB = 1e9
@@ -65,7 +66,7 @@ def local_plan(device: Device, method: Any, checkpointing: bool | None = None) -
     full = not getattr(method, "adapter", True)
     half = device.precision in ("bf16",)
     weights = 4 if full or not half else 2
-    default_gc = getattr(method, "name", "") != "prefix"
+    default_gc = bool(getattr(method, "gradient_checkpointing", True))
     gc = default_gc if checkpointing is None else checkpointing
     mixed = "bfloat16" if half else "float16"
     return LocalPlan(weights, 2, gc, f"{mixed} mixed precision, {'float32' if weights == 4 else mixed} weights")
