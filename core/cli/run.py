@@ -9,6 +9,7 @@ import click
 from .common import echo_warnings, overrides_argument
 
 LATEST = "latest"  # what a bare --resume means: the newest resumable run of the recipe
+RAY_DEFAULT = "\0default"  # a bare --ray: the address from the recipe, $RAY_ADDRESS or a local instance
 
 
 @click.command("run")
@@ -32,9 +33,13 @@ LATEST = "latest"  # what a bare --resume means: the newest resumable run of the
 @click.option("--master-addr", metavar="HOST", help="address of the --node-rank 0 machine (several machines)")
 @click.option("--master-port", type=click.IntRange(1, 65535), metavar="PORT",
               help="port the --node-rank 0 machine listens on (default 29500)")
+@click.option("--ray", "ray", is_flag=False, flag_value=RAY_DEFAULT, default=None, metavar="[ADDRESS]",
+              help="train on a Ray cluster (Ray Train): ADDRESS, else $RAY_ADDRESS, else a new local instance "
+                   "(backends.BACKEND.ray in the recipe)")
+@click.option("--workers", type=click.IntRange(min=1), metavar="N", help="Ray training workers (with --ray)")
 def run(recipe: str, overrides: tuple[str, ...], backend: str, dry_run: bool, as_json: bool, yes: bool,
         max_cost: float | None, detach: bool, resume: str | None, nproc: int, nnodes: int, node_rank: int,
-        master_addr: str | None, master_port: int | None) -> None:
+        master_addr: str | None, master_port: int | None, ray: str | None, workers: int | None) -> None:
     """Run RECIPE (a file or shipped name) on a backend. KEY=VALUE pairs override recipe fields."""
     from ..planning import Processes, RunOptions, execute, plan_run
     from .render import print_plan
@@ -42,6 +47,9 @@ def run(recipe: str, overrides: tuple[str, ...], backend: str, dry_run: bool, as
     if resume is not None and "=" in resume:
         # `--resume KEY=VALUE`: the value is an override, not a run id (ids never hold "=").
         overrides, resume = (resume, *overrides), LATEST
+    if ray is not None and "=" in ray:
+        overrides, ray = (ray, *overrides), RAY_DEFAULT
+    overrides = (*overrides, *_ray_overrides(backend, ray, workers))
     processes = Processes(nproc=nproc, nnodes=nnodes, node_rank=node_rank, master_addr=master_addr,
                           master_port=master_port if master_port or nnodes == 1 else 29500)
     options = RunOptions(yes=yes, max_cost=max_cost, watch=not detach, resume=resume is not None,
@@ -56,6 +64,21 @@ def run(recipe: str, overrides: tuple[str, ...], backend: str, dry_run: bool, as
     if dry_run:
         return
     execute(plan)
+
+
+def _ray_overrides(backend: str, ray: str | None, workers: int | None) -> list[str]:
+    """``--ray``/``--workers`` as overrides of the backend's ``ray`` options (the backend validates
+    and plans them; they are part of the recipe's hash, as any override)."""
+    if ray is None:
+        if workers is not None:
+            raise click.UsageError("--workers is the number of Ray workers: use it with --ray")
+        return []
+    out = [f"backends.{backend}.ray.enabled=true"]
+    if ray != RAY_DEFAULT:
+        out.append(f"backends.{backend}.ray.address={ray}")
+    if workers is not None:
+        out.append(f"backends.{backend}.ray.workers={workers}")
+    return out
 
 
 COMMANDS = [run]

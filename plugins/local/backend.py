@@ -36,6 +36,19 @@ class LocalBackend(Backend):
         if missing:
             out.append(Finding("warning", f"not installed: {', '.join(missing)} "
                                           "(pip install 'ftx[local]' torch==2.13.0)"))
+        out += self._check_ray(recipe)
+        return out
+
+    @staticmethod
+    def _check_ray(recipe) -> list[Finding]:
+        from .ray_plan import FIELD, check_engine, ray_options
+
+        if ray_options(recipe.options) is None:
+            return []
+        out = [Finding("error", message, FIELD) for message in check_engine(recipe.options, recipe.method)]
+        if importlib.util.find_spec("ray") is None:
+            out.append(Finding("error", "training on Ray needs the ray package (pip install 'ftx[ray]' "
+                                        "torch==2.13.0)", FIELD))
         return out
 
     def plan(self, recipe, data: dict[str, Any]) -> dict[str, Any]:
@@ -45,7 +58,7 @@ class LocalBackend(Backend):
         n_train = data.get("train_examples") or 0
         per_epoch = math.ceil(n_train / (batch * hp.gradient_accumulation)) if n_train else None
         steps = hp.max_steps or (per_epoch * epochs if per_epoch else None)
-        return {
+        details = {
             "model": recipe.model,
             "method": {"name": recipe.recipe.method.name, **recipe.method_params.model_dump()},
             "objective": recipe.recipe.objective,
@@ -56,10 +69,20 @@ class LocalBackend(Backend):
             "learning rate": f"{hp.learning_rate:g} ({hp.scheduler}, warmup {hp.warmup_ratio:.0%})",
             "max length": hp.max_length,
         }
+        from .ray_plan import plan as ray_plan, ray_options
+
+        if ray_options(recipe.options) is not None:
+            details.update(ray_plan(recipe, data))
+        return details
 
     def distribution_plan(self, recipe, processes: Any, data: dict[str, Any]) -> dict[str, Any] | None:
         from .distributed import describe
+        from .ray_plan import ray_options
 
+        if ray_options(recipe.options) is not None:
+            from ftx.errors import BackendError
+
+            raise BackendError("--nproc and --nnodes launch torchrun; on Ray, ask for workers with --workers N")
         return describe(recipe, recipe.options, processes, data)
 
     def run(self, recipe, context: Any) -> Any:

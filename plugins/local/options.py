@@ -1,5 +1,5 @@
 """The local backend's own options (``backends.local.*`` keys that are not recipe sections):
-device, threads, checkpoints and the multi-process strategy."""
+device, threads, checkpoints, the multi-process strategy and the Ray cluster."""
 
 from __future__ import annotations
 
@@ -39,3 +39,35 @@ class LocalOptions(BaseModel):
     deepspeed_config: Union[dict[str, Any], str, None] = Field(
         None, description="with distributed: deepspeed, a DeepSpeed config (mapping or JSON file) "
                           "passed as TrainingArguments.deepspeed; default: ZeRO stage 2")
+    ray: "RayOptions | None" = Field(
+        None, description="train on a Ray cluster through Ray Train (see RayOptions; `ftx run --ray`)")
+
+
+class RayOptions(BaseModel):
+    """``backends.local.ray``: train on a Ray cluster through Ray Train (``ftx run --ray``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(True, description="train through Ray (set by `ftx run --ray`)")
+    address: str | None = Field(
+        None, description="the cluster: host:port (its GCS), ray://host:port (Ray Client), auto (one "
+                          "already running here) or local (a new instance); default: $RAY_ADDRESS when "
+                          "set, else a new local instance")
+    workers: int = Field(2, ge=1, description="training workers (processes; one GPU each on GPUs)")
+    cpus_per_worker: float = Field(1, gt=0, description="CPUs Ray reserves for each worker")
+    gpus_per_worker: float | None = Field(
+        None, ge=0, description="GPUs for each worker; default: 1 when backends.local.device is cuda, else 0")
+    storage_path: str | None = Field(
+        None, description="where Ray keeps the run's checkpoints: a directory every node shares, or any "
+                          "URI Ray's storage accepts (s3://, gs://); default: ray/ in the ftx home")
+    max_failures: int = Field(
+        3, ge=0, description="worker failures Ray recovers from (restarting from the latest checkpoint) "
+                             "before the run fails")
+    object_store_mb: int = Field(
+        128, ge=80, description="object store of a local instance, in MB (ftx passes no data through it)")
+    autoscaling: bool = Field(
+        False, description="the cluster adds nodes on demand: do not refuse requests above its current "
+                           "resources")
+
+
+LocalOptions.model_rebuild()

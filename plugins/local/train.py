@@ -96,7 +96,13 @@ def run_local(recipe: Any, plan: Any = None, echo: Echo = default_echo, progress
 
     ``echo`` receives every line meant for the user; ``progress`` shows a progress bar. With
     several processes (``plan.options.processes``) the training is launched through torchrun
-    (:mod:`.launch`); with ``plan.resume_from`` it continues that run from its last checkpoint."""
+    (:mod:`.launch`), on Ray with ``backends.local.ray`` (:mod:`.ray_engine`); with ``plan.resume_from`` it continues that run from its last checkpoint."""
+    from .ray_plan import ray_options
+
+    if ray_options(recipe.options) is not None:
+        from .ray_engine import run_ray
+
+        return run_ray(recipe, plan, echo, progress)
     processes = getattr(getattr(plan, "options", None), "processes", None)
     if processes is not None and processes.world_size > 1:
         from .launch import run_distributed
@@ -116,9 +122,10 @@ def _silent(message: str) -> None:
     """What the training processes other than rank 0 print: nothing."""
 
 
-def run_prepared(recipe: Any, ctx: RunContext, echo: Echo = default_echo, progress: bool = True) -> dict[str, Any]:
+def run_prepared(recipe: Any, ctx: RunContext, echo: Echo = default_echo, progress: bool = True,
+                 prepare: Callable[[Any], Any] | None = None) -> dict[str, Any]:
     """Train in this process, as rank ``ctx.rank`` of ``ctx.world_size``: every rank trains, rank
-    0 alone prints and writes the outputs."""
+    0 alone prints and writes the outputs. ``prepare`` adapts the trainer to an engine (Ray Train)."""
     from transformers import set_seed
 
     from .trainer import build_trainer, count_parameters
@@ -153,7 +160,8 @@ def run_prepared(recipe: Any, ctx: RunContext, echo: Echo = default_echo, progre
         trainable, total = count_parameters(model)
         say(f"trainable parameters: {trainable:,} of {total:,} ({trainable / max(total, 1):.2%}); "
             f"{len(train_ex)} train / {len(val_ex)} validation examples; loss on {data.loss} tokens")
-        result = _train(recipe, device, ctx, data, model, tokenizer, say, progress and main, build_trainer)
+        build = build_trainer if prepare is None else (lambda *a, **k: prepare(build_trainer(*a, **k)))
+        result = _train(recipe, device, ctx, data, model, tokenizer, say, progress and main, build)
         trainer = result.pop("trainer")
         adapter = bool(getattr(recipe.method, "adapter", True))
         if ctx.world_size > 1:
