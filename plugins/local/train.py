@@ -76,19 +76,22 @@ def _set_threads(device: DevicePlan, model: Any, options: Any) -> None:
 
 
 def _packing_notes(recipe: Any, model: Any) -> list[str]:
+    from ftx.components import get_objective
+
     attention = str(getattr(model.config, "_attn_implementation", "") or "")
-    if recipe.recipe.objective == "sft" and recipe.recipe.hyperparameters.packing and "flash" not in attention:
+    packs = get_objective(recipe.recipe.objective).packs
+    if packs and recipe.recipe.hyperparameters.packing and "flash" not in attention:
         return [f"packing with {attention or 'this'} attention: packed examples can attend to each other "
                 "(a flash-attention kernel keeps them apart)"]
     return []
 
 
 def _train_config(recipe: Any, device: DevicePlan, ctx: RunContext, data: TrlData, baseline: bool) -> Any:
-    from .config import dpo_config, sft_config
+    from .objectives import local_training
 
     args = (recipe, device, str(checkpoints_dir(ctx.run_dir)), len(data.train), data.eval is not None)
     run = {"checkpoints": True, "world_size": ctx.world_size, "eval_first": baseline}
-    return dpo_config(*args, **run) if recipe.recipe.objective == "dpo" else sft_config(*args, loss=data.loss, **run)
+    return local_training(recipe.recipe.objective).config(*args, loss=data.loss, **run)
 
 
 def run_local(recipe: Any, plan: Any = None, echo: Echo = default_echo, progress: bool = True) -> dict[str, Any]:
