@@ -250,7 +250,8 @@ def _train(recipe: Any, device: DevicePlan, ctx: RunContext, data: TrlData, mode
         "train_time_s": round(seconds, 2),
         "steps_per_second": round(steps / compute, 2),
         "tokens_seen": int(trainer.state.num_input_tokens_seen or 0),
-        "tokens_per_second": round(tokens / compute, 1),
+        # None where the objective's trainer does not count input tokens (TRL's ORPO)
+        "tokens_per_second": round(tokens / compute, 1) if tokens else None,
         "batch_per_process": batch,
         "effective_batch": batch * accumulation * ctx.world_size,
         **memory.result(),
@@ -307,7 +308,9 @@ def _print_end(summary: dict[str, Any], echo: Echo) -> None:
                else f"{summary['steps']} steps")
     echo(f"\ntrain loss {_fmt(summary['final_train_loss'])}, eval loss {_fmt(summary['final_eval_loss'])}{best}; "
          f"{trained} in {summary['train_time_s']:.1f} s ({summary['steps_per_second']:.1f} steps/s, "
-         f"{summary['tokens_per_second']:,.0f} tokens/s); peak memory {summary['peak_memory_mb']:,.0f} MB")
+         + (f"{summary['tokens_per_second']:,.0f} tokens/s" if summary.get("tokens_per_second") is not None
+            else "tokens not counted by this trainer")
+         + f"); peak memory {summary['peak_memory_mb']:,.0f} MB")
     for warning in summary.get("warnings") or ():
         echo(f"warning: {warning}")
     echo(f"saved {summary['artifact']['kind']} to {summary['artifact']['path']}; outputs in {summary['run_dir']}")
