@@ -141,5 +141,5 @@ def _distribution(recipe: Any, backend: Any, processes: Processes, data: dict[st
     return described
 
 
-from .execute import data_hashes, execute  # noqa: E402  (re-exported; they import this module)
-from .resume import RESUMABLE, find_resumable, process_alive, process_identity  # noqa: E402
+from .execute import data_hashes, execute  # noqa: E402,F401  (re-exported; they import this module)
+from .resume import RESUMABLE, find_resumable, process_alive, process_identity  # noqa: E402,F401
