@@ -26,7 +26,10 @@ class Backend:
     Capabilities are declared as data so ``ftx run --dry-run`` can refuse or warn about, by
     name, every recipe field a backend cannot honour:
 
-    * ``methods`` / ``objectives``: what it trains (``None`` = every registered method);
+    * ``methods``: the methods it trains (``None`` = every registered method);
+    * ``objectives``: the objectives it trains, by name (hosted services accept a fixed list);
+      ``None`` = every registered objective that says how this backend trains it
+      (``Objective.training(backend name)`` is not ``None``), as the local backend does;
     * ``refused``: field path -> reason; an error when the recipe sets that field;
     * ``ignored``: field path -> reason; a warning when the recipe sets that field.
     """
@@ -35,7 +38,7 @@ class Backend:
     description: ClassVar[str] = ""
     hosted: ClassVar[bool] = False
     methods: ClassVar[frozenset[str] | None] = None
-    objectives: ClassVar[frozenset[str]] = frozenset({"sft", "dpo"})
+    objectives: ClassVar[frozenset[str] | None] = frozenset({"sft", "dpo"})
     refused: ClassVar[dict[str, str]] = {}
     ignored: ClassVar[dict[str, str]] = {}
 
@@ -55,9 +58,11 @@ class Backend:
         if self.methods is not None and method not in self.methods:
             out.append(Finding("error", f"backend {self.name!r} cannot train method {method!r} "
                                         f"(it supports: {', '.join(sorted(self.methods))})", "method.name"))
-        if recipe.recipe.objective not in self.objectives:
-            out.append(Finding("error", f"backend {self.name!r} cannot train objective "
-                                        f"{recipe.recipe.objective!r}", "objective"))
+        objective = recipe.recipe.objective
+        trains = self.trains_objectives()
+        if objective not in trains:
+            out.append(Finding("error", f"backend {self.name!r} cannot train objective {objective!r} "
+                                        f"(it trains: {', '.join(sorted(trains)) or 'none'})", "objective"))
         for path, reason in self.refused.items():
             if recipe.is_set(path):
                 out.append(Finding("error", f"not supported by backend {self.name!r}: {reason}", path))
@@ -65,6 +70,15 @@ class Backend:
             if recipe.is_set(path):
                 out.append(Finding("warning", f"ignored by backend {self.name!r}: {reason}", path))
         return out
+
+    def trains_objectives(self) -> frozenset[str]:
+        """The names of the installed objectives this backend trains (see ``objectives``)."""
+        from .components import objectives
+
+        installed = objectives()
+        if self.objectives is not None:
+            return frozenset(n for n in self.objectives if n in installed)
+        return frozenset(n for n, o in installed.items() if o.training(self.name) is not None)
 
     def plan(self, recipe: "ResolvedRecipe", data: dict[str, Any]) -> dict[str, Any]:
         """What running the recipe here would do or send, for ``--dry-run``: an ordered mapping

@@ -1,4 +1,4 @@
-"""Named things plugins add: data formats, training methods, backends, price tables."""
+"""Named things plugins add: data formats, training methods, objectives, backends, price tables."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .backends import Backend
     from .formats import DataFormat
     from .methods import TrainingMethod
+    from .objectives import Objective
 
 
 def formats() -> dict[str, "DataFormat"]:
@@ -19,6 +20,10 @@ def formats() -> dict[str, "DataFormat"]:
 
 def methods() -> dict[str, "TrainingMethod"]:
     return get_plugins().collect("method", "ftx_register_methods")
+
+
+def objectives() -> dict[str, "Objective"]:
+    return get_plugins().collect("objective", "ftx_register_objectives")
 
 
 def backends() -> dict[str, "Backend"]:
@@ -38,6 +43,10 @@ def get_format(name: str) -> "DataFormat":
 
 def get_method(name: str) -> "TrainingMethod":
     return _get("method", name, methods())  # type: ignore[return-value]
+
+
+def get_objective(name: str) -> "Objective":
+    return _get("objective", name, objectives())  # type: ignore[return-value]
 
 
 def get_backend(name: str) -> "Backend":

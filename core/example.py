@@ -9,8 +9,10 @@ Role = Literal["system", "user", "assistant", "tool"]
 ROLES: tuple[str, ...] = ("system", "user", "assistant", "tool")
 
 # What an example trains: a conversation (sft), a raw prompt/completion pair (completion,
-# trained without a chat template, loss on the completion only), or a preference pair.
-Kind = Literal["chat", "completion", "preference"]
+# trained without a chat template, loss on the completion only), a preference pair, or a kind a
+# format plugin adds for its objective (e.g. "unpaired": one answer labelled good or bad, for KTO).
+# Objectives declare the kinds they train on (``Objective.data_kinds``).
+Kind = str
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .estimate import Estimate, PriceTable
     from .formats import DataFormat
     from .methods import TrainingMethod
+    from .objectives import Objective
     from .recipe import ResolvedRecipe
 
 hookspec = pluggy.HookspecMarker("ftx")
@@ -43,6 +44,17 @@ def ftx_register_methods(register: Callable[["TrainingMethod"], None]) -> None:
     instance of a :class:`ftx.methods.TrainingMethod` subclass; recipes pick it by name
     (``method: {name: ...}``) and its ``params_model()`` validates the other keys of the
     ``method`` block. Return nothing.
+    """
+
+
+@hookspec
+def ftx_register_objectives(register: Callable[["Objective"], None]) -> None:
+    """Add training objectives.
+
+    Called the first time a recipe is resolved or data is checked against an objective. Call
+    ``register(objective)`` with an instance of a :class:`ftx.objectives.Objective` subclass;
+    recipes pick it by name (``objective: NAME``), its ``data_kinds`` say which examples it
+    trains on, and its ``training(backend)`` tells a backend how to train it. Return nothing.
     """
 
 

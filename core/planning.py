@@ -1,4 +1,10 @@
-"""``ftx run --dry-run``: resolve, check the backend's capabilities, validate data, plan. Spends nothing."""
+"""``ftx run --dry-run``: resolve, check the backend's capabilities, validate data, plan. Spends nothing.
+
+A run in three modules by responsibility: this one plans (and is the one place that tells a
+backend training here from a hosted one, :func:`is_hosted`), :mod:`ftx.execute` runs a plan and
+records it, :mod:`ftx.resume` finds the run ``--resume`` continues. Their public names are
+importable from here too.
+"""
 
 from __future__ import annotations
 
@@ -98,10 +104,11 @@ def plan_run(recipe_ref: str, backend_name: str, overrides: tuple[str, ...] = ()
     details = backend.plan(recipe, data)
     details.update(_distribution(recipe, backend, options.processes, data))
     plan = RunPlan(recipe, backend, data, details, warnings, options, overrides=tuple(overrides))
-    if options.resume and getattr(backend, "hosted", False):
-        raise BackendError(_HOSTED_RESUME.format(backend=backend.name))
+    if options.resume and is_hosted(backend):
+        raise BackendError(HOSTED_RESUME.format(backend=backend.name))
     if options.resume:
         from .registry import Registry
+        from .resume import find_resumable
 
         with Registry() as registry:
             run = find_resumable(registry, plan)
@@ -109,7 +116,13 @@ def plan_run(recipe_ref: str, backend_name: str, overrides: tuple[str, ...] = ()
     return plan
 
 
-_HOSTED_RESUME = "--resume continues runs on this machine; {backend} jobs run remotely (`ftx jobs` follows them)"
+HOSTED_RESUME = "--resume continues runs on this machine; {backend} jobs run remotely (`ftx jobs` follows them)"
+
+
+def is_hosted(backend: Any) -> bool:
+    """Whether ``backend`` trains remotely and records its own runs (``Backend.hosted``), rather
+    than on this machine with the run recorded by ftx: the one place a run asks."""
+    return bool(getattr(backend, "hosted", False))
 
 
 def _distribution(recipe: Any, backend: Any, processes: Processes, data: dict[str, Any]) -> dict[str, Any]:
@@ -119,7 +132,7 @@ def _distribution(recipe: Any, backend: Any, processes: Processes, data: dict[st
         raise BackendError(problems[0])
     if processes.world_size == 1:
         return {}
-    if getattr(backend, "hosted", False):
+    if is_hosted(backend):
         raise BackendError(f"--nproc and --nnodes apply to training on this machine; backend {backend.name!r} "
                            "trains remotely")
     described = backend.distribution_plan(recipe, processes, data)
@@ -128,174 +141,5 @@ def _distribution(recipe: Any, backend: Any, processes: Processes, data: dict[st
     return described
 
 
-def execute(plan: RunPlan) -> Any:
-    """Run a plan. Hosted backends record their own runs (their orchestrator must write the
-    idempotency key before any remote call); for the others the run is recorded here, before
-    training starts and again with its outcome, whichever way it ends. With ``--resume`` the
-    run continued is the registry's (see :mod:`ftx.resume`): its row is reused, not a new one."""
-    if getattr(plan.backend, "hosted", False):
-        if plan.options.resume:
-            raise BackendError(_HOSTED_RESUME.format(backend=plan.backend.name))
-        return plan.backend.run(plan.recipe, plan)
-    from .registry import Registry
-
-    recipe = plan.recipe
-    launched = {**process_identity(), **_processes_extra(plan.options.processes)}
-    with Registry() as registry:
-        if plan.options.resume:
-            previous = find_resumable(registry, plan)
-            attempt = int(previous.extra.get("resumes") or 0) + 1
-            run = registry.update_run(previous.id, status="running", error=None,
-                                      extra={**previous.extra, **launched, "resumes": attempt})
-            registry.add_event(run.id, "info", f"resumed (attempt {attempt}) by process {launched['pid']} "
-                                               f"on {launched['host']}")
-            plan.resume_from = run
-        else:
-            run = registry.create_run(recipe.recipe.name, plan.backend.name, recipe.to_dict(),
-                                      recipe.snapshot_hash(), model=recipe.model, data_hashes=data_hashes(recipe),
-                                      status="running", extra=launched)
-        plan.run_id = run.id
-        plan.recorder = _recorder(registry, run.id)
-        try:
-            summary = plan.backend.run(recipe, plan)
-        except BaseException as exc:
-            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-            registry.update_run(run.id, status=status, error=f"{type(exc).__name__}: {exc}")
-            raise
-        finally:
-            plan.recorder = None
-        registry.update_run(run.id, **_outcome(plan.backend, summary).registry_fields())
-    return summary
-
-
-# -- resuming -------------------------------------------------------------------------------------
-RESUMABLE = ("running", "interrupted", "failed")
-
-
-def process_identity() -> dict[str, Any]:
-    """This process as recorded in a run's ``extra``, so a later ``--resume`` can tell whether a
-    run still marked running (its process was killed) is really still running."""
-    import os
-    import socket
-
-    return {"pid": os.getpid(), "host": socket.gethostname(), "pid_started": _started(os.getpid())}
-
-
-def _started(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (Linux), which tells a live process
-    from a later one that reused its pid; ``None`` where /proc is missing."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return fields[19] if len(fields) > 19 and fields[0] != "Z" else None
-
-
-def process_alive(extra: dict[str, Any]) -> bool | None:
-    """Whether the process recorded in ``extra`` still runs: ``None`` when it cannot be told
-    (another machine, nothing recorded)."""
-    import os
-    import socket
-
-    pid, host = extra.get("pid"), extra.get("host")
-    if not isinstance(pid, int) or host != socket.gethostname():
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # someone else's process holds the pid
-    started = _started(pid)
-    if started is None and os.path.exists("/proc/self/stat"):
-        return False  # gone, or a zombie waiting for its parent
-    recorded = extra.get("pid_started")
-    return not (recorded and started and recorded != started)
-
-
-def _not_resumable(run: Any, backend: str, recipe_hash: str, named: bool = False) -> str | None:
-    """Why ``run`` cannot be continued by this plan, or ``None`` when it can. A run marked
-    running whose process cannot be checked (another machine) resumes only when ``named``."""
-    from pathlib import Path
-
-    if run.backend != backend:
-        return f"it ran on backend {run.backend!r}, not {backend!r}"
-    if run.recipe_hash != recipe_hash:
-        return "it was started from a different recipe (or other KEY=VALUE overrides)"
-    if run.status not in RESUMABLE:
-        return f"it is {run.status}; only running (killed), interrupted or failed runs resume"
-    if run.status == "running":
-        alive = process_alive(run.extra)
-        if alive is None and not named:
-            return f"it may still be running (process {run.extra.get('pid', '?')} on {run.extra.get('host', '?')})"
-        if alive:
-            return f"it is still running (process {run.extra['pid']})"
-    marker = run.extra.get("resume_marker")
-    if not marker or not Path(marker).exists():
-        return "it saved no checkpoint before it stopped"
-    return None
-
-
-def find_resumable(registry: Any, plan: RunPlan) -> Any:
-    """The run ``--resume`` continues: the one named by ``--resume RUN_ID``, else the newest run
-    of the same recipe (same snapshot hash) on the same backend that is interrupted, failed, or
-    marked running by a process of this machine that is gone, and that saved a checkpoint."""
-    backend, recipe_hash = plan.backend.name, plan.recipe.snapshot_hash()
-    if plan.options.resume_run:
-        run = registry.get_run(plan.options.resume_run)
-        reason = _not_resumable(run, backend, recipe_hash, named=True)
-        if reason:
-            raise BackendError(f"cannot resume run {run.id}: {reason}")
-        return run
-    for run in registry.list_runs(limit=None, backend=backend):
-        if run.recipe_hash == recipe_hash and not _not_resumable(run, backend, recipe_hash):
-            return run
-    raise BackendError(f"no run of recipe {plan.recipe.recipe.name!r} on {backend} to resume: none was "
-                       "interrupted, failed or killed after saving a checkpoint (run without --resume to start afresh)")
-
-
-def _processes_extra(processes: Processes) -> dict[str, Any]:
-    if processes.world_size == 1:
-        return {}
-    return {"processes": processes.to_dict()}
-
-
-def _recorder(registry: Any, run_id: str) -> Callable[..., None]:
-    def record(output_dir: Any, extra: dict[str, Any]) -> None:
-        if output_dir is not None:
-            registry.update_run(run_id, output_dir=str(output_dir))
-        if extra:
-            registry.merge_json(run_id, "extra", extra)
-
-    return record
-
-
-def _outcome(backend: Any, summary: Any) -> Any:
-    """The backend's reading of its summary (``Backend.outcome``); the documented default for an
-    object that does not inherit :class:`ftx.backends.Backend`."""
-    from .outcome import generic_outcome
-
-    outcome = getattr(backend, "outcome", None)
-    return outcome(summary) if outcome is not None else generic_outcome(summary)
-
-
-def data_hashes(recipe: Any) -> dict[str, str]:
-    """sha256 of each local data file the recipe names (``hf:`` datasets are named, not hashed)."""
-    import hashlib
-    from pathlib import Path
-
-    out: dict[str, str] = {}
-    spec = recipe.recipe.data
-    for role, ref in (("train", spec.train), ("validation", spec.validation)):
-        if not ref:
-            continue
-        path = Path(recipe.data_path(ref))
-        if not path.is_file():
-            continue
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        out[role] = digest.hexdigest()
-    return out
+from .execute import data_hashes, execute  # noqa: E402,F401  (re-exported; they import this module)
+from .resume import RESUMABLE, find_resumable, process_alive, process_identity  # noqa: E402,F401

@@ -36,6 +36,7 @@ SPECS = frozenset(n for n in dir(hookspecs) if n.startswith("ftx_") and hasattr(
 _BASES = {
     "ftx_register_formats": ("ftx.formats", "DataFormat"),
     "ftx_register_methods": ("ftx.methods", "TrainingMethod"),
+    "ftx_register_objectives": ("ftx.objectives", "Objective"),
     "ftx_register_backends": ("ftx.backends", "Backend"),
     "ftx_register_price_tables": ("ftx.estimate", "PriceTable"),
 }

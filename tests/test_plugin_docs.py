@@ -160,6 +160,39 @@ def check_methods(module, tmp_path, capsys):
         assert any(p.line == 6 and p.field == "method.lr_ratio" for p in err.value.problems), err.value
 
 
+def check_objectives(module, tmp_path, capsys):
+    from ftx.components import get_backend, get_objective
+    from ftx.errors import BackendError
+    from ftx.planning import plan_run
+    from ftx.plugins.local.device import plan_device
+    from ftx.plugins.local.objectives import local_training
+    from ftx.recipe import load_recipe
+
+    with register_plugin(module, "cpo-docs"):
+        cpo = get_objective("cpo")
+        assert cpo.plugin == "cpo-docs" and "cpo" in get_backend("local").trains_objectives()
+        (tmp_path / "pairs.jsonl").write_text("".join(
+            f'{{"prompt": "q{i}?", "chosen": "right {i}", "rejected": "wrong {i}"}}\n' for i in range(10)))
+        path = tmp_path / "cpo.yaml"
+        path.write_text("name: c\nmodel: {local: ftx/tiny-llama, openai: gpt-4.1-nano-2025-04-14}\n"
+                        "data: {train: pairs.jsonl}\nobjective: cpo\n")
+        r = load_recipe(path, backend="local")
+        assert r.recipe.hyperparameters.beta == 0.1 and r.defaults["hyperparameters.beta"] == "CPO default"
+        assert plan_run(str(path), "local").details["objective"] == "cpo"  # the dry run plans it
+        with pytest.raises(BackendError) as err:
+            plan_run(str(path), "openai")
+        assert any(p.field == "objective" and p.line == 4 and "cannot train objective 'cpo'" in p.message
+                   for p in err.value.problems), err.value
+        (tmp_path / "chat.yaml").write_text(path.read_text().replace("pairs.jsonl", "train.jsonl"))
+        write_recipe(tmp_path, "")  # writes train.jsonl: chat data
+        with pytest.raises(BackendError, match="objective is 'cpo' but the data holds SFT examples"):
+            plan_run(str(tmp_path / "chat.yaml"), "local")
+        training = local_training("cpo")
+        assert training.trainer_class().__name__ == "CPOTrainer"
+        config = training.config(r, plan_device("cpu", r.method), str(tmp_path / "out"), 8, False, "x")
+        assert type(config).__name__ == "CPOConfig" and config.beta == 0.1 and not config.bf16
+
+
 def check_backends(module, tmp_path, capsys):
     from ftx.components import get_backend
     from ftx.errors import RecipeError
@@ -238,6 +271,7 @@ def check_commands(module, tmp_path, capsys):
 CHECKS: dict[str, Callable] = {
     "ftx_register_formats": check_formats,
     "ftx_register_methods": check_methods,
+    "ftx_register_objectives": check_objectives,
     "ftx_register_backends": check_backends,
     "ftx_register_price_tables": check_price_tables,
     "ftx_estimate": check_estimate,

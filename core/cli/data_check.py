@@ -9,12 +9,25 @@ import click
 from ..errors import DataError
 
 
+def _objective(name: str | None) -> str | None:
+    """An installed objective's name (objectives are plugins, so the choice is known only now)."""
+    if name is None:
+        return None
+    from ..components import objectives
+
+    installed = objectives()
+    if name not in installed:
+        raise click.BadParameter(f"{name!r} is not an installed objective; installed: "
+                                 f"{', '.join(sorted(installed)) or 'none'}", param_hint="'--objective'")
+    return name
+
+
 @click.command("validate")
 @click.argument("files", nargs=-1, required=True)
 @click.option("--format", "fmt", default="auto", show_default=True,
               help="Data format (chat, alpaca, sharegpt, ...); auto detects it.")
-@click.option("--objective", type=click.Choice(["sft", "dpo"]),
-              help="Also check the data fits this training objective.")
+@click.option("--objective", callback=lambda ctx, param, value: _objective(value), metavar="NAME",
+              help="Also check the data fits this training objective (sft, dpo, orpo, kto, ...).")
 @click.option("--max-problems", type=click.IntRange(min=0), default=1000, show_default=True,
               help="Print at most this many problems per file (all are counted).")
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON on stdout.")

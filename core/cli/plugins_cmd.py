@@ -22,12 +22,13 @@ def _commands_by_plugin(p: Any) -> dict[str, list[str]]:
 
 def plugin_rows() -> list[dict[str, Any]]:
     """Every plugin (loaded or failed) with its version, hooks and what it provides."""
-    from ..components import backends, formats, methods
+    from ..components import backends, formats, methods, objectives
     from ..pluginmanager import get_plugins
 
     p = get_plugins()
     provided: dict[str, dict[str, list[str]]] = {}
-    for kind, table in (("formats", formats()), ("methods", methods()), ("backends", backends())):
+    for kind, table in (("formats", formats()), ("methods", methods()), ("objectives", objectives()),
+                        ("backends", backends())):
         for name, obj in table.items():
             provided.setdefault(getattr(obj, "plugin", "?"), {}).setdefault(kind, []).append(name)
     for plugin, table in p.collect_all("ftx_register_price_tables"):

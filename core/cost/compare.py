@@ -82,6 +82,11 @@ def estimate_all(recipe_ref: str, backends: Sequence[str] | None = None, overrid
         if not recipe.model:
             results.append(_unavailable(name, None, f"no model for this backend (add model.{name})"))
             continue
+        trains = getattr(backend, "trains_objectives", None)
+        if trains is not None and recipe.recipe.objective not in trains():
+            results.append(_unavailable(name, recipe.model, f"backend {name!r} cannot train objective "
+                                                            f"{recipe.recipe.objective!r}"))
+            continue
         data = with_examples(recipe, cache=cache)
         for device in (devices if not getattr(backend, "hosted", False) else [None]):
             est = call_estimators(backend, recipe, {**data, "gpu": device} if device else data)

@@ -77,14 +77,22 @@ def _read_splits(recipe: Any) -> tuple[list, list, dict[str, Any], list[Problem]
 
 
 def _check_objective(recipe: Any, examples: list, problems: list[Problem]) -> None:
+    from ..components import get_objective
+
     want = recipe.recipe.objective
-    wrong = [e for e in examples if e.objective != want]
+    objective = get_objective(want)
+    wrong = [e for e in examples if not objective.accepts(e)]
     if wrong:
         e = wrong[0]
         file, line = (e.source.file, e.source.line) if e.source else (None, None)
-        kind = "preference pairs" if e.kind == "preference" else "SFT examples"
+        kind = {"preference": "preference pairs", "chat": "SFT examples", "completion": "SFT examples"}.get(
+            e.kind, f"{e.kind} examples")
         problems.append(Problem(f"objective is {want!r} but the data holds {kind} "
                                 f"({len(wrong)} of {len(examples)} examples)", file=file, line=line))
+        return
+    for e, message in objective.check_examples(examples):
+        file, line = (e.source.file, e.source.line) if e.source else (None, None)
+        problems.append(Problem(f"objective {want}: {message}", file=file, line=line))
 
 
 def plan_data(recipe: Any, backend: Any) -> tuple[dict[str, Any], list[Problem], list[str]]:

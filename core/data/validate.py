@@ -12,9 +12,12 @@ from .detect import NoValidRecords
 from .load import parse_record, resolve_format
 from .readers import read_records
 
-# What each training objective needs, for the message when a file does not fit.
-OBJECTIVE_DATA = {"sft": "chat or prompt/completion examples", "dpo": "preference pairs (prompt, chosen, rejected)"}
 KIND_WORDS = {"chat": "chat examples", "completion": "prompt/completion examples", "preference": "preference pairs"}
+
+
+def kind_words(kind: str) -> str:
+    """A kind of example in a message; kinds that format plugins add read "<kind> examples"."""
+    return KIND_WORDS.get(kind, f"{kind} examples")
 
 
 @dataclass
@@ -94,14 +97,17 @@ def _file_problems(path: str, report: ValidationReport, first_line: dict[str, in
         main = max(kinds, key=lambda k: kinds[k])
         for kind in sorted(k for k in kinds if k != main):
             out.append(Problem(
-                f"mixes {KIND_WORDS.get(kind, kind)} ({kinds[kind]:,}, the first here) with "
-                f"{KIND_WORDS.get(main, main)} ({kinds[main]:,}); one file must hold one kind",
+                f"mixes {kind_words(kind)} ({kinds[kind]:,}, the first here) with "
+                f"{kind_words(main)} ({kinds[main]:,}); one file must hold one kind",
                 path, first_line[kind]))
     if objective and kinds:
-        wrong = {k: n for k, n in kinds.items() if ("dpo" if k == "preference" else "sft") != objective}
+        from ..components import get_objective
+
+        wanted = get_objective(objective)
+        wrong = {k: n for k, n in kinds.items() if k not in wanted.data_kinds}
         if wrong:
             kind = min(wrong, key=lambda k: first_line[k])
             out.append(Problem(
-                f"objective {objective} needs {OBJECTIVE_DATA.get(objective, objective + ' data')}, "
-                f"but this file holds {KIND_WORDS.get(kind, kind)}", path, first_line[kind]))
+                f"objective {objective} needs {wanted.data_needed}, "
+                f"but this file holds {kind_words(kind)}", path, first_line[kind]))
     return out

@@ -147,6 +147,21 @@ def _method(view: Located, problems: list[Problem]) -> tuple[Any, Any]:
     return method, params
 
 
+def _objective(view: Located, problems: list[Problem]) -> Any:
+    """The registered objective the recipe names (``None``, with a problem, when none is)."""
+    from ..components import objectives
+
+    name = view.data.get("objective", "sft")
+    if not isinstance(name, str):
+        return None  # the schema reports it
+    table = objectives()
+    if name not in table:
+        problems.append(problem_at(view, ("objective",),
+                                   f"unknown objective {name!r}; installed: {', '.join(sorted(table)) or 'none'}"))
+        return None
+    return table[name]
+
+
 def _backend_view(located: Located, name: str, problems: list[Problem]) -> tuple[Located, dict[str, Any]]:
     """The recipe with ``backends.NAME``'s sections merged in, and that block's other keys."""
     from .schema import SECTIONS
@@ -217,9 +232,10 @@ def resolve_recipe(located: Located, backend: str | None, path: Path | None = No
                                            f"backend {name!r} is not installed; its section was not checked"))
             continue
         method, params = _method(view, problems)
+        objective = _objective(view, problems)
         options = _options(installed.get(name), name, option_keys, view, problems) if name else {}
         if name == backend and recipe is not None and params is not None:
-            resolved = _fill(recipe, name, method, params, options, path, view)
+            resolved = _fill(recipe, name, method, params, options, path, view, objective)
     unique = list(dict.fromkeys(problems))
     if unique:
         raise RecipeError(problems=sorted(unique, key=lambda p: (p.file or "", p.line or 0, p.field or "")))
@@ -229,16 +245,17 @@ def resolve_recipe(located: Located, backend: str | None, path: Path | None = No
 
 
 def _fill(recipe: Any, backend: str | None, method: Any, params: Any, options: Any,
-          path: Path | None, located: Located) -> ResolvedRecipe:
+          path: Path | None, located: Located, objective: Any = None) -> ResolvedRecipe:
     recipe = recipe.model_copy(deep=True)
     defaults: dict[str, str] = {}
     hp = recipe.hyperparameters
     if hp.learning_rate is None:
         hp.learning_rate = method.default_learning_rate
         defaults["hyperparameters.learning_rate"] = f"default for method {method.name}"
-    if recipe.objective == "dpo" and hp.beta is None:
-        hp.beta = 0.1
-        defaults["hyperparameters.beta"] = "DPO default"
+    for key, value in (getattr(objective, "defaults", None) or {}).items():
+        if getattr(hp, key, None) is None:
+            setattr(hp, key, value)
+            defaults[f"hyperparameters.{key}"] = f"{objective.name.upper()} default"
     for section in ("hyperparameters", "eval", "data"):
         for key in type(getattr(recipe, section)).model_fields:
             dotted = f"{section}.{key}"

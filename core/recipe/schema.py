@@ -51,7 +51,7 @@ class Hyperparameters(Strict):
     max_length: int = Field(1024, ge=8, description="tokens per example; longer examples are truncated")
     packing: bool | None = Field(None, description="pack short examples together; default: backend decides")
     max_steps: int | None = Field(None, ge=1, description="stop after this many optimizer steps")
-    beta: float | None = Field(None, gt=0, description="DPO beta (default 0.1)")
+    beta: float | None = Field(None, gt=0, description="preference-objective beta (DPO, ORPO, KTO; default 0.1)")
     seed: int = 42
 
     @field_validator("epochs", "batch_size")
@@ -76,7 +76,7 @@ class Recipe(Strict):
     model: dict[str, str] = Field(description="base model per backend: {local: ..., openai: ..., vertex: ...}")
     data: DataSpec
     method: MethodSpec = Field(default_factory=MethodSpec)
-    objective: Literal["sft", "dpo"] = "sft"
+    objective: str = Field("sft", description="training objective: sft, dpo, orpo, kto, ... (objective plugins)")
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
     eval: EvalSpec = Field(default_factory=EvalSpec)
     output_dir: str | None = Field(None, description="where run outputs go; default: the ftx home's runs/")

@@ -7,12 +7,14 @@ import math
 from typing import Any
 
 from ftx.backends import Backend, Finding
+from ftx.components import objectives
 
 
 class LocalBackend(Backend):
     name = "local"
     description = "this machine (CPU or CUDA) with torch, transformers, peft and trl"
     hosted = False
+    objectives = None  # every objective whose plugin says how to train it here (LocalTraining)
     ignored = {
         "hyperparameters.learning_rate_multiplier": "hosted backends only; set hyperparameters.learning_rate",
     }
@@ -29,9 +31,10 @@ class LocalBackend(Backend):
             if getattr(hp, key) == "auto":
                 out.append(Finding("warning", "auto is for hosted backends; the local backend uses "
                                               f"{3 if key == 'epochs' else 4}", f"hyperparameters.{key}"))
-        if recipe.recipe.objective == "dpo" and recipe.is_set("hyperparameters.packing"):
-            out.append(Finding("warning", "packing applies to sft only; DPO pairs are not packed",
-                               "hyperparameters.packing"))
+        objective = objectives().get(recipe.recipe.objective)
+        if objective is not None and not objective.packs and recipe.is_set("hyperparameters.packing"):
+            out.append(Finding("warning", f"packing applies to sft only; {objective.name.upper()} examples "
+                                          "are not packed", "hyperparameters.packing"))
         missing = [m for m in ("torch", "transformers", "peft", "trl") if importlib.util.find_spec(m) is None]
         if missing:
             out.append(Finding("warning", f"not installed: {', '.join(missing)} "

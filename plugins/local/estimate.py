@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 from ftx.cost.catalog import Device, find_device, load_devices, price_for
+from ftx.components import get_objective
 from ftx.cost.dataset import splits
 from ftx.estimate import Estimate, PriceTable
 
@@ -74,15 +75,15 @@ def estimate(backend: Any, recipe: Any, data: dict[str, Any]) -> Estimate:
     full, quantized = not method.adapter, bool(method.quantized)
     plan = local_plan(device, method, getattr(recipe.options, "gradient_checkpointing", None))
     seq_len = max(tr.longest, 1)
-    dpo = recipe.recipe.objective == "dpo"
-    rows = batch * (2 if dpo else 1)  # DPO runs chosen and rejected side by side
+    objective = get_objective(recipe.recipe.objective)
+    rows = batch * objective.sequences_per_example  # DPO runs chosen and rejected side by side
     mem = peak_memory(shape, device, method, params, rows, seq_len, plan.checkpointing)
     train_tokens = tr.tokens * epochs * done
     time = train_time(shape, device, full=full, quantized=quantized, trained=mem.trainable_params,
                       train_tokens=train_tokens, avg_seq=tr.average, val_tokens=va.tokens,
                       evals=eval_passes(recipe, epochs, steps) if validation else 0, steps=steps,
                       weights_gb=weight_bytes(shape, plan, quantized) / GB, checkpointing=plan.checkpointing,
-                      reference=dpo,
+                      reference=objective.reference_model,
                       eval_batches=-(-len(validation) // batch))
     usd, source, date = _usd_per_hour(device)
     est.billable_tokens = int(round(train_tokens))

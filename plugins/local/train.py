@@ -76,19 +76,22 @@ def _set_threads(device: DevicePlan, model: Any, options: Any) -> None:
 
 
 def _packing_notes(recipe: Any, model: Any) -> list[str]:
+    from ftx.components import get_objective
+
     attention = str(getattr(model.config, "_attn_implementation", "") or "")
-    if recipe.recipe.objective == "sft" and recipe.recipe.hyperparameters.packing and "flash" not in attention:
+    packs = get_objective(recipe.recipe.objective).packs
+    if packs and recipe.recipe.hyperparameters.packing and "flash" not in attention:
         return [f"packing with {attention or 'this'} attention: packed examples can attend to each other "
                 "(a flash-attention kernel keeps them apart)"]
     return []
 
 
 def _train_config(recipe: Any, device: DevicePlan, ctx: RunContext, data: TrlData, baseline: bool) -> Any:
-    from .config import dpo_config, sft_config
+    from .objectives import local_training
 
     args = (recipe, device, str(checkpoints_dir(ctx.run_dir)), len(data.train), data.eval is not None)
     run = {"checkpoints": True, "world_size": ctx.world_size, "eval_first": baseline}
-    return dpo_config(*args, **run) if recipe.recipe.objective == "dpo" else sft_config(*args, loss=data.loss, **run)
+    return local_training(recipe.recipe.objective).config(*args, loss=data.loss, **run)
 
 
 def run_local(recipe: Any, plan: Any = None, echo: Echo = default_echo, progress: bool = True) -> dict[str, Any]:
@@ -255,7 +258,8 @@ def _train(recipe: Any, device: DevicePlan, ctx: RunContext, data: TrlData, mode
         "train_time_s": round(seconds, 2),
         "steps_per_second": round(steps / compute, 2),
         "tokens_seen": int(trainer.state.num_input_tokens_seen or 0),
-        "tokens_per_second": round(tokens / compute, 1),
+        # None where the objective's trainer does not count input tokens (TRL's ORPO)
+        "tokens_per_second": round(tokens / compute, 1) if tokens else None,
         "batch_per_process": batch,
         "effective_batch": batch * accumulation * ctx.world_size,
         **memory.result(),
@@ -312,7 +316,9 @@ def _print_end(summary: dict[str, Any], echo: Echo) -> None:
                else f"{summary['steps']} steps")
     echo(f"\ntrain loss {_fmt(summary['final_train_loss'])}, eval loss {_fmt(summary['final_eval_loss'])}{best}; "
          f"{trained} in {summary['train_time_s']:.1f} s ({summary['steps_per_second']:.1f} steps/s, "
-         f"{summary['tokens_per_second']:,.0f} tokens/s); peak memory {summary['peak_memory_mb']:,.0f} MB")
+         + (f"{summary['tokens_per_second']:,.0f} tokens/s" if summary.get("tokens_per_second") is not None
+            else "tokens not counted by this trainer")
+         + f"); peak memory {summary['peak_memory_mb']:,.0f} MB")
     for warning in summary.get("warnings") or ():
         echo(f"warning: {warning}")
     echo(f"saved {summary['artifact']['kind']} to {summary['artifact']['path']}; outputs in {summary['run_dir']}")

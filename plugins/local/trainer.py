@@ -1,4 +1,5 @@
-"""Build the TRL trainer for a run: SFT or DPO, with ftx's callbacks in place of the default display."""
+"""Build the TRL trainer for a run (the objective's, see :mod:`.objectives`), with ftx's callbacks
+in place of the default display."""
 
 from __future__ import annotations
 
@@ -7,26 +8,22 @@ from typing import Any
 from .trl_data import TrlData
 
 
-def build_trainer(objective: str, model: Any, tokenizer: Any, data: TrlData, args: Any,
+def build_trainer(objective: Any, model: Any, tokenizer: Any, data: TrlData, args: Any,
                   callbacks: list[Any], float32_trainables: bool = True) -> Any:
-    """An ``SFTTrainer`` (sft) or ``DPOTrainer`` (dpo) over ``data``. A PEFT model trains its
-    adapter; for DPO its reference is the same model with the adapter disabled.
+    """The objective's TRL trainer (``SFTTrainer`` for sft, ``DPOTrainer`` for dpo, ...) over
+    ``data``; ``objective`` is a registered objective's name (or its local training). A PEFT
+    model trains its adapter; for DPO its reference is the same model with the adapter disabled.
 
     TRL casts QLoRA adapters to bfloat16 (as the QLoRA paper does on GPUs); with
     ``float32_trainables`` (on CPU, where bfloat16 is slow) they are cast back before the
     optimizer is created, so they train and are saved in float32."""
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-    if objective == "dpo":
-        from trl import DPOTrainer
+    from .objectives import local_training
 
-        trainer = DPOTrainer(model=model, args=args, train_dataset=data.train, eval_dataset=data.eval,
-                             processing_class=tokenizer, callbacks=callbacks)
-    else:
-        from trl import SFTTrainer
-
-        trainer = SFTTrainer(model=model, args=args, train_dataset=data.train, eval_dataset=data.eval,
-                             processing_class=tokenizer, callbacks=callbacks)
+    trainer_class = local_training(objective).trainer_class()
+    trainer = trainer_class(model=model, args=args, train_dataset=data.train, eval_dataset=data.eval,
+                            processing_class=tokenizer, callbacks=callbacks)
     for default in (PrinterCallback, ProgressCallback):
         trainer.remove_callback(default)
     if float32_trainables:

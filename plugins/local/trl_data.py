@@ -56,7 +56,7 @@ def _kinds(examples: list[Example]) -> set[str]:
     return {e.kind for e in examples}
 
 
-def _rows(examples: list[Example], mode: str) -> list[dict[str, Any]]:
+def shaped_rows(examples: list[Example], mode: str) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for e in examples:
         if mode == "preference":
@@ -75,13 +75,16 @@ def _rows(examples: list[Example], mode: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _mode(examples: list[Example], objective: str, tokenizer: Any, notes: list[str]) -> tuple[str, str]:
-    """(row shape, loss description) for this data and tokenizer."""
+def pair_mode(examples: list[Example], objective: str) -> tuple[str, str]:
+    """Row shape and loss description of a preference-pair objective (DPO, ORPO)."""
+    if _kinds(examples) != {"preference"}:
+        raise BackendError(f"objective {objective} needs preference pairs (prompt, chosen, rejected) in every example")
+    return "preference", f"preference ({objective.upper()})"
+
+
+def sft_mode(examples: list[Example], tokenizer: Any, notes: list[str]) -> tuple[str, str]:
+    """(row shape, loss description) of supervised fine-tuning on this data and tokenizer."""
     kinds = _kinds(examples)
-    if objective == "dpo":
-        if kinds != {"preference"}:
-            raise BackendError("objective dpo needs preference pairs (prompt, chosen, rejected) in every example")
-        return "preference", "preference (DPO)"
     if "preference" in kinds:
         raise BackendError("objective sft cannot train on preference pairs; set objective: dpo")
     if kinds == {"completion"}:
@@ -103,20 +106,24 @@ def _mode(examples: list[Example], objective: str, tokenizer: Any, notes: list[s
     return "messages", "all tokens"
 
 
-def build_datasets(train: list[Example], validation: list[Example], objective: str, tokenizer: Any) -> TrlData:
-    """TRL-ready datasets for ``train`` and ``validation`` (``eval`` is None without validation data)."""
+def build_datasets(train: list[Example], validation: list[Example], objective: Any, tokenizer: Any) -> TrlData:
+    """TRL-ready datasets for ``train`` and ``validation`` (``eval`` is None without validation
+    data); ``objective`` is a registered objective's name (or its local training)."""
     from datasets import Dataset
+
+    from .objectives import local_training
 
     if not train:
         raise BackendError("no training examples")
+    training = local_training(objective)
     notes: list[str] = []
-    mode, loss = _mode(train + validation, objective, tokenizer, notes)
+    mode, loss = training.mode(train + validation, tokenizer, notes)
     if any(m.weight == 0 for e in train for m in e.messages):
         notes.append("per-message weights are ignored by the local backend: every assistant turn is trained")
     return TrlData(
-        train=Dataset.from_list(_rows(train, mode)),
-        eval=Dataset.from_list(_rows(validation, mode)) if validation else None,
-        loss=loss, conversational=mode != "completion", notes=notes)
+        train=Dataset.from_list(training.rows(train, mode)),
+        eval=Dataset.from_list(training.rows(validation, mode)) if validation else None,
+        loss=loss, conversational=training.conversational(mode), notes=notes)
 
 
 def prompt_of(example: Example) -> list[Message] | str:

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from ftx.errors import FtxError
-from ftx.example import Example, Message
 from ftx.data.tokens import encoding_for_model, get_counter
 
 CORPUS = [

@@ -21,6 +21,13 @@ def ftx_register_methods(register):
 
 
 @hookimpl
+def ftx_register_objectives(register):
+    from .answer_only import AnswerOnly
+
+    register(AnswerOnly())
+
+
+@hookimpl
 def ftx_register_backends(register):
     from .echo import EchoBackend
 
