@@ -223,6 +223,24 @@ class RayRun:
             time.sleep(0.02)
         pytest.fail(f"no checkpoint at step {step} in time:\n{self.output()}")
 
+    def wait_for_ray_checkpoint(self, storage: Path, timeout: float = RUN_TIMEOUT_S) -> str:
+        """The name of the first checkpoint Ray's controller registered (it polls the workers'
+        reports every few seconds; a report not yet collected dies with its worker)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.watch()
+            for snapshot in storage.glob("*/checkpoint_manager_snapshot.json") if storage.exists() else ():
+                try:
+                    latest = json.loads(snapshot.read_text()).get("latest_checkpoint_result")
+                except (OSError, ValueError):
+                    continue
+                if latest:
+                    return latest["checkpoint_dir_name"]
+            if self.proc.poll() is not None:
+                pytest.fail(f"the run ended before Ray registered a checkpoint:\n{self.output()}")
+            time.sleep(0.02)
+        pytest.fail(f"Ray registered no checkpoint in time:\n{self.output()}")
+
     def finish(self, timeout: float = RUN_TIMEOUT_S) -> str:
         try:
             self.proc.wait(timeout=timeout)
@@ -313,8 +331,8 @@ def test_two_ray_workers_train_as_one_process(tiny_model, recipe_file, ftx_home,
 @pytest.mark.slow
 def test_a_killed_worker_is_restarted_from_the_latest_checkpoint(tiny_model, recipe_file, ftx_home, ray_runs):
     run = ray_runs(recipe_file(KILL_RECIPE, "kill"))
-    # At the step-10 marker, Ray holds the step-5 checkpoint at least (each report is synchronous).
-    run_dir = run.wait_for_checkpoint(ftx_home / "runs", step=10)
+    run_dir = run.wait_for_checkpoint(ftx_home / "runs", step=5)
+    run.wait_for_ray_checkpoint(ftx_home / "ray")
     victims = run.workers()
     assert len(victims) == 2, victims
     os.kill(victims[-1], signal.SIGKILL)
@@ -339,9 +357,17 @@ def test_a_run_whose_driver_died_resumes(tiny_model, recipe_file, ftx_home, ray_
     recipe = recipe_file(KILL_RECIPE, "driver")
     first = ray_runs(recipe)
     run_dir = first.wait_for_checkpoint(ftx_home / "runs", step=10)
+    trainers = first.workers()
+    assert len(trainers) == 2, trainers
     first.proc.send_signal(signal.SIGKILL)
     first.proc.wait()
-    left = first.cleanup()
+    # Nothing trains on unrecorded: the training workers end with their driver. (Ray's idle
+    # agents of the dead local instance give up on their own later; the fixture ends them now.)
+    deadline = time.monotonic() + 60
+    while any(_alive(p) for p in trainers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [p for p in trainers if _alive(p)], "training workers outlived their SIGKILLed driver"
+    first.cleanup()
     (killed,) = registry_runs()
     assert killed.status == "running" and killed.extra["engine"] == "ray"  # SIGKILL left no time to record
     assert not (run_dir / "adapter").exists()
@@ -355,4 +381,3 @@ def test_a_run_whose_driver_died_resumes(tiny_model, recipe_file, ftx_home, ray_
     assert [r["step"] for r in records(run_dir)] == list(range(41))
     (row,) = registry_runs()
     assert row.status == "succeeded" and row.extra["resumes"] == 1
-    assert left == [], f"Ray processes outlived their SIGKILLed driver: {left}"
