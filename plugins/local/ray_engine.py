@@ -87,7 +87,11 @@ def run_ray(recipe: Any, plan: Any, echo: Callable[[str], None], progress: bool 
     echo(f"launching {cluster.workers} Ray Train workers on {where} (ddp over "
          f"{'nccl' if cluster.use_gpu else 'gloo'}; checkpoints in {cluster.storage_path}, up to "
          f"{cluster.max_failures} failures recovered)")
-    connect(cluster.address, cluster)
+    try:
+        connect(cluster.address, cluster)
+    except Exception as exc:  # noqa: BLE001 - Ray raises many kinds; the user needs one line
+        raise BackendError(f"could not {'start a local Ray instance' if cluster.local else 'attach to ' + where}: "
+                           f"{_reason(exc)}") from None
     error: BaseException | None = None
     try:
         with _Lines(echo) as lines:

@@ -134,6 +134,18 @@ def test_impossible_requests_are_refused_in_one_line(cli, monkeypatch, args, mes
     assert line.startswith("error: ") and message in line, line
 
 
+def test_addresses_name_the_port_they_connect_to():
+    from ftx.errors import BackendError
+    from ftx.plugins.local.ray_plan import endpoint
+
+    assert endpoint("10.0.0.1:6380") == ("10.0.0.1", 6380)
+    assert endpoint("head") == ("head", 6379)  # the GCS port `ray start --head` uses
+    assert endpoint("ray://head") == ("head", 10001) and endpoint("ray://head:2000") == ("head", 2000)
+    assert endpoint("auto") is None
+    with pytest.raises(BackendError, match="not host:port"):
+        endpoint("head:port")
+
+
 def test_workers_needs_ray(cli):
     r = cli("run", "quickstart", "--backend", "local", "--workers", "2", "--dry-run")
     assert r.exit_code == 2 and "--workers is the number of Ray workers: use it with --ray" in r.stderr
