@@ -53,9 +53,38 @@ def local() -> str:
     return "\n## Local backend (`bench_local.py`)\n\n" + text.strip().replace("\n## ", "\n### ") + "\n"
 
 
+def ray() -> str:
+    path = RESULTS / "ray.json"
+    if not path.exists():
+        return ""
+    r = json.loads(path.read_text())
+    t, y = r["median"]["torchrun"], r["median"]["ray"]
+    return f"""
+## Ray vs torchrun (`bench_ray.py`)
+
+The same 2-process CPU run through `ftx run --nproc 2` (torchrun, the baseline) and
+`ftx run --ray --workers 2` (a new local Ray instance, Ray Train): {r['setup']}. {r['machine']}; load
+average at start {r['load_average_start']}, at end {r['load_average_end']}. Total {r['total_s']} s.
+Start-up = wall time - training time (processes, model load, sample answers, saving: both paths do
+the same work besides starting Ray and its workers).
+
+| | tokens/s | train s | start-up s | wall s |
+| --- | ---: | ---: | ---: | ---: |
+| torchrun (`--nproc 2`) | {t['tokens_per_second']:,.0f} | {t['train_s']:.1f} | {t['startup_s']:.1f} | {t['wall_s']:.1f} |
+| Ray Train (`--ray --workers 2`) | {y['tokens_per_second']:,.0f} | {y['train_s']:.1f} | {y['startup_s']:.1f} | {y['wall_s']:.1f} |
+
+tokens/s ratio Ray / torchrun: **{r['tokens_per_second_ratio_ray_vs_torchrun']}**; start-up
+**{r['startup_ratio_ray_vs_torchrun']}x** (+{r['startup_extra_s']} s: starting a Ray instance, its
+controller and the worker actors); wall time {r['wall_ratio_ray_vs_torchrun']}x. Same final loss on
+both paths: {'yes' if r['same_final_loss'] else 'no'}. Once training runs, Ray adds nothing per
+step (the same DDP over gloo, plus one checkpoint copy per save); the price is the start-up, which
+matters for short runs and disappears into long ones.
+"""
+
+
 def main() -> None:
     out = ROOT / "docs" / "benchmarks.md"
-    out.write_text(HEADER + foundation() + tokens() + local())
+    out.write_text(HEADER + foundation() + tokens() + local() + ray())
     print(f"wrote {out}")
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 HEAVY = ("torch", "transformers", "peft", "trl", "accelerate", "bitsandbytes", "datasets",
-         "openai", "google", "tiktoken")
+         "openai", "google", "tiktoken", "ray")
 
 # Runs ftx's CLI like the console script does, then writes the heavy modules it imported.
 DRIVER = """
@@ -66,6 +66,7 @@ COMMANDS = {
     "plugins": ["plugins"],
     "plugins-json": ["plugins", "--json"],
     "run-local-dry": ["run", "quickstart", "--backend", "local", "--dry-run"],
+    "run-ray-dry": ["run", "quickstart", "--backend", "local", "--dry-run", "--ray", "--workers", "2"],
     "run-openai-dry": ["run", "quickstart", "--backend", "openai", "--dry-run"],
     "run-vertex-dry": ["run", "quickstart", "--backend", "vertex", "--dry-run"],
     "estimate": ["estimate", "quickstart"],

@@ -46,7 +46,7 @@ def connect(address: str | None, cluster: Cluster | None = None) -> Any:
     # what rank 0 means for the user reaches this terminal through a queue (see _Lines).
     # FTX_DEBUG=1 shows everything.
     common = {"include_dashboard": False, "log_to_driver": bool(os.environ.get("FTX_DEBUG")),
-              "configure_logging": True, "logging_level": "warning"}
+              "configure_logging": True, "logging_level": "error"}
     if address is None:
         cpus = cluster.workers * cluster.cpus_per_worker if cluster else 1
         ray.init(address="local", num_cpus=max(1, int(-(-cpus // 1))),
@@ -69,6 +69,7 @@ def run_ray(recipe: Any, plan: Any, echo: Callable[[str], None], progress: bool 
     """Train ``recipe`` on the Ray cluster its ``backends.local.ray`` names; returns rank 0's summary."""
     from .context import prepare_run
     from .models import resolve_model
+    from .outputs import write_summary
 
     if recipe.path is None:
         raise BackendError("training on Ray needs the recipe in a file (each worker reads it)")
@@ -76,7 +77,7 @@ def run_ray(recipe: Any, plan: Any, echo: Callable[[str], None], progress: bool 
     ctx = prepare_run(recipe, plan)
     ctx.world_size, ctx.strategy, ctx.launch_id = cluster.workers, "ddp", uuid.uuid4().hex
     resolve_model(recipe.model)  # builds the embedded tiny model once, before the workers race to
-    spec = {"recipe": str(recipe.path), "overrides": list(getattr(plan, "overrides", ()) or ()),
+    spec = {"recipe": str(Path(recipe.path).resolve()), "overrides": list(getattr(plan, "overrides", ()) or ()),
             "recipe_hash": recipe.snapshot_hash(), "progress": progress, **ctx.to_spec(),
             "resume_checkpoint": str(ctx.checkpoint) if ctx.checkpoint else None}
     record = getattr(plan, "record", None)
@@ -86,7 +87,11 @@ def run_ray(recipe: Any, plan: Any, echo: Callable[[str], None], progress: bool 
     echo(f"launching {cluster.workers} Ray Train workers on {where} (ddp over "
          f"{'nccl' if cluster.use_gpu else 'gloo'}; checkpoints in {cluster.storage_path}, up to "
          f"{cluster.max_failures} failures recovered)")
-    connect(cluster.address, cluster)
+    try:
+        connect(cluster.address, cluster)
+    except Exception as exc:  # noqa: BLE001 - Ray raises many kinds; the user needs one line
+        raise BackendError(f"could not {'start a local Ray instance' if cluster.local else 'attach to ' + where}: "
+                           f"{_reason(exc)}") from None
     error: BaseException | None = None
     try:
         with _Lines(echo) as lines:
@@ -100,6 +105,7 @@ def run_ray(recipe: Any, plan: Any, echo: Callable[[str], None], progress: bool 
     summary = _summary_of(ctx.run_dir, ctx.launch_id)
     if error is None and summary and summary.get("status") == "succeeded":
         summary["engine"] = "ray"
+        write_summary(ctx.run_dir, summary)
         if not getattr(recipe.options, "keep_checkpoints", False):
             _remove_storage(cluster, ctx.run_id)
         return summary

@@ -174,6 +174,12 @@ def check_engine(options: Any, method: Any) -> list[str]:
     device = getattr(options, "device", "auto") or "auto"
     if ray is not None and device == "cuda" and ray.gpus_per_worker == 0:
         out.append("backends.local.device is cuda but backends.local.ray.gpus_per_worker is 0")
+    gpus = (ray.gpus_per_worker if ray.gpus_per_worker is not None else float(device == "cuda")) if ray else 0
+    if ray is not None and getattr(method, "quantized", False) and gpus > 0 and ray.workers > 1:
+        # The quantized base is loaded with device_map {"": 0}: workers sharing a node would all
+        # put it on that node's first GPU.
+        out.append("a quantized method on several GPU workers would load every base model onto one GPU; "
+                   "use workers: 1, or lora")
     if ray is not None and device == "cpu" and (ray.gpus_per_worker or 0) > 0:
         out.append("backends.local.device is cpu but backends.local.ray.gpus_per_worker asks for GPUs")
     return out

@@ -70,16 +70,24 @@ def _echo_to(queue: Any) -> Any:
 def train_loop(spec: dict[str, Any]) -> None:
     """Ray Train's ``train_loop_per_worker``."""
     import ray.train
+    from ftx.errors import FtxError
+
+    context = ray.train.get_context()
+    try:
+        recipe = _rebuild(spec, context.get_world_size())
+    except FtxError as exc:
+        # The same on every worker and every retry (a recipe changed, a folder missing): Ray
+        # would restart the workers max_failures times for nothing. Rank 0 tells the driver.
+        if context.get_world_rank() == 0:
+            _write_failure(spec, exc)
+        return
+    _train(recipe, spec, context)
+
+
+def _rebuild(spec: dict[str, Any], world: int) -> Any:
     from ftx.errors import BackendError
     from ftx.recipe import load_recipe
 
-    from . import resume
-    from .context import RunContext
-    from .quiet import no_deprecation_notices
-    from .train import _silent, run_prepared
-
-    context = ray.train.get_context()
-    rank, local_rank, world = context.get_world_rank(), context.get_local_rank(), context.get_world_size()
     if world != spec["world_size"]:
         raise BackendError(f"the launch planned {spec['world_size']} workers but Ray started {world}")
     recipe = load_recipe(spec["recipe"], spec.get("overrides") or (), backend="local")
@@ -89,12 +97,37 @@ def train_loop(spec: dict[str, Any]) -> None:
     if not run_dir.is_dir():
         raise BackendError(f"the run folder {run_dir} is not on this worker's node: on a cluster, set "
                            "output_dir to storage every node shares")
+    return recipe
+
+
+def _write_failure(spec: dict[str, Any], exc: Exception) -> None:
+    from . import outputs
+
+    run_dir = Path(spec["run_dir"])
+    if run_dir.is_dir():
+        outputs.write_summary(run_dir, {"run_id": spec["run_id"], "run_dir": str(run_dir), "status": "failed",
+                                        "error": " ".join(exc.lines()), "launch_id": spec.get("launch_id")})
+
+
+def _train(recipe: Any, spec: dict[str, Any], context: Any) -> None:
+    import ray.train
+
+    from . import resume
+    from .context import RunContext
+    from .quiet import no_deprecation_notices
+    from .train import _silent, run_prepared
+
     _use_ray_device(recipe)
-    ctx = RunContext.from_spec(spec, rank=rank, local_rank=local_rank)
+    ctx = RunContext.from_spec(spec, rank=context.get_world_rank(), local_rank=context.get_local_rank())
     with contextlib.ExitStack() as stack:
+        echo = _echo_to(spec.get("echo")) if ctx.is_main else _silent
+        # Ray's latest checkpoint when it restarted the workers (or found the run's checkpoints
+        # in the storage path, after `ftx run --resume`); else the one `--resume` found.
         checkpoint = _restored(ray.train.get_checkpoint(), stack)
-        if checkpoint is None and spec.get("resume_checkpoint"):
-            checkpoint = Path(spec["resume_checkpoint"])  # ftx run --resume: the run's own checkpoint
+        if checkpoint is not None and not spec.get("resume_checkpoint"):
+            echo("Ray restarted the workers after a failure: continuing from its latest checkpoint")
+        elif checkpoint is None and spec.get("resume_checkpoint"):
+            checkpoint = Path(spec["resume_checkpoint"])
         if checkpoint is not None:
             ctx.checkpoint = checkpoint
             ctx.resume_step = int(resume.checkpoint_state(checkpoint).get("global_step") or 0)
@@ -102,6 +135,5 @@ def train_loop(spec: dict[str, Any]) -> None:
                 # Ray restarted the workers: the steps logged after the checkpoint are redone.
                 resume.trim_metrics(ctx.metrics_path, ctx.resume_step)
             _barrier()
-        echo = _echo_to(spec.get("echo")) if ctx.is_main else _silent
         with no_deprecation_notices():
             run_prepared(recipe, ctx, echo=echo, progress=False, prepare=prepare_for_ray)
