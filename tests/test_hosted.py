@@ -87,16 +87,22 @@ class MemoryProvider(HostedProvider):
         self.jobs[job_id]["cancelled"] = True
         return self._view(job_id)
 
+    def upload(self, file: UploadFile) -> str:
+        return f"file-{file.sha256[:8]}"
+
+    def list_jobs(self, limit: int = 20) -> list[RemoteJob]:
+        return [self._view(job_id) for job_id in list(self.jobs)[::-1][:limit]]
+
 
 class MemoryBackend(HostedBackend):
     name = "memory"
-    provider_label = "Memory"
+    provider = MemoryProvider
 
     def __init__(self, provider: MemoryProvider):
-        self.provider = provider
+        self.memory = provider
 
     def connect(self, connection: dict[str, Any]) -> HostedProvider:
-        return self.provider
+        return self.memory
 
 
 def _prepared(key: str = "ftx-k") -> PreparedJob:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from .model_shape import ModelShape
-from .tokens_billing import CHARS_PER_TOKEN
+from .tally import CHARS_PER_TOKEN
 
 TEMPLATE_TOKENS_PER_MESSAGE = 4
 TEMPLATE_TOKENS_PER_SEQUENCE = 1

@@ -48,7 +48,7 @@ def test_json_rows_cover_every_installed_backend_and_the_device_ladder(cli):
 
 
 def test_openai_row_equals_the_exact_count_of_the_split_training_data(cli):
-    from ftx.cost.tokens_billing import openai_example_tokens
+    from ftx.providers.openai.billing import openai_example_tokens
     from ftx.data.plan import load_splits
     from ftx.data.tokens import get_counter
     from ftx.recipe import load_recipe
