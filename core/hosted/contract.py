@@ -244,6 +244,11 @@ class HostedProvider(ABC):
         """Ask the provider to stop the job; return it as it is after asking."""
 
     # -- optional, with defaults -----------------------------------------------------------------
+    def quote(self, prepared: PreparedJob, refs: dict[str, str]) -> dict[str, Any] | None:
+        """The provider's own estimate once the files are uploaded, before the job is created:
+        ``{"cost_usd": float, ...}``; shown beside ftx's and held to ``--max-cost``. Default: none."""
+        return None
+
     def events_since(self, job_id: str, last_event_id: str | None) -> list[RemoteEvent]:
         """Events newer than ``last_event_id`` (all when ``None``), oldest first. Default: none."""
         return []

@@ -15,12 +15,13 @@ from ..estimate import Estimate
 def hosted_estimate(backend: Any, recipe: Any, data: dict[str, Any], *,
                     count: Callable[[list, dict[str, Any]], Any],
                     epochs: Callable[[int], tuple[float, str]], counted_with: str, minimum: int = 1,
+                    price_key: str = "train_per_1m_tokens",
                     checks: Callable[[Estimate, dict[str, Any], list, list], None] | None = None) -> Estimate:
     """An :class:`Estimate` for ``recipe`` on ``backend``.
 
     ``count(train_examples, price_entry)`` returns a :class:`ftx.cost.tokens.TokenTally`;
     ``epochs(n_train)`` the epochs the job will run and how that was decided; ``checks`` may add
-    notes or set ``fits`` False. The price is ``train_per_1m_tokens`` of the model's entry in the
+    notes or set ``fits`` False. The price is ``price_key`` (default ``train_per_1m_tokens``) of the model's entry in the
     backend's price tables (:func:`ftx.cost.catalog.price_for`: plugins can override it)."""
     from ..cost.catalog import price_for
     from ..cost.dataset import splits
@@ -38,7 +39,7 @@ def hosted_estimate(backend: Any, recipe: Any, data: dict[str, Any], *,
     n_epochs, epochs_note = epochs(len(train))
     est.epochs = n_epochs
     est.billable_tokens = tally.billable(n_epochs)
-    price = entry.get("train_per_1m_tokens")
+    price = entry.get(price_key)
     if price is not None:
         est.cost_usd = round(est.billable_tokens * float(price) / 1e6, 4)
     else:

@@ -134,7 +134,7 @@ def _launch(backend: HostedBackend, recipe: Any, plan: Any) -> dict[str, Any]:
                 click.echo(f"continuing run {run.id} (status {run.status}), interrupted before its job was "
                            "recorded", err=True)
                 confirm_spend(plan, estimate)
-            job = _start(provider, registry, run.id, prepared, label)
+            job = _start(provider, registry, run.id, prepared, label, getattr(plan.options, "max_cost", None))
             if not plan.options.watch:
                 click.echo(f"launched {label} job {job.id} (run {run.id}); not following it (--detach)\n"
                            f"  follow it:  ftx jobs wait {run.id}\n  status:     ftx jobs status {run.id}")
@@ -159,10 +159,11 @@ def _record(registry: Any, backend: HostedBackend, recipe: Any, prepared: Prepar
     return run
 
 
-def _start(provider: HostedProvider, registry: Any, run_id: str, prepared: PreparedJob, label: str) -> RemoteJob:
+def _start(provider: HostedProvider, registry: Any, run_id: str, prepared: PreparedJob, label: str,
+           max_cost: float | None = None) -> RemoteJob:
     """Upload and create, recording how an attempt that stops half-way may continue."""
     try:
-        return _upload_and_create(provider, registry, run_id, prepared, label)
+        return _upload_and_create(provider, registry, run_id, prepared, label, max_cost)
     except KeyboardInterrupt:
         registry.update_run(run_id, status="interrupted")
         registry.add_event(run_id, "warning", "interrupted before the job was created")
@@ -179,19 +180,42 @@ def _start(provider: HostedProvider, registry: Any, run_id: str, prepared: Prepa
 
 
 def _upload_and_create(provider: HostedProvider, registry: Any, run_id: str, prepared: PreparedJob,
-                       label: str) -> RemoteJob:
+                       label: str, max_cost: float | None = None) -> RemoteJob:
     registry.update_run(run_id, status="uploading")
     refs: dict[str, str] = {}
     for file in prepared.files:
         refs[file.role] = retrying(f"uploading {file.filename} to {label}", provider.upload, file)
         registry.add_event(run_id, "info", f"{file.role} data is {label} file {refs[file.role]} ({file.sha256[:12]})")
     registry.merge_json(run_id, "artifacts", {f"{role}_file": ref for role, ref in refs.items()})
+    _quote(provider, registry, run_id, prepared, refs, label, max_cost)
     job, created = create_once(provider, prepared, refs, label)
     # Written before anything else can fail: from here on the job can always be found again.
     registry.update_run(run_id, remote_job_id=job.id, status=job.status if not job.finished else "queued")
     registry.add_event(run_id, "info", f"{'created' if created else 'found existing'} {label} job {job.id}")
     click.echo(f"{'created' if created else 'found existing'} {label} job {job.id} (run {run_id})", err=True)
     return job
+
+
+def _quote(provider: HostedProvider, registry: Any, run_id: str, prepared: PreparedJob, refs: dict[str, str],
+           label: str, max_cost: float | None) -> None:
+    """The provider's own estimate, shown beside ftx's and held to ``--max-cost`` before any job."""
+    from ..cost.guard import usd
+
+    quote = retrying(f"asking {label} for its estimate", provider.quote, prepared, refs)
+    if not quote or quote.get("cost_usd") is None:
+        return
+    cost = float(quote["cost_usd"])
+    ours = registry.get_run(run_id).estimated_cost_usd
+    registry.merge_json(run_id, "extra", {"provider_estimate": quote})
+    beside = f" (ftx estimated {usd(ours)})" if ours is not None else ""
+    click.echo(f"{label}'s own estimate: {usd(cost)}{beside}", err=True)
+    registry.add_event(run_id, "info", f"{label}'s own estimate: {usd(cost)}{beside}")
+    if max_cost is not None and cost > max_cost:
+        raise ProviderError(label, f"its own estimate {usd(cost)} exceeds --max-cost {usd(max_cost)}; no job created",
+                            "over_max_cost")
+    if quote.get("allowed") is False:
+        raise ProviderError(label, f"the account may not spend {usd(cost)} (over its credit limit); no job created",
+                            "not_allowed_to_proceed")
 
 
 def _follow(backend: HostedBackend, registry: Any, run_id: str, provider: HostedProvider | None = None) -> Outcome:
