@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
@@ -137,8 +138,12 @@ def _replace_value(value: Any, old: str, new: str) -> Any:
 def client_key_for(backend: str, model: str, request: dict[str, Any], files: list[UploadFile]) -> str:
     """The idempotency key of a launch: the same backend, request and data give the same key,
     so re-running an interrupted ``ftx run`` finds the job it already created."""
-    blob = json.dumps({"backend": backend, "model": model, "request": request,
-                       "files": {f.role: f.sha256 for f in files}}, sort_keys=True, default=str)
+    identity: dict[str, Any] = {"backend": backend, "model": model, "request": request,
+                                "files": {f.role: f.sha256 for f in files}}
+    namespace = os.environ.get("FTX_KEY_NAMESPACE")
+    if namespace:  # keeps independent users of one shared service (test suites, the conformance kit) apart
+        identity["namespace"] = namespace
+    blob = json.dumps(identity, sort_keys=True, default=str)
     return "ftx-" + hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 

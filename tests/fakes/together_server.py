@@ -109,7 +109,7 @@ class FakeTogether(FaultyServer):
             "updated_at": job["updated_at"], "training_file": req["training_file"],
             "model_output_name": job["model_output_name"], "n_epochs": req.get("n_epochs", 1),
             "n_checkpoints": req.get("n_checkpoints", 1), "learning_rate": req.get("learning_rate", 1e-5),
-            "training_method": req.get("training_method") or {"method": "sft", "train_on_inputs": "auto"},
+            "training_method": _method_view(req.get("training_method")),
             "training_type": req.get("training_type") or {"type": "Lora", "lora_r": 8, "lora_alpha": 8},
         }
         if req.get("validation_file"):
@@ -313,3 +313,13 @@ class _Handler(FaultyHandler):
             if job["status"] != "completed":
                 raise ApiError(400, f"job {job['id']} has no model yet ({job['status']})", "invalid_state")
         return 200, "bytes", fake.adapter
+
+
+def _method_view(method: dict[str, Any] | None) -> dict[str, Any]:
+    """The job's training method as Together reports it: ``train_on_inputs: auto`` resolved (for
+    conversational data it means the prompt turns are masked, i.e. false)."""
+    out = dict(method or {"method": "sft"})
+    if out.get("method") == "sft":
+        value = out.get("train_on_inputs", "auto")
+        out["train_on_inputs"] = value if isinstance(value, bool) else False
+    return out
