@@ -56,9 +56,12 @@ class TogetherBackend(HostedBackend):
 
     # -- the prepare template's hooks (records: the chat / openai-dpo shapes Together reads) ------
     def check_records(self, recipe, records, *, file: str, role: str) -> Any:
-        from .validate import check_records
+        from ftx.hosted.records import check_chat_records
 
-        return check_records(recipe, records, file=file, role=role)
+        from .catalog import model_entry
+
+        limit = (model_entry(recipe.model or "") or {}).get("max_seq_length")
+        return check_chat_records(recipe, records, file=file, role=role, limit=limit, label=self.provider_label)
 
     def build_request(self, recipe, has_validation: bool) -> dict[str, Any]:
         from .request import build_request

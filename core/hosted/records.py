@@ -1,9 +1,9 @@
-"""Together AI's rules for conversational and preference files, on the exact records uploaded.
+"""Checks of OpenAI-shaped tuning records, which several open-weight services read as they are.
 
-Together reads OpenAI-shaped records: ``{"messages": [...]}`` for SFT and ``{"input": {"messages":
-[...]}, "preferred_output": [...], "non_preferred_output": [...]}`` for DPO. Checked here, at the
-user's file:line: roles, non-empty text, something to learn (an assistant turn), one assistant
-turn per preference side, and the model's sequence limit (characters / 4).
+``{"messages": [...]}`` for SFT and ``{"input": {"messages": [...]}, "preferred_output": [...],
+"non_preferred_output": [...]}`` for DPO (Together AI, Fireworks AI). Checked at the user's
+file:line: roles, non-empty text, something to learn (an assistant turn), one assistant turn per
+preference side, and the model's sequence limit (characters / 4).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import json
 import math
 from typing import Any
 
-from ftx.errors import Problem
-from ftx.preflight import Checked, RecordCheck
+from ..errors import Problem
+from ..preflight import Checked, RecordCheck
 
 ROLES = ("system", "user", "assistant", "tool")
 MIN_EXAMPLES = 1
@@ -35,13 +35,12 @@ def _messages(messages: Any, where: str, rec: RecordCheck) -> list[str]:
     return roles
 
 
-def check_records(recipe: Any, records: list[tuple[dict[str, Any], Any]], *, file: str, role: str) -> Checked:
-    from .catalog import model_entry
-
+def check_chat_records(recipe: Any, records: list[tuple[dict[str, Any], Any]], *, file: str, role: str,
+                       limit: int | None, label: str) -> Checked:
+    """Problems (with file:line) and tokens (characters / 4) of one file's records."""
     out = Checked()
-    limit = (model_entry(recipe.model or "") or {}).get("max_seq_length")
     if role == "train" and len(records) < MIN_EXAMPLES:
-        out.problems.append(Problem("Together AI needs at least one training example", file=file))
+        out.problems.append(Problem(f"{label} needs at least one training example", file=file))
     for record, source in records:
         rec = RecordCheck(getattr(source, "file", file), getattr(source, "line", None), out.problems)
         if recipe.recipe.objective == "dpo":
