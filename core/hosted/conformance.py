@@ -132,15 +132,12 @@ class _Kit:
     @contextmanager
     def home(self) -> Iterator[Path]:
         """A fresh ftx home for one scenario (kept until the end for the secret scan)."""
-        from ..pluginmanager import reset_plugins
-
         path = Path(tempfile.mkdtemp(prefix="ftx-conformance-"))
         self.homes.append(path)
         old = {k: os.environ.get(k) for k in ("FTX_HOME", "FTX_KEY_NAMESPACE")}
         os.environ["FTX_HOME"] = str(path)
         # Each scenario's launches get keys of their own: the service keeps the earlier scenarios' jobs.
         os.environ["FTX_KEY_NAMESPACE"] = f"conformance-{path.name}"
-        reset_plugins()
         try:
             yield path
         finally:
@@ -149,7 +146,6 @@ class _Kit:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
-            reset_plugins()
 
     @contextmanager
     def faults(self, plan: Plan) -> Iterator[Plan]:
