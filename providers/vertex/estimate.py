@@ -50,6 +50,8 @@ def estimate(backend: Any, recipe: Any, data: dict[str, Any]) -> Estimate:
         if recipe.recipe.objective == "dpo" and entry and not entry.get("preference_tuning"):
             est.fits = False
             est.notes.append(f"{recipe.model} does not support preference tuning on Vertex")
+        if entry.get("price_basis"):
+            est.notes.append(f"price {entry['price_basis']}")
         for level, message in retirement(recipe.model, entry):
             if level == "error":
                 est.fits = False
