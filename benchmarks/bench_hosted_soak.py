@@ -4,7 +4,9 @@ Each run is `ftx run RECIPE --backend openai --yes` (in-process, the real openai
 project's fake OpenAI server on 127.0.0.1, which faults every request with probability 0.26: HTTP
 503/429/500, connection resets, and answers lost after the request took effect (a job created
 whose answer never arrives). Each run has its own idempotency namespace, so each must create one
-job of its own. Baseline, measured in the same run: the same 60 runs with no faults (wall time).
+job of its own. Baselines, measured in the same run: the same 60 runs with no faults (wall time),
+and the same faults with one retry budget per provider call shared by all its requests
+(``FTX_RETRY_PER_REQUEST=0``: how ftx retried before each request got its own budget).
 
 Writes benchmarks/results/hosted_soak.json. Loopback only; bounded (each run's retries stop at
 the FTX_RETRY_DEADLINE of 120 s; the whole soak is capped by --timeout).
@@ -36,7 +38,7 @@ def _recipe(directory: Path) -> Path:
     return path
 
 
-def soak(runs: int, rate: float, seed: int, timeout: float) -> dict:
+def soak(runs: int, rate: float, seed: int, timeout: float, per_request: bool = True) -> dict:
     from click.testing import CliRunner
 
     from fakes.openai_server import FakeOpenAI
@@ -52,7 +54,7 @@ def soak(runs: int, rate: float, seed: int, timeout: float) -> dict:
         os.environ.update({"OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "sk-soak-0123456789abcdef",
                            "FTX_HOME": str(work / "home"), "FTX_POLL_INTERVAL": "0.01", "FTX_RETRY_WAIT": "0.01",
                            "FTX_RETRY_MAX_WAIT": "0.05", "FTX_RETRY_DEADLINE": "120", "FTX_HTTP_TIMEOUT": "5",
-                           "FTX_TODAY": "2026-12-03"})
+                           "FTX_TODAY": "2026-12-03", "FTX_RETRY_PER_REQUEST": "1" if per_request else "0"})
         server.random_faults(rate, seed)
         for i in range(runs):
             if time.perf_counter() - started > timeout:
@@ -80,15 +82,17 @@ def main() -> None:
     args = parser.parse_args()
     soak(1, 0.0, args.seed + 1000, args.timeout)  # warm-up: imports and first connections are not measured
     baseline = soak(args.runs, 0.0, args.seed, args.timeout)
+    shared = soak(args.runs, args.rate, args.seed, args.timeout, per_request=False)
     faulted = soak(args.runs, args.rate, args.seed, args.timeout)
     result = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
               "settings": {"runs": args.runs, "fault_rate": args.rate, "seed": args.seed},
-              "baseline_no_faults": baseline, "with_faults": faulted,
+              "baseline_no_faults": baseline, "baseline_shared_budget": shared, "with_faults": faulted,
               "wall_ratio": round(faulted["wall_s"] / baseline["wall_s"], 2) if baseline["wall_s"] else None}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"{'':<22}{'runs':>6}{'ok':>6}{'jobs':>6}{'requests':>10}{'faults':>8}{'wall s':>9}")
-    for label, row in (("no faults (baseline)", baseline), (f"{args.rate:.0%} faults", faulted)):
+    for label, row in (("no faults (baseline)", baseline), ("faults, shared budget", shared),
+                       (f"{args.rate:.0%} faults", faulted)):
         print(f"{label:<22}{row['runs']:>6}{row['succeeded']:>6}{row['jobs']:>6}{row['requests']:>10}"
               f"{row['faults_injected']:>8}{row['wall_s']:>9}")
     print(f"wall-time ratio (faults / baseline): {result['wall_ratio']}")

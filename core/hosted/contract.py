@@ -312,7 +312,9 @@ class HostedProvider(ABC):
                     raise
                 raise translated from None
 
-        if not idempotent:
+        # FTX_RETRY_PER_REQUEST=0: only whole provider calls are retried, one budget for all their
+        # requests (how ftx retried before); kept as the soak benchmark's same-run baseline.
+        if not idempotent or os.environ.get("FTX_RETRY_PER_REQUEST") == "0":
             return once()
         from .retry import retrying
 

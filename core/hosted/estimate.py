@@ -73,3 +73,27 @@ def recipe_epochs(recipe: Any, auto: int, why: str) -> tuple[int, str]:
     if isinstance(value, int) and not isinstance(value, bool):
         return value, f"{value} (recipe)"
     return auto, f"{auto} ({why})"
+
+
+def catalog_estimate(backend: Any, recipe: Any, data: dict[str, Any], catalog: dict[str, Any], *, label: str,
+                     limit_key: str, price_key: str = "train_per_1m_tokens", epochs_why: str,
+                     counted_note: str = "the model's tokenizer is not available offline",
+                     checks: Callable[[Estimate, dict[str, Any], list, list], None] | None = None) -> Estimate:
+    """:func:`hosted_estimate` for a provider whose catalog (``models.yaml``) gives each model's
+    limit under ``limit_key`` and whose examples are counted as ceil(characters / chars_per_token)."""
+    from ..cost.tally import chars_tally
+    from .catalog import unknown_model
+
+    cpt = float(catalog.get("chars_per_token", 4))
+
+    def check(est: Estimate, entry: dict[str, Any], train: list, validation: list) -> None:
+        if not entry:
+            unknown_model(est, label, recipe.model, catalog)
+        if checks is not None:
+            checks(est, entry, train, validation)
+
+    return hosted_estimate(
+        backend, recipe, data, price_key=price_key, checks=check,
+        count=lambda train, entry: chars_tally(train, entry.get(limit_key), cpt),
+        epochs=lambda n: recipe_epochs(recipe, int(catalog.get("assumed_auto_epochs", 3)), epochs_why),
+        counted_with=f"characters/{cpt:g} ({counted_note})")

@@ -32,19 +32,9 @@ class FireworksBackend(HostedBackend):
         return FireworksOptions
 
     def check(self, recipe) -> list[Finding]:
-        from ftx.hosted.facts import retirement
+        from ftx.hosted.catalog import findings
 
-        from .catalog import model_entry
-
-        out = super().check(recipe)
-        if recipe.model:
-            entry = model_entry(recipe.model)
-            if entry is None:
-                out.append(Finding("warning", f"{recipe.model!r} is not in ftx's Fireworks AI catalog: its limits "
-                                              "and price are unknown", f"model.{self.name}"))
-            for level, message in retirement(self.name, recipe.model, entry):
-                out.append(Finding(level, message, f"model.{self.name}"))  # type: ignore[arg-type]
-        return out
+        return super().check(recipe) + findings(self, recipe)
 
     def check_records(self, recipe, records, *, file: str, role: str) -> Any:
         from ftx.hosted.records import check_chat_records

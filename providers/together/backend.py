@@ -38,20 +38,14 @@ class TogetherBackend(HostedBackend):
         return TogetherOptions
 
     def check(self, recipe) -> list[Finding]:
-        from ftx.hosted.facts import retirement
+        from ftx.hosted.catalog import findings
 
         from .catalog import model_entry
 
-        out = super().check(recipe)
-        if recipe.model:
-            entry = model_entry(recipe.model)
-            if entry is None:
-                out.append(Finding("warning", f"{recipe.model!r} is not in ftx's Together AI catalog: its limits "
-                                              "and price are unknown", f"model.{self.name}"))
-            elif recipe.recipe.method.name == "full" and entry.get("full") is False:
-                out.append(Finding("error", f"Together AI fine-tunes {recipe.model} with LoRA only", "method.name"))
-            for level, message in retirement(self.name, recipe.model, entry):
-                out.append(Finding(level, message, f"model.{self.name}"))  # type: ignore[arg-type]
+        out = super().check(recipe) + findings(self, recipe)
+        entry = model_entry(recipe.model) if recipe.model else None
+        if entry and recipe.recipe.method.name == "full" and entry.get("full") is False:
+            out.append(Finding("error", f"Together AI fine-tunes {recipe.model} with LoRA only", "method.name"))
         return out
 
     # -- the prepare template's hooks (records: the chat / openai-dpo shapes Together reads) ------

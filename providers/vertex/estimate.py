@@ -12,9 +12,8 @@ from typing import Any
 
 from ftx.cost.catalog import package_yaml
 from ftx.estimate import Estimate, PriceTable
-from ftx.hosted.estimate import hosted_estimate, recipe_epochs
+from ftx.hosted.estimate import catalog_estimate
 
-from .billing import vertex_tally
 from .catalog import retirement
 
 MODELS_FILE = Path(__file__).with_name("models.yaml")
@@ -35,14 +34,8 @@ def price_tables() -> list[PriceTable]:
 
 def estimate(backend: Any, recipe: Any, data: dict[str, Any]) -> Estimate:
     """Billable tokens, epochs and dollars of tuning ``recipe`` on Vertex AI."""
-    catalog = load_models()
-    cpt = float(catalog.get("chars_per_token", 4))
 
     def checks(est: Estimate, entry: dict[str, Any], train: list, validation: list) -> None:
-        if not entry:
-            est.fits = False
-            known = ", ".join(sorted(catalog.get("models") or {}))
-            est.notes.append(f"{recipe.model!r} is not a tunable model in ftx's Vertex catalog (known: {known})")
         max_val = entry.get("max_validation_examples")
         if max_val and len(validation) > max_val:
             est.fits = False
@@ -57,10 +50,7 @@ def estimate(backend: Any, recipe: Any, data: dict[str, Any]) -> Estimate:
                 est.fits = False
             est.notes.append(message)
 
-    return hosted_estimate(
-        backend, recipe, data, minimum=1, checks=checks,
-        count=lambda train, entry: vertex_tally(train, entry.get("max_tokens_per_example"), cpt),
-        epochs=lambda n: recipe_epochs(recipe, int(catalog.get("assumed_auto_epochs", 3)),
-                                       "assumed: with epochs auto Vertex picks a value it does not publish"),
-        counted_with=f"characters/{catalog.get('chars_per_token', 4)} (Gemini's tokenizer is not available "
-                     "offline; about +-20% on English)")
+    return catalog_estimate(backend, recipe, data, load_models(), label="Vertex AI", limit_key="max_tokens_per_example",
+                            epochs_why="assumed: with epochs auto Vertex picks a value it does not publish",
+                            counted_note="Gemini's tokenizer is not available offline; about +-20% on English",
+                            checks=checks)
