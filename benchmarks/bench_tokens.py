@@ -1,6 +1,6 @@
 """Token-counting throughput for OpenAI billing estimates.
 
-ftx's path (``ftx.cost.tokens_billing.openai_tally`` over canonical examples, counting with
+ftx's path (``ftx.providers.openai.billing.openai_tally`` over canonical examples, counting with
 ``ftx.data.tokens.get_counter`` = bpe-openai's native counter) against the plain per-message loop
 of OpenAI's cookbook (``num_tokens_from_messages``: 3 tokens per message, role and content encoded
 with tiktoken, +3 per example), same encoding (o200k_base), same 100k generated chat examples.
@@ -75,7 +75,7 @@ def cookbook_total(rows, enc) -> int:
 
 
 def ftx_total(examples, counter) -> int:
-    from ftx.cost.tokens_billing import openai_tally
+    from ftx.providers.openai.billing import openai_tally
 
     return openai_tally(examples, counter, limit=None).tokens
 
@@ -113,7 +113,7 @@ def main() -> None:
     result = {
         "examples": args.n, "messages": sum(len(r) for r in rows), "tokens": ftx_tokens, "encoding": "o200k_base",
         "repeat": args.repeat, "totals_equal": True,
-        "ftx": {"method": "ftx.cost.tokens_billing.openai_tally + bpe-openai native counter",
+        "ftx": {"method": "ftx.providers.openai.billing.openai_tally + bpe-openai native counter",
                 "best_s": round(ftx_best, 3), "median_s": round(ftx_median, 3),
                 "examples_per_s": round(args.n / ftx_best), "tokens_per_s": round(ftx_tokens / ftx_best)},
         "baseline": {"method": "cookbook num_tokens_from_messages loop with tiktoken",

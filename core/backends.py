@@ -37,10 +37,26 @@ class Backend:
     name: ClassVar[str]
     description: ClassVar[str] = ""
     hosted: ClassVar[bool] = False
+    paid: ClassVar[bool] = False  # runs cost money: the core's cost guard runs before each one
     methods: ClassVar[frozenset[str] | None] = None
     objectives: ClassVar[frozenset[str] | None] = frozenset({"sft", "dpo"})
     refused: ClassVar[dict[str, str]] = {}
     ignored: ClassVar[dict[str, str]] = {}
+
+    def registration_problem(self) -> str | None:
+        """Why this backend cannot be registered (checked when its plugin registers it, and
+        reported by the plugin's name), or ``None``."""
+        if self.hosted:
+            from .paid import not_hosted_backend
+
+            return not_hosted_backend(self)
+        return None
+
+    def token_counter(self, recipe: "ResolvedRecipe") -> Any:
+        """The counter (``.name``, ``.count(text)``) the data plan counts this backend's tokens
+        with, or ``None`` for characters. Raise :class:`ftx.errors.FtxError` when the package
+        that counts is missing: the plan then counts characters and says why."""
+        return None
 
     def options_model(self) -> Any:
         """A pydantic model for this backend's own options (``backends.NAME`` keys that are

@@ -17,12 +17,14 @@ def execute(plan: "RunPlan") -> Any:
     idempotency key before any remote call); for the others the run is recorded here, before
     training starts and again with its outcome, whichever way it ends. With ``--resume`` the
     run continued is the registry's (see :mod:`ftx.resume`): its row is reused, not a new one."""
+    from .paid import guard_paid, hosted_launch
     from .planning import HOSTED_RESUME, is_hosted
 
     if is_hosted(plan.backend):
         if plan.options.resume:
             raise BackendError(HOSTED_RESUME.format(backend=plan.backend.name))
-        return plan.backend.run(plan.recipe, plan)
+        return hosted_launch(plan)
+    guard_paid(plan)
     from .registry import Registry
 
     recipe = plan.recipe

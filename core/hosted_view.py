@@ -9,7 +9,7 @@ import time
 from collections import deque
 from typing import Any
 
-from .hosted import RemoteCheckpoint, RemoteEvent, RemoteJob
+from .hosted.contract import RemoteCheckpoint, RemoteEvent, RemoteJob
 
 _STYLE = {"succeeded": "green", "failed": "red", "cancelled": "yellow", "running": "cyan", "queued": "blue"}
 

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import BackendError
-from .hosted import HostedBackend, HostedProvider, ProviderError, RemoteEvent, RemoteJob
-from .hosted_retry import retrying
+from .hosted.contract import HostedBackend, HostedProvider, RemoteEvent, RemoteJob
+from .hosted.errors import ProviderError
+from .hosted.retry import retrying
 
 _LEVELS = {"warn": "warning", "warning": "warning", "error": "error", "debug": "debug"}
 

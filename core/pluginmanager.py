@@ -226,6 +226,10 @@ class Plugins:
                 name = getattr(obj, "name", None)
                 if not isinstance(name, str) or not name:
                     raise TypeError(f"{hook} was given {obj!r}, which has no name")
+                check = getattr(obj, "registration_problem", None)
+                problem = check() if callable(check) else None
+                if problem:
+                    raise TypeError(problem)
                 _mine.append(obj)
 
             ok, _ = self._call(impl, hook, {"register": register})

@@ -13,6 +13,7 @@ class Checked:
 
     problems: list[Problem] = field(default_factory=list)
     tokens: list[int] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # shown with the plan (e.g. how tokens were counted)
 
     @property
     def total_tokens(self) -> int:

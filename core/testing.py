@@ -32,3 +32,10 @@ def register_plugin(plugin: Any, name: str | None = None) -> Iterator[Plugins]:
     finally:
         if plugins.pm.get_plugin(registered) is not None:
             plugins.unregister(registered)
+
+
+def check_hosted_backend(*args: Any, **kwargs: Any) -> Any:
+    """The conformance kit for hosted backends (:func:`ftx.hosted.conformance.check_hosted_backend`)."""
+    from .hosted.conformance import check_hosted_backend as check
+
+    return check(*args, **kwargs)

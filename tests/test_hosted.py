@@ -87,16 +87,22 @@ class MemoryProvider(HostedProvider):
         self.jobs[job_id]["cancelled"] = True
         return self._view(job_id)
 
+    def upload(self, file: UploadFile) -> str:
+        return f"file-{file.sha256[:8]}"
+
+    def list_jobs(self, limit: int = 20) -> list[RemoteJob]:
+        return [self._view(job_id) for job_id in list(self.jobs)[::-1][:limit]]
+
 
 class MemoryBackend(HostedBackend):
     name = "memory"
-    provider_label = "Memory"
+    provider = MemoryProvider
 
     def __init__(self, provider: MemoryProvider):
-        self.provider = provider
+        self.memory = provider
 
     def connect(self, connection: dict[str, Any]) -> HostedProvider:
-        return self.provider
+        return self.memory
 
 
 def _prepared(key: str = "ftx-k") -> PreparedJob:
@@ -368,3 +374,105 @@ def test_retry_settings_come_from_the_environment_each_time(monkeypatch):
     assert (policy.attempts, policy.initial_wait, policy.max_wait) == (2, 0.25, 3.0)
     monkeypatch.setenv("FTX_RETRY_ATTEMPTS", "9")
     assert default_policy().attempts == 9
+
+
+# -- every paid run is guarded and recorded, whatever its base class ----------------------------
+class _PaidPlugin:
+    """A plain (non-hosted) paid backend with a price, registered in-process."""
+
+    def __init__(self):
+        from ftx.backends import Backend
+        from ftx.estimate import Estimate
+
+        class Paid(Backend):
+            name = "paidbox"
+            paid = True
+            runs = 0
+
+            def run(self, recipe, plan):
+                Paid.runs += 1
+                return {"status": "succeeded"}
+
+        class NotHosted(Backend):
+            name = "fakehosted"
+            hosted = True
+
+        self.Paid, self.NotHosted, self.Estimate = Paid, NotHosted, Estimate
+
+    def ftx_register_backends(self, register):
+        register(self.Paid())
+
+    def ftx_estimate(self, backend, recipe, data):
+        return self.Estimate(backend="paidbox", model=recipe.model, cost_usd=0.5) if backend.name == "paidbox" else None
+
+
+def _paid_recipe(tmp_path):
+    (tmp_path / "t.jsonl").write_text("".join(json.dumps({"messages": [
+        {"role": "user", "content": f"q{i}"}, {"role": "assistant", "content": f"a{i}"}]}) + "\n" for i in range(12)))
+    path = tmp_path / "r.yaml"
+    path.write_text("name: paid\nmodel: {paidbox: m, fakehosted: m}\ndata: {train: t.jsonl}\n", encoding="utf-8")
+    return path
+
+
+def test_a_paid_plain_backend_gets_the_cost_guard_and_a_registry_record(cli, tmp_path, capsys):
+    from ftx import hookimpl
+    from ftx.testing import register_plugin
+
+    plugin = _PaidPlugin()
+    hookimpl(plugin.ftx_register_backends.__func__)
+    hookimpl(plugin.ftx_estimate.__func__)
+    recipe = _paid_recipe(tmp_path)
+    class Wrong:
+        @hookimpl
+        def ftx_register_backends(self, register):
+            register(plugin.NotHosted())
+
+    with register_plugin(plugin, "paid-plugin"), register_plugin(Wrong(), "wrong-plugin"):
+        r = cli("run", recipe, "--backend", "paidbox", "--max-cost", "0.000001")
+        assert r.exit_code == 3 and "exceeds --max-cost $1e-06; not launched" in r.stderr
+        err = r.stderr
+        r = cli("run", recipe, "--backend", "paidbox")  # no terminal, no --yes
+        assert r.exit_code == 3 and "not launched without confirmation" in r.stderr
+        assert plugin.Paid.runs == 0
+        r = cli("run", recipe, "--backend", "paidbox", "--yes")
+        assert r.exit_code == 0, r
+        assert plugin.Paid.runs == 1
+        runs = json.loads(cli("runs", "list", "--json").stdout)
+        assert [(run["backend"], run["status"]) for run in runs] == [("paidbox", "succeeded")]
+        assert ("backend 'fakehosted' declares hosted = True but is not a ftx.hosted.HostedBackend" in err
+                and "plugin 'wrong-plugin' failed" in err)
+
+
+def test_the_target_is_part_of_a_hosted_runs_identity(monkeypatch):
+    from ftx.hosted import client_key_for, target_of
+
+    file = UploadFile.build("train", b"x\n", 1)
+    here = client_key_for("openai", "m", {"request": {}, "target": target_of({"base_url": "http://u:SECRET@a/v1"})},
+                          [file])
+    there = client_key_for("openai", "m", {"request": {}, "target": target_of({"base_url": "http://b/v1"})}, [file])
+    assert here != there
+    assert target_of({"base_url": "http://u:SECRET@a/v1", "api_key": "k"}) == {"base_url": "http://a/v1"}
+    monkeypatch.setenv("FTX_KEY_NAMESPACE", "suite-2")
+    assert client_key_for("openai", "m", {"request": {}, "target": {"base_url": "http://b/v1"}}, [file]) != there
+
+
+def test_each_request_has_its_own_budget_and_the_deadline_stops_retrying(policy):
+    from ftx.hosted.retry import retrying
+
+    calls = {"a": 0, "b": 0}
+
+    def flaky(name, failures):
+        def fn():
+            calls[name] += 1
+            if calls[name] <= failures:
+                raise TransientError("503", status=503)
+            return name
+        return fn
+
+    # three requests of one logical step, each failing 3 times: 4 attempts each is enough
+    assert [retrying("x", flaky(n, 3), policy=policy) for n in ("a", "b")] == ["a", "b"]
+    clock = iter(range(0, 10_000, 100))
+    late = RetryPolicy(attempts=100, initial_wait=1, max_wait=1, jitter=0, deadline_s=250,
+                       sleep=lambda s: None, clock=lambda: float(next(clock)))
+    with pytest.raises(BackendError, match="stopping at the 250s deadline"):
+        retrying("reading", flaky("b", 10**6), policy=late)

@@ -234,7 +234,7 @@ def check_estimate(module, tmp_path, capsys):
     from ftx.estimate import Estimate
     from ftx.recipe import load_recipe
 
-    recipe = write_recipe(tmp_path, "name: est\nmodel: {local: tiny, openai: gpt-4.1-nano-2025-04-14}\n"
+    recipe = write_recipe(tmp_path, "name: est\nmodel: {local: tiny, openai: gpt-4.1-mini-2025-04-14}\n"
                                     "data: {train: train.jsonl}\nhyperparameters: {epochs: 2}\n")
     r = load_recipe(recipe, backend="local")
     data = {"tokens": 120_000, "train_examples": 400}

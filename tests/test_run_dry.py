@@ -15,7 +15,7 @@ def recipe(write, body: str = "", data: str | None = None, name: str = "r.yaml")
     write("train.jsonl", data if data is not None else "".join(CHAT % (i, i) for i in range(40)))
     return write(name, f"""\
 name: demo
-model: {{local: ftx/tiny-llama, openai: gpt-4.1-nano-2025-04-14, vertex: gemini-2.5-flash-lite}}
+model: {{local: ftx/tiny-llama, openai: gpt-4.1-mini-2025-04-14, vertex: gemini-3-flash-lite}}
 data:
   train: train.jsonl
 {body}""")
@@ -28,8 +28,8 @@ def test_quickstart_dry_run_plans_on_every_backend_and_spends_nothing(cli, ftx_h
     plan = json.loads(r.stdout)
     assert plan["backend"] == backend
     assert plan["data"]["train_examples"] == 256 and plan["data"]["validation_examples"] == 64
-    assert plan["recipe"]["model"] == {"local": "ftx/tiny-llama", "openai": "gpt-4.1-nano-2025-04-14",
-                                       "vertex": "gemini-2.5-flash-lite"}[backend]
+    assert plan["recipe"]["model"] == {"local": "ftx/tiny-llama", "openai": "gpt-4.1-mini-2025-04-14",
+                                       "vertex": "gemini-3-flash-lite"}[backend]
     assert cli("runs", "list", "--json").stdout.strip() in ("[]", "")  # nothing recorded
     assert not (ftx_home / "runs").exists()  # nothing trained or written
 
@@ -37,7 +37,7 @@ def test_quickstart_dry_run_plans_on_every_backend_and_spends_nothing(cli, ftx_h
 def test_openai_dry_run_shows_the_exact_request(cli):
     r = cli("run", "quickstart", "--backend", "openai", "--dry-run", "--json")
     request = json.loads(r.stdout)["plan"]["request"]
-    assert request["model"] == "gpt-4.1-nano-2025-04-14"
+    assert request["model"] == "gpt-4.1-mini-2025-04-14"
     assert request["method"]["type"] == "supervised"
     assert request["method"]["supervised"]["hyperparameters"]["n_epochs"] == 3
 

@@ -24,6 +24,8 @@ RAY_DEFAULT = "\0default"  # a bare --ray: the address from the recipe, $RAY_ADD
 @click.option("--resume", "resume", is_flag=False, flag_value=LATEST, default=None, metavar="[RUN_ID]",
               help="continue the newest interrupted, failed or killed run of this recipe from its last "
                    "checkpoint (or the run RUN_ID)")
+@click.option("--train-again", is_flag=True,
+              help="hosted backends: launch a new job even when the same recipe, data and target succeeded")
 @click.option("--nproc", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
               help="training processes on this machine (one per GPU; launched with torchrun)")
 @click.option("--nnodes", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
@@ -38,8 +40,8 @@ RAY_DEFAULT = "\0default"  # a bare --ray: the address from the recipe, $RAY_ADD
                    "(backends.BACKEND.ray in the recipe)")
 @click.option("--workers", type=click.IntRange(min=1), metavar="N", help="Ray training workers (with --ray)")
 def run(recipe: str, overrides: tuple[str, ...], backend: str, dry_run: bool, as_json: bool, yes: bool,
-        max_cost: float | None, detach: bool, resume: str | None, nproc: int, nnodes: int, node_rank: int,
-        master_addr: str | None, master_port: int | None, ray: str | None, workers: int | None) -> None:
+        max_cost: float | None, detach: bool, resume: str | None, train_again: bool, nproc: int, nnodes: int,
+        node_rank: int, master_addr: str | None, master_port: int | None, ray: str | None, workers: int | None) -> None:
     """Run RECIPE (a file or shipped name) on a backend. KEY=VALUE pairs override recipe fields."""
     from ..planning import Processes, RunOptions, execute, plan_run
     from .render import print_plan
@@ -53,7 +55,8 @@ def run(recipe: str, overrides: tuple[str, ...], backend: str, dry_run: bool, as
     processes = Processes(nproc=nproc, nnodes=nnodes, node_rank=node_rank, master_addr=master_addr,
                           master_port=master_port if master_port or nnodes == 1 else 29500)
     options = RunOptions(yes=yes, max_cost=max_cost, watch=not detach, resume=resume is not None,
-                         resume_run=None if resume in (None, LATEST) else resume, processes=processes)
+                         resume_run=None if resume in (None, LATEST) else resume, processes=processes,
+                         extra={"train_again": True} if train_again else {})
     plan = plan_run(recipe, backend, overrides, options)
     if as_json:
         click.echo(json.dumps({"backend": backend, "recipe": plan.recipe.to_dict(), "data": plan.data,

@@ -136,9 +136,8 @@ def _counter_for(recipe: Any, backend: Any) -> tuple[Any, str | None]:
     from ..errors import FtxError
     from .tokens import get_counter
 
-    if backend.name not in ("openai", "azure-openai") or not recipe.model:
-        return get_counter(None), None
     try:
-        return get_counter(recipe.model), None
+        counter = backend.token_counter(recipe) if recipe.model else None
     except FtxError as exc:
         return get_counter(None), f"counting characters instead of tokens: {exc.problems[0].message}"
+    return (counter, None) if counter is not None else (get_counter(None), None)

@@ -1,15 +1,15 @@
 """OpenAI and Azure OpenAI backends: capabilities, checks, and the hosted-provider hooks.
 
 What runs a job (upload, create, follow, record) is the core's hosted orchestrator
-(``ftx.hosted_run``); this module says what OpenAI honours and how to talk to it.
+(``ftx.hosted.launch``); this module says what OpenAI honours and how to talk to it.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from ftx.backends import Finding
-from ftx.hosted import HOSTED_IGNORES, HostedBackend, HostedProvider, PreparedJob
+from ftx.hosted import HOSTED_IGNORES, HostedBackend, HostedProvider
 
 _OPENAI_IGNORES = {
     **HOSTED_IGNORES,
@@ -26,14 +26,18 @@ _MAX_SEED = 2_147_483_647
 class OpenAIBackend(HostedBackend):
     name = "openai"
     description = "OpenAI fine-tuning API (supervised and DPO)"
-    provider_label: ClassVar[str] = "OpenAI"
+    provider = "ftx.providers.openai.provider:OpenAIProvider"
     methods = frozenset({"lora", "full"})
     ignored = _OPENAI_IGNORES
-    poll_interval = 10.0
 
     def options_model(self) -> Any:
         from .options import OpenAIOptions
         return OpenAIOptions
+
+    def token_counter(self, recipe) -> Any:
+        from ftx.data.tokens import get_counter
+
+        return get_counter(recipe.model)
 
     def check(self, recipe) -> list[Finding]:
         from .catalog import availability
@@ -62,20 +66,30 @@ class OpenAIBackend(HostedBackend):
                                "hyperparameters.seed"))
         return out
 
-    def prepare(self, recipe) -> PreparedJob:
-        from .prepare import prepare
+    # -- the prepare template's hooks ----------------------------------------------------------
+    def check_records(self, recipe, records, *, file: str, role: str) -> Any:
+        from .prepare import check_records
 
-        return prepare(self.name, recipe)
+        return check_records(recipe, records, file=file, role=role)
 
+    def build_request(self, recipe, has_validation: bool) -> dict[str, Any]:
+        from .prepare import base_request
+
+        return base_request(recipe, has_validation)
+
+    def describe_job(self, recipe, train, validation) -> dict[str, Any]:
+        from .prepare import describe
+
+        return describe(self.name, recipe, train, validation)
+
+    # -- online --------------------------------------------------------------------------------
     def connection(self, recipe) -> dict[str, Any]:
         from .client import connection_settings
 
         return connection_settings(self.name, recipe.options if recipe is not None else None)
 
     def connect(self, connection: dict[str, Any]) -> HostedProvider:
-        from .provider import OpenAIProvider
-
-        return OpenAIProvider(self.name, connection, self.provider_label)
+        return self.provider_class()(self.name, connection)
 
 
 class AzureOpenAIBackend(OpenAIBackend):
@@ -87,7 +101,7 @@ class AzureOpenAIBackend(OpenAIBackend):
 
     name = "azure-openai"
     description = "Azure OpenAI fine-tuning (same API shape as OpenAI; endpoint + API version + key)"
-    provider_label: ClassVar[str] = "Azure OpenAI"
+    provider = "ftx.providers.openai.provider:AzureOpenAIProvider"
 
     def options_model(self) -> Any:
         from .options import AzureOpenAIOptions

@@ -205,15 +205,19 @@ def availability(name: str, method: str, backend: str = "openai",
         if backend != "openai":
             pass  # Azure retires models on its own schedule, which this catalog does not track
         elif info.retired(now):
-            hint = f"; use {info.replacement}" if info.replacement else ""
             out.append(("error", f"{info.name} was retired on {info.shutdown.isoformat()}{alias}: "
-                                 f"it can no longer be fine-tuned{hint}"))
+                                 f"it can no longer be fine-tuned{_moves(info, now)}"))
         elif info.shutdown is not None:
             out.append(("warning", f"{info.name} will be retired on {info.shutdown.isoformat()} "
-                                   f"({(info.shutdown - now).days} days){alias}"))
+                                   f"({(info.shutdown - now).days} days){alias}, taking its fine-tunes with it"
+                                   f"{_moves(info, now)}"))
         if method not in info.methods:
             out.append(("error", f"{info.name} cannot be fine-tuned with method {method!r} "
                                  f"(it supports: {', '.join(info.methods)})"))
+    azure_until = _date(get_catalog_top("azure_jobs_until"), "catalog")
+    if backend == "azure-openai" and azure_until is not None:
+        out.append(("warning", f"Azure OpenAI fine-tuning continues for existing customers until about "
+                               f"{azure_until.strftime('%B %Y')} (reported){_moves(None, now, 'azure-openai')}"))
     if backend == "openai" and catalog.new_jobs_until is not None:
         cutoff = catalog.new_jobs_until.isoformat()
         if now >= catalog.new_jobs_until:
@@ -223,3 +227,23 @@ def availability(name: str, method: str, backend: str = "openai",
                                    f"({(catalog.new_jobs_until - now).days} days from now); existing "
                                    "fine-tuned models keep serving until their base model retires"))
     return out
+
+
+def _moves(info: ModelInfo | None, now: dt.date, backend: str = "openai") -> str:
+    """``; the recipe could move to ...``: the replacement, then live models of other backends."""
+    from ftx.hosted.facts import alternatives
+
+    moves = ([f"{backend}: {info.replacement}"] if info is not None and info.replacement else [])
+    moves += alternatives(backend, now)
+    return f"; the recipe could move to {', '.join(moves)}" if moves else ""
+
+
+def get_catalog_top(key: str) -> Any:
+    """A top-level field of the packaged catalog (with the override's on top)."""
+    import yaml
+
+    value = None
+    for path in get_catalog().files:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        value = data.get(key, value)
+    return value

@@ -1,19 +1,17 @@
 """The ``openai`` SDK client for OpenAI and Azure OpenAI, and its errors in ftx's terms.
 
-The SDK's own retries are off (``max_retries=0``): ftx retries (``ftx.hosted_retry``), so the
+The SDK's own retries are off (``max_retries=0``): ftx retries (``ftx.hosted.retry``), so the
 behaviour is the same for every provider and tests can count every request. Credentials come
 from the environment only and never leave this module.
 """
 
 from __future__ import annotations
 
-import email.utils
 import os
-import time
 from typing import Any, Callable, TypeVar
 
 from ftx.errors import BackendError
-from ftx.hosted import ProviderError, TransientError
+from ftx.hosted import ProviderError, TransientError, classify_http, unreachable
 from ftx.redact import redact_text
 
 T = TypeVar("T")
@@ -69,27 +67,6 @@ def make_client(backend: str, connection: dict[str, Any]) -> Any:
                          max_retries=0, timeout=http_timeout())
 
 
-def retry_after(headers: Any) -> float | None:
-    """Seconds the server asked us to wait: ``retry-after-ms``, else ``retry-after`` (seconds
-    or an HTTP date)."""
-    if headers is None:
-        return None
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return max(0.0, float(ms) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        when = email.utils.parsedate_to_datetime(value) if value else None
-        return max(0.0, when.timestamp() - time.time()) if when else None
-
-
 def _message(exc: Any) -> str:
     body = getattr(exc, "body", None)
     if isinstance(body, dict) and isinstance(body.get("message"), str):
@@ -104,20 +81,15 @@ def translate(exc: Exception, label: str) -> Exception:
     if isinstance(exc, openai.APITimeoutError):
         return TransientError(f"{label} did not answer within {http_timeout():g}s")
     if isinstance(exc, openai.APIConnectionError):
-        cause = exc.__cause__ or exc.__context__
-        return TransientError(redact_text(f"cannot reach {label}: {cause or exc}"))
+        return unreachable(label, exc)
     if isinstance(exc, openai.APIStatusError):
-        status, code = exc.status_code, exc.code
-        message = redact_text(_message(exc))
-        if status == 429 and code in QUOTA_CODES:
-            return ProviderError(label, message, code, hint="add credit or raise the limit in the billing settings")
-        if status in (408, 409, 429) or status >= 500:
-            return TransientError(message, status=status, retry_after=retry_after(exc.response.headers), code=code)
-        if status == 401:
-            return ProviderError(label, f"authentication failed: {message}", code or "invalid_api_key",
-                                 hint="check the API key in the environment")
-        return ProviderError(label, message, code or f"http_{status}")
-    return ProviderError(label, redact_text(str(exc)) or type(exc).__name__)
+        return classify_http(label, exc.status_code, _message(exc), exc.code, exc.response.headers,
+                             final_codes=QUOTA_CODES, transient_statuses=frozenset({409}),
+                             final_hints=dict.fromkeys(QUOTA_CODES, "add credit or raise the limit in the "
+                                                                    "billing settings"))
+    if isinstance(exc, openai.OpenAIError):
+        return ProviderError(label, redact_text(str(exc)) or type(exc).__name__)
+    return exc
 
 
 def call(label: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

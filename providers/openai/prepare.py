@@ -1,16 +1,13 @@
-"""Recipe -> the exact OpenAI fine-tuning request, plus the JSONL files it needs. Offline.
+"""Recipe -> the exact OpenAI fine-tuning request and the checks of the JSONL files it needs. Offline.
 
-Used by ``ftx run --dry-run`` (to show the request) and by a launch (to send it), so what the
-user saw is what is sent.
+These are OpenAI's hooks of the core's prepare template (``ftx.hosted.prepare``), used by
+``ftx run --dry-run`` (to show the request) and by a launch (to send it), so what the user saw is
+what is sent.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
-
-from ftx.errors import DataError, Problem
-from ftx.hosted import CLIENT_KEY_FIELD, PreparedJob, UploadFile, client_key_for
 
 from .catalog import get_catalog
 from .validate import MIN_EXAMPLES, check_file
@@ -73,66 +70,32 @@ def _encoding(model: str, info: Any) -> tuple[str, str | None]:
     return FALLBACK_ENCODING, f"no tokenizer known for {model!r}: examples counted with {FALLBACK_ENCODING}"
 
 
-def _records(examples: list, objective: str, problems: list[Problem]) -> list[tuple[dict[str, Any], Any]]:
-    from ftx.components import get_format
-    from ftx.formats import CannotConvert
-
-    fmt = get_format("openai-dpo" if objective == "dpo" else "chat")
-    out = []
-    for example in examples:
-        try:
-            out.append((fmt.dump(example), example.source))
-        except CannotConvert as exc:
-            src = example.source
-            problems.append(Problem(f"cannot be written as OpenAI {fmt.name} data: {exc}",
-                                    file=getattr(src, "file", None), line=getattr(src, "line", None)))
-    return out
-
-
-def _jsonl(records: list[tuple[dict[str, Any], Any]]) -> bytes:
-    return "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r, _ in records).encode()
-
-
-def prepare(backend_name: str, recipe: Any) -> PreparedJob:
-    """Convert, validate (every problem at once, with file:line) and build the request."""
-    from ftx.data.plan import load_splits
+def check_records(recipe: Any, records: list[tuple[dict[str, Any], Any]], *, file: str, role: str) -> Any:
+    """OpenAI's rules on one file, counting tokens with the model's own encoding."""
     from ftx.data.tokens import get_counter
 
-    problems: list[Problem] = []
-    train, validation, _ = load_splits(recipe, problems)
-    if problems:
-        raise DataError(problems=problems)
-    objective = recipe.recipe.objective
     catalog = get_catalog()
     info = catalog.lookup(recipe.model or "")
     encoding, note = _encoding(recipe.model or "", info)
-    counter = get_counter(encoding)
-    limit = info.max_example_tokens if info else None
-    if recipe.recipe.eval.strategy == "no":
-        validation = []
-    train_records = _records(train, objective, problems)
-    val_records = _records(validation, objective, problems)
-    train_file = recipe.data_path(recipe.recipe.data.train)
-    checked = check_file(train_records, objective, counter.count, limit, recipe.model,
-                         file=train_file, minimum=MIN_EXAMPLES)
-    val_file = recipe.data_path(recipe.recipe.data.validation) if recipe.recipe.data.validation else train_file
-    val_checked = check_file(val_records, objective, counter.count, limit, recipe.model, file=val_file)
-    problems += checked.problems + val_checked.problems
-    if problems:
-        raise DataError(problems=problems)
-    files = [UploadFile.build("train", _jsonl(train_records), len(train_records), checked.total_tokens)]
-    if val_records:
-        files.append(UploadFile.build("validation", _jsonl(val_records), len(val_records), val_checked.total_tokens))
-    request = base_request(recipe, bool(val_records))
-    key = client_key_for(backend_name, recipe.model or "", request, files)
-    request["metadata"] = {CLIENT_KEY_FIELD: key, **request["metadata"]}
+    checked = check_file(records, recipe.recipe.objective, get_counter(encoding).count,
+                         info.max_example_tokens if info else None, recipe.model, file=file,
+                         minimum=MIN_EXAMPLES if role == "train" else 0)
+    checked.notes = [note] if note else []
+    checked.encoding = encoding  # type: ignore[attr-defined]
+    return checked
+
+
+def describe(backend_name: str, recipe: Any, train: Any, validation: Any) -> dict[str, Any]:
+    catalog = get_catalog()
+    info = catalog.lookup(recipe.model or "")
     summary: dict[str, Any] = {
-        "training examples": len(train_records),
-        "validation examples": len(val_records),
-        "trained tokens per epoch": f"{checked.total_tokens:,} ({encoding}, with OpenAI's chat framing)",
+        "training examples": len(train.tokens),
+        "validation examples": len(validation.tokens),
+        "trained tokens per epoch": f"{train.total_tokens:,} ({getattr(train, 'encoding', FALLBACK_ENCODING)}, "
+                                    "with OpenAI's chat framing)",
     }
     if info is not None:
         price = info.price(backend_name)
         summary["price per 1M trained tokens"] = (f"${price:,.2f} (catalog checked {catalog.checked})"
                                                   if price is not None else "unknown")
-    return PreparedJob(backend_name, recipe.model or "", request, files, key, summary, [note] if note else [])
+    return summary

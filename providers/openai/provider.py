@@ -9,14 +9,14 @@ from typing import Any
 
 from ftx.hosted import (CLIENT_KEY_FIELD, HostedProvider, PreparedJob, ProviderError, RemoteCheckpoint,
                         RemoteEvent, RemoteJob, TransientError, UploadFile)
+from ftx.hosted.lookup import MAX_PAGES, cursor_pages, find_tagged
 
-from .client import call, make_client, translate
+from .client import make_client, translate
 from .results import metrics_rows, normalise_metrics
 
 _STATUS = {"validating_files": "queued", "queued": "queued", "running": "running", "paused": "queued",
            "pausing": "running", "succeeded": "succeeded", "failed": "failed", "cancelled": "cancelled"}
 _LEVEL = {"warn": "warning", "warning": "warning", "error": "error", "info": "info"}
-_MAX_PAGES = 50  # bounds every listing: 50 pages x 100 items
 
 
 def _dump(obj: Any) -> dict[str, Any]:
@@ -33,18 +33,20 @@ def _float_env(name: str, default: float) -> float:
 class OpenAIProvider(HostedProvider):
     """One connection to OpenAI (``backend="openai"``) or Azure OpenAI (``"azure-openai"``)."""
 
-    def __init__(self, backend: str, connection: dict[str, Any], label: str, client: Any = None):
+    label = "OpenAI"
+    poll_interval = 10.0
+
+    def __init__(self, backend: str, connection: dict[str, Any], client: Any = None):
         self.backend = backend
-        self.name = label
         self.connection = connection
         self.client = client or make_client(backend, connection)
         self._results: dict[str, dict[str, bytes]] = {}
 
-    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        return call(self.name, fn, *args, **kwargs)
+    def translate(self, exc: Exception) -> Exception:
+        return translate(exc, self.label)
 
-    def _translate(self, exc: Exception) -> Exception:
-        return translate(exc, self.name)
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return self.request(fn, *args, **kwargs)
 
     # -- files -------------------------------------------------------------------------------------
     def _scope(self) -> str:
@@ -75,33 +77,25 @@ class OpenAIProvider(HostedProvider):
     def _find_uploaded(self, file: UploadFile) -> str | None:
         """A file with the same content already at the provider: from the local cache (checked
         to still exist), else by listing files for the hash-bearing name."""
-        import openai
-
         _, data = self._cache()
         cached = data.get(self._scope(), {}).get(file.sha256)
         if cached:
             try:
-                if self._usable(self.client.files.retrieve(cached), file):
+                if self._usable(self.request(self.client.files.retrieve, cached, idempotent=False), file):
                     return cached
-            except openai.NotFoundError:
-                pass
-            except openai.OpenAIError:
-                pass  # fall through to the listing; a real outage will surface there
-        page = self._call(self.client.files.list, purpose="fine-tune", limit=100)
-        for _ in range(_MAX_PAGES):
-            for obj in page.data:
-                if self._usable(obj, file):
-                    return obj.id
-            if not page.has_more or not page.data:
-                return None
-            page = self._call(self.client.files.list, purpose="fine-tune", limit=100, after=page.data[-1].id)
-        return None
+            except (ProviderError, TransientError):
+                pass  # gone, or unreachable: the listing below decides (a real outage surfaces there)
+        pages = cursor_pages(lambda after: self._call(self.client.files.list, purpose="fine-tune", limit=100,
+                                                      **({"after": after} if after else {})))
+        found = find_tagged(None, lambda: pages, lambda obj: self._usable(obj, file))
+        return found.id if found is not None else None
 
     def upload(self, file: UploadFile) -> str:
         file_id = self._find_uploaded(file)
         if file_id is None:
-            obj = self._call(self.client.files.create, file=(file.filename, file.content, "application/jsonl"),
-                             purpose="fine-tune")
+            # Not repeated on its own: a lost answer is found by name on the next try of upload().
+            obj = self.request(self.client.files.create, file=(file.filename, file.content, "application/jsonl"),
+                               purpose="fine-tune", idempotent=False)
             file_id = obj.id
         self._wait_processed(file_id, file)
         self._remember(file, file_id)
@@ -116,7 +110,7 @@ class OpenAIProvider(HostedProvider):
             if status == "processed":
                 return
             if status == "error":
-                raise ProviderError(self.name, f"{file.role} file {file_id} ({file.filename}) was rejected: "
+                raise ProviderError(self.label, f"{file.role} file {file_id} ({file.filename}) was rejected: "
                                                f"{getattr(obj, 'status_details', None) or 'no details given'}",
                                     "invalid_file")
             if time.monotonic() > deadline:
@@ -142,31 +136,24 @@ class OpenAIProvider(HostedProvider):
             finished_at=raw.get("finished_at"), progress=progress, raw=raw)
 
     def find_job(self, client_key: str) -> RemoteJob | None:
-        import openai
-
         jobs = self.client.fine_tuning.jobs
-        query: dict[str, Any] = {"metadata": {CLIENT_KEY_FIELD: client_key}}
-        try:
-            page = jobs.list(limit=100, **query)
-        except openai.BadRequestError:
-            query = {}  # a service without the metadata filter (some Azure API versions): scan instead
-            page = self._call(jobs.list, limit=100)
-        except openai.OpenAIError as exc:
-            raise self._translate(exc) from None
-        for _ in range(_MAX_PAGES):
-            # Checked here too: a server that ignores the filter must not make us adopt a stranger's job.
-            for obj in page.data:
-                if (getattr(obj, "metadata", None) or {}).get(CLIENT_KEY_FIELD) == client_key:
-                    return self._job(obj)
-            if not page.has_more or not page.data:
-                return None
-            page = self._call(jobs.list, limit=100, after=page.data[-1].id, **query)
-        return None
+
+        def pages(**query: Any) -> Any:
+            return cursor_pages(lambda after: self._call(jobs.list, limit=100, **query,
+                                                         **({"after": after} if after else {})))
+
+        def refused(exc: Exception) -> bool:  # a service without the metadata filter (some Azure API versions)
+            return getattr(exc, "status", None) == 400
+
+        found = find_tagged(lambda: pages(metadata={CLIENT_KEY_FIELD: client_key}), pages,
+                            lambda obj: (getattr(obj, "metadata", None) or {}).get(CLIENT_KEY_FIELD) == client_key,
+                            refused=refused, max_pages=MAX_PAGES)
+        return self._job(found) if found is not None else None
 
     def create_job(self, prepared: PreparedJob, refs: dict[str, str]) -> RemoteJob:
         request = prepared.resolve(refs)
         request["metadata"] = {**(request.get("metadata") or {}), CLIENT_KEY_FIELD: prepared.client_key}
-        return self._job(self._call(self.client.fine_tuning.jobs.create, **request))
+        return self._job(self.request(self.client.fine_tuning.jobs.create, **request, idempotent=False))
 
     def get_job(self, job_id: str) -> RemoteJob:
         return self._job(self._call(self.client.fine_tuning.jobs.retrieve, job_id))
@@ -181,18 +168,18 @@ class OpenAIProvider(HostedProvider):
         """OpenAI lists events newest first; read pages back until the last one seen."""
         jobs = self.client.fine_tuning.jobs
         found: list[RemoteEvent] = []
-        page = self._call(jobs.list_events, job_id, limit=100)
-        for _ in range(_MAX_PAGES):
-            for obj in page.data:
+        pages = cursor_pages(lambda after: self._call(jobs.list_events, job_id, limit=100,
+                                                      **({"after": after} if after else {})))
+        for n, page in enumerate(pages):
+            for obj in page:
                 if obj.id == last_event_id:
                     return found[::-1]
                 raw = _dump(obj)
                 metrics = normalise_metrics(raw.get("data") or {}) if raw.get("type") == "metrics" else None
                 found.append(RemoteEvent(raw["id"], raw.get("created_at") or 0, _LEVEL.get(raw.get("level"), "info"),
                                          raw.get("message") or "", metrics or None))
-            if not page.has_more or not page.data:
+            if n + 1 >= MAX_PAGES:
                 break
-            page = self._call(jobs.list_events, job_id, limit=100, after=page.data[-1].id)
         return found[::-1]
 
     def checkpoints(self, job_id: str) -> list[RemoteCheckpoint]:
@@ -216,16 +203,13 @@ class OpenAIProvider(HostedProvider):
             rows.extend(metrics_rows(content, job.progress.get("n_epochs")))
         return rows
 
-    def actual_cost(self, job: RemoteJob) -> float | None:
-        from .catalog import model_info
-
-        info = model_info(job.base_model or "")
-        price = info.price(self.backend) if info else None
-        if price is None or job.trained_tokens is None:
-            return None
-        return job.trained_tokens * price / 1_000_000
-
     def close(self) -> None:
         close = getattr(self.client, "close", None)
         if callable(close):
             close()
+
+
+class AzureOpenAIProvider(OpenAIProvider):
+    """Azure OpenAI: the same calls through the SDK's ``AzureOpenAI`` client."""
+
+    label = "Azure OpenAI"

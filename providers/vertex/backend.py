@@ -1,15 +1,15 @@
 """Vertex AI backend: capabilities, checks, and the hosted-provider hooks.
 
 What runs a job (record, upload, create once, follow, record the outcome) is the core's hosted
-orchestrator (``ftx.hosted_run``); this module says what Vertex honours and how to reach it.
+orchestrator (``ftx.hosted.launch``); this module says what Vertex honours and how to reach it.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from ftx.backends import Finding
-from ftx.hosted import HOSTED_IGNORES, HostedBackend, HostedProvider, PreparedJob
+from ftx.hosted import HOSTED_IGNORES, HostedBackend, HostedProvider
 
 ADAPTER_SIZES = (1, 2, 4, 8, 16)
 
@@ -17,9 +17,8 @@ ADAPTER_SIZES = (1, 2, 4, 8, 16)
 class VertexBackend(HostedBackend):
     name = "vertex"
     description = "Vertex AI tuning of Gemini models (supervised and preference)"
-    provider_label: ClassVar[str] = "Vertex AI"
+    provider = "ftx.providers.vertex.provider:VertexProvider"
     methods = frozenset({"lora"})
-    poll_interval = 30.0  # tuning jobs take tens of minutes; FTX_POLL_INTERVAL overrides
     ignored = {**HOSTED_IGNORES,
                "hyperparameters.batch_size": "Vertex picks the batch size",
                "hyperparameters.seed": "Vertex does not take a seed",
@@ -49,7 +48,11 @@ class VertexBackend(HostedBackend):
             out.append(Finding("error", "learning_rate_multiplier must be above 0",
                                "hyperparameters.learning_rate_multiplier"))
         if recipe.model:
+            from .catalog import retirement
+
             entry = model_entry(recipe.model)
+            for level, message in retirement(recipe.model, entry):
+                out.append(Finding(level, message, f"model.{self.name}"))  # type: ignore[arg-type]
             if entry is None:
                 out.append(Finding("warning", f"{recipe.model!r} is not in ftx's Vertex tuning catalog: its limits "
                                               "and price are unknown", f"model.{self.name}"))
@@ -58,11 +61,43 @@ class VertexBackend(HostedBackend):
                                             "(objective dpo)", f"model.{self.name}"))
         return out
 
-    def prepare(self, recipe) -> PreparedJob:
-        from .prepare import prepare
+    # -- the prepare template's hooks ----------------------------------------------------------
+    def convert_records(self, recipe, examples, problems):
+        from .records import convert
 
-        return prepare(self.name, recipe)
+        return convert(examples, recipe.recipe.objective, problems)
 
+    def check_records(self, recipe, records, *, file: str, role: str) -> Any:
+        from .prepare import check
+
+        return check(recipe, records, file=file, role=role)
+
+    def file_problems(self, recipe, train, validation, train_bytes: int) -> list:
+        from .prepare import file_problems
+
+        return file_problems(recipe, train, validation, train_bytes)
+
+    def build_request(self, recipe, has_validation: bool) -> dict[str, Any]:
+        from .prepare import base_request
+
+        return base_request(recipe, has_validation)
+
+    def tag_request(self, request: dict[str, Any], key: str) -> dict[str, Any]:
+        from .prepare import tag
+
+        return tag(request, key)
+
+    def key_target(self, recipe) -> dict[str, Any]:
+        from .prepare import target
+
+        return target(recipe)
+
+    def describe_job(self, recipe, train, validation) -> dict[str, Any]:
+        from .prepare import describe
+
+        return describe(recipe, train, validation)
+
+    # -- online --------------------------------------------------------------------------------
     def connection(self, recipe) -> dict[str, Any]:
         """Project, region, bucket and endpoint (``recipe=None``: the environment's, for calls
         that stage nothing, such as ``ftx jobs list --remote``)."""
@@ -72,9 +107,8 @@ class VertexBackend(HostedBackend):
 
     def connect(self, connection: dict[str, Any]) -> HostedProvider:
         from .config import connection_settings
-        from .provider import VertexProvider
 
         if not connection.get("project"):
             # A run recorded before its settings were known, or edited by hand: resolve afresh.
             connection = {**connection_settings(None, need_bucket=False), **{k: v for k, v in connection.items() if v}}
-        return VertexProvider(connection)
+        return self.provider_class()(connection)

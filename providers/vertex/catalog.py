@@ -30,3 +30,10 @@ def price_per_1m(model: str) -> float | None:
     entry = model_entry(model) or {}
     price = entry.get("train_per_1m_tokens")
     return float(price) if price is not None else None
+
+
+def retirement(model: str | None, entry: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """Findings about a retired or retiring Gemini model (dates and sources in models.yaml)."""
+    from ftx.hosted.facts import retirement as findings
+
+    return findings("vertex", model or "", entry) if model else []

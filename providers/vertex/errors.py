@@ -2,17 +2,15 @@
 :class:`ProviderError` (stop, with Google's status name as the error code).
 
 google-genai and google-cloud-storage are called with their own retries off, so every retry is
-ftx's (``ftx.hosted_retry``): 408, 429, 5xx, ``ABORTED`` and connection failures (refused,
+ftx's (``ftx.hosted.retry``): 408, 429, 5xx, ``ABORTED`` and connection failures (refused,
 reset, timed out) are transient; everything else is final.
 """
 
 from __future__ import annotations
 
-import email.utils
-import time
 from typing import Any, Callable, TypeVar
 
-from ftx.hosted import ProviderError, TransientError
+from ftx.hosted import ProviderError, TransientError, classify_http
 from ftx.redact import redact_text
 
 T = TypeVar("T")
@@ -26,18 +24,6 @@ _AUTH_HINT = ("refresh the token in FTX_VERTEX_ACCESS_TOKEN (gcloud auth print-a
               "Application Default Credentials (gcloud auth application-default login)")
 _PERMISSION_HINT = ("the credentials need the Vertex AI User role on the project and read/write access "
                     "to the staging bucket")
-
-
-def retry_after(headers: Any) -> float | None:
-    """Seconds a ``Retry-After`` header asks for (a number or an HTTP date)."""
-    value = headers.get("retry-after") if headers is not None else None
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        when = email.utils.parsedate_to_datetime(value)
-        return max(0.0, when.timestamp() - time.time()) if when else None
 
 
 def _transport_errors() -> tuple[type, ...]:
@@ -56,15 +42,8 @@ def _transport_errors() -> tuple[type, ...]:
 
 def from_status(label: str, status: int, name: str | None, message: str, headers: Any = None) -> Exception:
     """An HTTP failure (status code, Google status name, message) as a ftx error."""
-    message = redact_text(" ".join((message or f"HTTP {status}").split()))
-    if status in (408, 429) or status >= 500 or name == "ABORTED":
-        return TransientError(message, status=status, retry_after=retry_after(headers), code=name)
-    if status == 401:
-        return ProviderError(label, f"authentication failed: {message}", name or "UNAUTHENTICATED", hint=_AUTH_HINT)
-    if status == 403:
-        return ProviderError(label, f"permission denied: {message}", name or "PERMISSION_DENIED",
-                             hint=_PERMISSION_HINT)
-    return ProviderError(label, message, name or f"http_{status}")
+    return classify_http(label, status, message, name, headers, transient_codes=frozenset({"ABORTED"}),
+                         auth_hint=_AUTH_HINT, permission_hint=_PERMISSION_HINT)
 
 
 def translate(exc: Exception, label: str) -> Exception:

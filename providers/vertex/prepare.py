@@ -1,4 +1,6 @@
-"""Recipe -> the exact Vertex AI tuning-job request, plus the JSONL files it trains on. Offline.
+"""Recipe -> the exact Vertex AI tuning-job request and the checks of its JSONL files. Offline.
+
+These are Vertex's hooks of the core's prepare template (``ftx.hosted.prepare``).
 
 The request is the REST body google-genai sends for ``client.tunings.tune(...)`` in Vertex mode
 (``POST .../tuningJobs``), with ``{"$upload": ROLE}`` where the staged file's ``gs://`` URI goes:
@@ -21,11 +23,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ftx.errors import DataError, Problem
-from ftx.hosted import CLIENT_KEY_FIELD, PreparedJob, UploadFile, client_key_for
+from ftx.hosted import CLIENT_KEY_FIELD
 
 from .catalog import catalog_info, model_entry
-from .records import convert, jsonl
 from .validate import check_records, check_sizes
 
 ADAPTER_SIZES = {1: "ADAPTER_SIZE_ONE", 2: "ADAPTER_SIZE_TWO", 4: "ADAPTER_SIZE_FOUR", 8: "ADAPTER_SIZE_EIGHT",
@@ -103,7 +103,7 @@ def base_request(recipe: Any, has_validation: bool) -> dict[str, Any]:
     return request
 
 
-def _target(recipe: Any) -> dict[str, Any]:
+def target(recipe: Any) -> dict[str, Any]:
     """Project and region as far as known offline: part of the idempotency key, so the same
     recipe sent to another project is a new launch there, not "already trained"."""
     from .config import configured
@@ -112,48 +112,44 @@ def _target(recipe: Any) -> dict[str, Any]:
     return {"project": settings["project"], "location": settings["location"]}
 
 
-def prepare(backend_name: str, recipe: Any) -> PreparedJob:
-    """Convert, validate (every problem at once, with file:line) and build the request."""
-    from ftx.data.plan import load_splits
+def tag(request: dict[str, Any], key: str) -> dict[str, Any]:
+    """The key as a label value (labels allow only lowercase letters, digits, ``-`` and ``_``)."""
+    return {**request, "labels": {CLIENT_KEY_FIELD: label_value(key), **(request.get("labels") or {})}}
 
-    problems: list[Problem] = []
-    train, validation, _ = load_splits(recipe, problems)
-    if problems:
-        raise DataError(problems=problems)
-    if recipe.recipe.eval.strategy == "no":
-        validation = []
-    objective = recipe.recipe.objective
-    model = recipe.model or ""
-    entry = model_entry(model) or {}
+
+def _limits(recipe: Any) -> tuple[dict[str, Any], float]:
+    return model_entry(recipe.model or "") or {}, float(catalog_info().get("chars_per_token", 4))
+
+
+def check(recipe: Any, records: list, *, file: str, role: str) -> Any:
+    entry, cpt = _limits(recipe)
+    checked = check_records(records, recipe.recipe.objective, file=file, limit=entry.get("max_tokens_per_example"),
+                            model=recipe.model or "", chars_per_token=cpt)
+    if role == "train" and not entry:
+        checked.notes = [f"{recipe.model!r} is not in ftx's Vertex catalog: its limits and price are unknown"]
+    return checked
+
+
+def file_problems(recipe: Any, train: list, validation: list, train_bytes: int) -> list:
+    entry, _ = _limits(recipe)
+    spec = recipe.recipe.data
+    train_file = recipe.data_path(spec.train)
+    val_file = recipe.data_path(spec.validation) if spec.validation else train_file
+    return check_sizes(train, validation, train_bytes, entry, train_file=train_file, validation_file=val_file,
+                       model=recipe.model or "")
+
+
+def describe(recipe: Any, train: Any, validation: Any) -> dict[str, Any]:
+    entry, cpt = _limits(recipe)
     info = catalog_info()
-    cpt = float(info.get("chars_per_token", 4))
-    limit = entry.get("max_tokens_per_example")
-    train_records = convert(train, objective, problems)
-    val_records = convert(validation, objective, problems)
-    train_file = recipe.data_path(recipe.recipe.data.train)
-    val_file = recipe.data_path(recipe.recipe.data.validation) if recipe.recipe.data.validation else train_file
-    checked = check_records(train_records, objective, file=train_file, limit=limit, model=model, chars_per_token=cpt)
-    val_checked = check_records(val_records, objective, file=val_file, limit=limit, model=model, chars_per_token=cpt)
-    problems += checked.problems + val_checked.problems
-    train_bytes = jsonl(train_records)
-    problems += check_sizes(train_records, val_records, len(train_bytes), entry, train_file=train_file,
-                            validation_file=val_file, model=model)
-    if problems:
-        raise DataError(problems=problems)
-    files = [UploadFile.build("train", train_bytes, len(train_records), checked.total_tokens)]
-    if val_records:
-        files.append(UploadFile.build("validation", jsonl(val_records), len(val_records), val_checked.total_tokens))
-    request = base_request(recipe, bool(val_records))
-    key = client_key_for(backend_name, model, {"request": request, "target": _target(recipe)}, files)
-    request["labels"] = {CLIENT_KEY_FIELD: label_value(key), **request["labels"]}
     summary: dict[str, Any] = {
-        "training examples": len(train_records),
-        "validation examples": len(val_records),
-        f"tokens per epoch (characters/{cpt:g})": checked.total_tokens,
-        "data format": "Vertex preference optimization JSONL" if objective == "dpo" else "Gemini supervised JSONL",
+        "training examples": len(train.tokens),
+        "validation examples": len(validation.tokens),
+        f"tokens per epoch (characters/{cpt:g})": train.total_tokens,
+        "data format": ("Vertex preference optimization JSONL" if recipe.recipe.objective == "dpo"
+                        else "Gemini supervised JSONL"),
     }
     price = entry.get("train_per_1m_tokens")
     summary["price per 1M trained tokens"] = (f"${float(price):,.2f} (catalog {info.get('date', 'undated')})"
                                               if price is not None else "unknown (model not in ftx's catalog)")
-    warnings = [] if entry else [f"{model!r} is not in ftx's Vertex catalog: its limits and price are unknown"]
-    return PreparedJob(backend_name, model, request, files, key, summary, warnings)
+    return summary

@@ -11,7 +11,7 @@ from typing import Any
 from ftx.hosted import (CLIENT_KEY_FIELD, HostedProvider, PreparedJob, ProviderError, RemoteCheckpoint, RemoteEvent,
                         RemoteJob, UploadFile)
 
-from .errors import call
+from .errors import translate
 from .jobs import checkpoints_of, job_events, remote_job
 from .prepare import label_value
 
@@ -51,7 +51,9 @@ def tune_arguments(request: dict[str, Any]) -> dict[str, Any]:
 class VertexProvider(HostedProvider):
     """One connection to Vertex AI (a project and region) and its staging bucket."""
 
-    name = LABEL
+    label = LABEL
+    poll_interval = 30.0  # tuning jobs take tens of minutes; FTX_POLL_INTERVAL overrides
+    backend = "vertex"  # whose price tables price a finished job (the default actual_cost)
 
     def __init__(self, connection: dict[str, Any], genai_client: Any = None, storage_client: Any = None):
         from .config import credentials, make_genai_client, make_storage_client
@@ -62,8 +64,11 @@ class VertexProvider(HostedProvider):
         self.storage = storage_client or make_storage_client(connection, creds)
         self._seen: dict[str, RemoteJob] = {}  # job id -> the latest snapshot read
 
+    def translate(self, exc: Exception) -> Exception:
+        return translate(exc, self.label)
+
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        return call(self.name, fn, *args, **kwargs)
+        return self.request(fn, *args, **kwargs)
 
     def _job(self, obj: Any) -> RemoteJob:
         job = remote_job(obj)
@@ -90,32 +95,33 @@ class VertexProvider(HostedProvider):
 
     # -- jobs ------------------------------------------------------------------------------------
     def find_job(self, client_key: str) -> RemoteJob | None:
+        from ftx.hosted.lookup import find_tagged
+
         value = label_value(client_key)
-        config: dict[str, Any] = {"filter": f'labels.{CLIENT_KEY_FIELD}="{value}"', "page_size": 100}
-        try:
+
+        def pages(config: dict[str, Any]) -> Any:
             pager = self._call(self.client.tunings.list, config=config)
-        except ProviderError as exc:
-            if exc.code != "INVALID_ARGUMENT":
-                raise
-            # An endpoint that does not take this filter: list everything, match the label here.
-            pager = self._call(self.client.tunings.list, config={"page_size": 100})
-        for _ in range(_MAX_PAGES):
-            # Checked here too: a server that ignores the filter must not make us adopt another job.
-            for obj in pager.page:
-                if (obj.labels or {}).get(CLIENT_KEY_FIELD) == value:
-                    return self._job(obj)
-            try:
-                self._call(pager.next_page)
-            except IndexError:
-                return None
-        return None
+            while True:
+                yield list(pager.page)
+                try:
+                    self._call(pager.next_page)
+                except IndexError:
+                    return
+
+        found = find_tagged(lambda: pages({"filter": f'labels.{CLIENT_KEY_FIELD}="{value}"', "page_size": 100}),
+                            lambda: pages({"page_size": 100}),
+                            lambda obj: (obj.labels or {}).get(CLIENT_KEY_FIELD) == value,
+                            # an endpoint that does not take this filter: list everything, match here
+                            refused=lambda exc: getattr(exc, "code", None) == "INVALID_ARGUMENT",
+                            max_pages=_MAX_PAGES)
+        return self._job(found) if found is not None else None
 
     def create_job(self, prepared: PreparedJob, refs: dict[str, str]) -> RemoteJob:
         request = prepared.resolve(refs)
         request["labels"] = {**(request.get("labels") or {}), CLIENT_KEY_FIELD: label_value(prepared.client_key)}
         with warnings.catch_warnings():  # google-genai flags its tuning module as experimental on every call
             warnings.simplefilter("ignore")
-            return self._job(self._call(self.client.tunings.tune, **tune_arguments(request)))
+            return self._job(self.request(self.client.tunings.tune, **tune_arguments(request), idempotent=False))
 
     def get_job(self, job_id: str) -> RemoteJob:
         return self._job(self._call(self.client.tunings.get, name=self._name(job_id)))
@@ -154,15 +160,6 @@ class VertexProvider(HostedProvider):
         """One row per checkpoint (step, epoch): Vertex publishes loss curves only to the job's
         Vertex AI Experiment, which ftx does not read."""
         return [{"step": c.step, **c.metrics} for c in checkpoints_of(job)]
-
-    def actual_cost(self, job: RemoteJob) -> float | None:
-        """Trained tokens (Vertex's billable tokens per epoch x epochs) x the catalog price."""
-        from .catalog import price_per_1m
-
-        price = price_per_1m(job.base_model or "")
-        if price is None or job.trained_tokens is None:
-            return None
-        return job.trained_tokens * price / 1_000_000
 
     def close(self) -> None:
         for client in (self.client, self.storage):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from cost_helpers import WordCounter, chat, pair
 
-from ftx.cost.tokens_billing import (chars_tokens, openai_auto_epochs, openai_example_tokens, openai_tally,
-                                     tally, vertex_example_tokens, vertex_tally)
+from ftx.cost.tally import chars_tokens, tally
+from ftx.providers.openai.billing import openai_auto_epochs, openai_example_tokens, openai_tally
+from ftx.providers.vertex.billing import vertex_example_tokens, vertex_tally
 from ftx.example import Example, Message
 
 

@@ -29,8 +29,8 @@ def test_table_has_a_row_per_backend_and_device_and_the_assumptions(cli):
     out = r.stdout
     for label in ("local (CPU x", "local (T4)", "local (H100 SXM)", "openai", "vertex"):
         assert label in out
-    assert "gpt-4.1-nano-2025-04-14" in out and "gemini-2.5-flash-lite" in out
-    for line in ("openai: price: $1.5 per 1M training tokens", "openai: epochs: 3 (recipe)",
+    assert "gpt-4.1-mini-2025-04-14" in out and "gemini-3-flash-lite" in out
+    for line in ("openai: price: $5 per 1M training tokens", "openai: epochs: 3 (recipe)",
                  "local: $/GPU-hour:", "local: MFU:", "vertex: tokens counted with: characters/4"):
         assert line in out
 
@@ -48,17 +48,17 @@ def test_json_rows_cover_every_installed_backend_and_the_device_ladder(cli):
 
 
 def test_openai_row_equals_the_exact_count_of_the_split_training_data(cli):
-    from ftx.cost.tokens_billing import openai_example_tokens
+    from ftx.providers.openai.billing import openai_example_tokens
     from ftx.data.plan import load_splits
     from ftx.data.tokens import get_counter
     from ftx.recipe import load_recipe
 
     train, _, _ = load_splits(load_recipe("quickstart", backend="openai"))
-    counter = get_counter("gpt-4.1-nano-2025-04-14")
+    counter = get_counter("gpt-4.1-mini-2025-04-14")
     expected = 3 * sum(openai_example_tokens(e, counter) for e in train)
     openai = rows(cli, "quickstart", "--backend", "openai")[0]
     assert openai["billable_tokens"] == expected
-    assert openai["cost_usd"] == pytest.approx(expected * 1.5 / 1e6, abs=1e-4)
+    assert openai["cost_usd"] == pytest.approx(expected * 5.0 / 1e6, abs=1e-4)
 
 
 def test_backend_filters_repeatable_or_comma_separated(cli):
@@ -99,7 +99,7 @@ def test_bad_choices_are_one_line_errors(cli, args, message):
 
 class Acme(Backend):
     name = "acme"
-    hosted = True
+    paid = True
 
 
 class AcmePlugin:

@@ -8,7 +8,7 @@ from cost_helpers import chat, pair
 from ftx import hookimpl
 from ftx.components import get_backend
 from ftx.cost.compare import call_estimators
-from ftx.cost.tokens_billing import openai_auto_epochs, openai_example_tokens
+from ftx.providers.openai.billing import openai_auto_epochs, openai_example_tokens
 from ftx.data.tokens import get_counter
 from ftx.estimate import PriceTable
 from ftx.pluginmanager import get_plugins

@@ -49,7 +49,7 @@ def test_chars_is_the_default():
 
 
 @pytest.mark.parametrize("model, encoding", [
-    ("gpt-4o", "o200k_base"), ("gpt-4o-mini-2024-07-18", "o200k_base"), ("gpt-4.1-nano-2025-04-14", "o200k_base"),
+    ("gpt-4o", "o200k_base"), ("gpt-4o-mini-2024-07-18", "o200k_base"), ("gpt-4.1-mini-2025-04-14", "o200k_base"),
     ("o1", "o200k_base"), ("o3-mini", "o200k_base"), ("o4-mini-2025-04-16", "o200k_base"),
     ("ft:gpt-4o-mini-2024-07-18:acme::9abc", "o200k_base"), ("GPT-4O", "o200k_base"),
     ("gpt-4", "cl100k_base"), ("gpt-4-0613", "cl100k_base"), ("gpt-3.5-turbo-0125", "cl100k_base"),

@@ -18,6 +18,7 @@ too. The server stops by itself after ``lifetime`` seconds.
 from __future__ import annotations
 
 import json
+import random
 import re
 import socket
 import struct
@@ -66,6 +67,7 @@ class FakeOpenAI(LoopbackServer):
         self.answers: list[tuple[str, Any]] = []  # (schema name, JSON body)
         self.created = threading.Event()  # set when a job is created
         self.reject_metadata_filter = False  # answer 400 to ?metadata[...] like a service without the filter
+        self.fault_rate, self.faults_injected, self._rng = 0.0, 0, random.Random(0)  # see random_faults()
         self._lock = threading.Lock()
         self._serve(_Handler, 0, lifetime)
 
@@ -87,6 +89,11 @@ class FakeOpenAI(LoopbackServer):
             self.faults.append(Fault(method.upper(), re.compile(f"^{path}$"), times, status, headers, code,
                                      kind, delay, when, message))
 
+    def random_faults(self, rate: float, seed: int = 0) -> None:
+        """Fault each request with probability ``rate``: a seeded mix of 503/429/500, resets, and
+        answers lost after the request took effect (the soak benchmark's weather)."""
+        self.fault_rate, self._rng = rate, random.Random(seed)
+
     def release(self) -> None:
         """Let responses stalled by a ``hang`` fault go (they then reset the connection)."""
         self._release.set()
@@ -105,6 +112,17 @@ class FakeOpenAI(LoopbackServer):
                 if fault.times > 0 and fault.method == method and fault.when == when and fault.pattern.match(path):
                     fault.times -= 1
                     return fault
+            if when == "before" and self.fault_rate and self._rng.random() < self.fault_rate:
+                from .faults import RANDOM_KINDS
+
+                kind, status, at = self._rng.choice(RANDOM_KINDS)
+                self.faults_injected += 1
+                fault = Fault(method, re.compile(re.escape(path) + "$"), 1, status,
+                              {"retry-after": "0"} if status == 429 else None, None, kind, 0.0, at)
+                if at == "after":
+                    self.faults.append(fault)
+                    return None
+                return fault
         return None
 
 

@@ -10,7 +10,7 @@ from ftx.recipe.shipped import shipped_recipes, usage_line
 
 GOOD = """\
 name: demo
-model: {local: ftx/tiny-llama, openai: gpt-4.1-nano-2025-04-14}
+model: {local: ftx/tiny-llama, openai: gpt-4.1-mini-2025-04-14}
 data:
   train: train.jsonl
 method:

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from ftx.cost.tokens_billing import CHARS_PER_TOKEN
+from ftx.cost.tally import CHARS_PER_TOKEN
 
 from .model_shape import ModelShape
 

@@ -18,7 +18,7 @@ PRICES = PriceTable(
 class EchoBackend(Backend):
     name = "echo"
     description = "prints what it would train (example plugin)"
-    hosted = True
+    paid = True  # priced per token: `ftx run` asks before it runs (the core's cost guard)
     methods = frozenset({"lora", "lora-lite"})
     objectives = frozenset({"sft"})
     ignored = {"hyperparameters.scheduler": "echo has no scheduler"}

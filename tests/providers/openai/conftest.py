@@ -43,7 +43,7 @@ def make_recipe(tmp_path):
     """make_recipe(train=..., validation=..., extra_yaml=...) -> path of a recipe in tmp_path."""
 
     def make(train: str | None = None, validation: str | None = None, extra: str = "", name: str = "demo",
-             model: str = "gpt-4.1-nano-2025-04-14", objective: str = "sft") -> Path:
+             model: str = "gpt-4.1-mini-2025-04-14", objective: str = "sft") -> Path:
         (tmp_path / "train.jsonl").write_text(train if train is not None else chat_lines(30), encoding="utf-8")
         data = "data:\n  train: train.jsonl\n"
         if validation is not None:

@@ -50,7 +50,7 @@ def test_every_answer_of_the_fake_follows_the_spec(validator, fake_openai):
     valid = client.files.create(file=("v.jsonl", chat_lines(10, 40).encode(), "application/jsonl"), purpose="fine-tune")
     client.files.list(purpose="fine-tune", limit=1)
     client.files.retrieve(train.id)
-    kwargs = dict(model="gpt-4.1-nano-2025-04-14", training_file=train.id, validation_file=valid.id, seed=3,
+    kwargs = dict(model="gpt-4.1-mini-2025-04-14", training_file=train.id, validation_file=valid.id, seed=3,
                   suffix="demo", metadata={"ftx_client_key": "k"},
                   integrations=[{"type": "wandb", "wandb": {"project": "p"}}],
                   method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 2}}})
@@ -58,7 +58,7 @@ def test_every_answer_of_the_fake_follows_the_spec(validator, fake_openai):
     dpo = client.fine_tuning.jobs.create(model="gpt-4o-mini-2024-07-18", training_file=train.id,
                                          method={"type": "dpo", "dpo": {"hyperparameters": {"beta": 0.2}}})
     fake_openai.state.fail_next = (3, "training_failed", "boom")
-    failed = client.fine_tuning.jobs.create(model="gpt-4.1-nano-2025-04-14", training_file=train.id)
+    failed = client.fine_tuning.jobs.create(model="gpt-4.1-mini-2025-04-14", training_file=train.id)
     client.fine_tuning.jobs.cancel(dpo.id)
     client.fine_tuning.jobs.list(metadata={"ftx_client_key": "k"})
     deadline = time.monotonic() + 30

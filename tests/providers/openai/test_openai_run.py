@@ -11,12 +11,12 @@ from openai_test_helpers import API_KEY, chat_lines, create_requests, dpo_lines,
 def test_quickstart_runs_to_a_fine_tuned_model(cli, fake_openai, ftx_home):
     r = cli("run", "quickstart", "--backend", "openai", "--yes")
     assert r.exit_code == 0, r
-    assert "succeeded: fine-tuned model ft:gpt-4.1-nano-2025-04-14:" in r.stdout
+    assert "succeeded: fine-tuned model ft:gpt-4.1-mini-2025-04-14:" in r.stdout
     [run] = runs_json(cli)
     assert run["backend"] == "openai" and run["status"] == "succeeded"
-    assert run["model"].startswith("ft:gpt-4.1-nano-2025-04-14:ftx-fake:")
+    assert run["model"].startswith("ft:gpt-4.1-mini-2025-04-14:ftx-fake:")
     listed = cli("runs", "list")
-    assert "ft:gpt-4.1-nano" in listed.stdout and "succeeded" in listed.stdout
+    assert "ft:gpt-4.1-mini" in listed.stdout and "succeeded" in listed.stdout
     # exactly one job, two files (train + validation), and the request that was sent
     assert len(fake_openai.jobs) == 1 and fake_openai.count("POST", "/files") == 2
     [request] = create_requests(fake_openai)
@@ -26,9 +26,9 @@ def test_quickstart_runs_to_a_fine_tuned_model(cli, fake_openai, ftx_home):
     assert request["seed"] == 42 and request["validation_file"].startswith("file-")
     job = next(iter(fake_openai.jobs.values()))
     assert run["remote_job_id"] == job.id
-    # actual cost = trained tokens x the catalog's $1.50 per 1M
+    # actual cost = trained tokens x the catalog's $5.00 per 1M (gpt-4.1-mini)
     assert run["metrics"]["trained_tokens"] > 0
-    assert abs(run["actual_cost_usd"] - run["metrics"]["trained_tokens"] * 1.5 / 1e6) < 1e-9
+    assert abs(run["actual_cost_usd"] - run["metrics"]["trained_tokens"] * 5.0 / 1e6) < 1e-9
     assert run["estimated_cost_usd"] > 0
     # metrics.jsonl in the format local runs write, parsed from the result CSV
     rows = [json.loads(line) for line in Path(run["artifacts"]["metrics"]).read_text().splitlines()]
@@ -63,7 +63,7 @@ def test_dry_run_shows_the_exact_request_and_spends_nothing(cli, fake_openai, ma
     assert r.exit_code == 0, r
     plan = json.loads(r.stdout)["plan"]
     request = plan["request"]
-    assert request["model"] == "gpt-4.1-nano-2025-04-14" and request["suffix"] == "support-bot"
+    assert request["model"] == "gpt-4.1-mini-2025-04-14" and request["suffix"] == "support-bot"
     assert request["metadata"] == {"ftx_client_key": plan["client key"], "ftx_recipe": "demo", "team": "ml"}
     assert request["integrations"] == [{"type": "wandb", "wandb": {"project": "tuning"}}]
     assert request["method"]["supervised"]["hyperparameters"]["n_epochs"] == 2
@@ -108,7 +108,7 @@ def test_data_problems_are_reported_with_file_and_line(cli, fake_openai, make_re
     assert r.exit_code != 0
     assert "train.jsonl: OpenAI needs at least 10 training examples; this file has 9" in r.stderr
     override = tmp_path / "catalog.yaml"
-    override.write_text("models:\n  gpt-4.1-nano-2025-04-14:\n    max_example_tokens: 30\n", encoding="utf-8")
+    override.write_text("models:\n  gpt-4.1-mini-2025-04-14:\n    max_example_tokens: 30\n", encoding="utf-8")
     monkeypatch.setenv("FTX_OPENAI_CATALOG", str(override))
     long = json.dumps({"messages": [{"role": "user", "content": "tell me a long story " * 10},
                                     {"role": "assistant", "content": "ok"}]}) + "\n"

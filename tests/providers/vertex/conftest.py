@@ -68,7 +68,7 @@ def make_recipe(tmp_path):
     """make_recipe(train=..., validation=..., extra=...) -> path of a recipe in tmp_path."""
 
     def make(train: str | None = None, validation: str | None = None, extra: str = "", name: str = "demo",
-             model: str = "gemini-2.5-flash-lite", objective: str = "sft", epochs: str = "2") -> Path:
+             model: str = "gemini-3-flash-lite", objective: str = "sft", epochs: str = "2") -> Path:
         (tmp_path / "train.jsonl").write_text(train if train is not None else chat_lines(30), encoding="utf-8")
         data = "data:\n  train: train.jsonl\n"
         if validation is not None:

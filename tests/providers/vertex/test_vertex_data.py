@@ -135,7 +135,7 @@ def test_validation_set_limit_and_empty_train(cli, make_recipe, vertex_env):
         @hookimpl
         def ftx_register_price_tables(self, register):
             register(PriceTable(name="test limits", backend="vertex", date="2026-11-23", source="test",
-                                entries={"gemini-2.5-flash-lite": {"train_per_1m_tokens": 1.5,
+                                entries={"gemini-3-flash-lite": {"train_per_1m_tokens": 1.5,
                                                                     "max_tokens_per_example": 131072,
                                                                     "max_validation_examples": 3,
                                                                     "preference_tuning": True}}))

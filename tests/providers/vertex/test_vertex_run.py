@@ -66,7 +66,7 @@ def test_dry_run_shows_the_exact_request_and_spends_nothing(cli, fake_vertex, gc
     assert r.exit_code == 0, r
     plan = json.loads(r.stdout)["plan"]
     request = plan["request"]
-    assert request["baseModel"] == "gemini-2.5-flash-lite" and request["tunedModelDisplayName"] == "support-bot"
+    assert request["baseModel"] == "gemini-3-flash-lite" and request["tunedModelDisplayName"] == "support-bot"
     assert request["supervisedTuningSpec"]["hyperParameters"] == {
         "epochCount": 4, "learningRateMultiplier": 0.5, "adapterSize": "ADAPTER_SIZE_EIGHT"}
     assert request["labels"] == {"ftx_client_key": plan["client key"], "ftx_recipe": "demo", "team": "ml"}

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FireworksOptions(BaseModel):
+    """``backends.fireworks`` options."""
+
+    model_config = ConfigDict(extra="forbid")
+    account: str | None = Field(None, description="Fireworks account id (else FIREWORKS_ACCOUNT_ID)")

@@ -1,0 +1,181 @@
+"""A stateful fake of Fireworks AI's dataset + fine-tuning REST API on 127.0.0.1 (httpx client).
+
+Shapes follow Fireworks' API reference (docs.fireworks.ai/api-reference; the reference set of this
+project holds no OpenAPI file for Fireworks): datasets ``accounts/A/datasets/ID`` (created, then
+``:upload``, then ``READY``); ``supervisedFineTuningJobs`` and ``dpoJobs`` named by the caller
+(``?supervisedFineTuningJobId=``; a second create of one name answers 409 ALREADY_EXISTS), moving
+``JOB_STATE_CREATING`` -> ``RUNNING`` -> ``COMPLETED`` one stage per read, and ``:cancel``.
+Errors are Google-style: ``{"error": {"code": 409, "message": ..., "status": "ALREADY_EXISTS"}}``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import threading
+from typing import Any
+
+from .faults import ApiError, FaultyHandler, FaultyServer, multipart
+
+_STATUS_NAMES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 409: "ALREADY_EXISTS",
+                 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 502: "UNAVAILABLE", 503: "UNAVAILABLE"}
+_KINDS = {"supervisedFineTuningJobs": "supervisedFineTuningJobId", "dpoJobs": "dpoJobId"}
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+class FakeFireworks(FaultyServer):
+    def __init__(self, *, account: str = "ftx-test", steps: int = 3, lifetime: float = 300.0):
+        self._init_faults()
+        self.account, self.steps = account, steps
+        self.datasets: dict[str, dict[str, Any]] = {}
+        self.contents: dict[str, bytes] = {}
+        self.jobs: dict[str, dict[str, Any]] = {}  # name -> job
+        self.fail_next: str | None = None
+        self.lock = threading.RLock()
+        self._serve(_Handler, 0, lifetime)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def advance(self, job: dict[str, Any]) -> None:
+        state = job["state"]
+        if state == "JOB_STATE_CANCELLING":
+            job["state"] = "JOB_STATE_CANCELLED"
+        elif state == "JOB_STATE_CREATING":
+            job["state"] = "JOB_STATE_RUNNING"
+        elif state == "JOB_STATE_RUNNING":
+            job["_reads"] += 1
+            if job["_reads"] >= self.steps:
+                if job.pop("_fail", None):
+                    job["state"] = "JOB_STATE_FAILED"
+                    job["status"] = {"code": "INTERNAL", "message": job.pop("_error")}
+                else:
+                    job["state"] = "JOB_STATE_COMPLETED"
+                    content = self.contents.get(job["_dataset"], b"")
+                    job["trainedTokens"] = max(1, len(content) // 4) * int(job["_epochs"])
+        job["updateTime"] = _now()
+
+    def view(self, job: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in job.items() if not k.startswith("_")}
+
+
+class _Handler(FaultyHandler):
+    server_fake: FakeFireworks
+    routes = [
+        ("POST", re.compile(r"^/v1/accounts/(?P<a>[^/]+)/datasets$"), "create_dataset"),
+        ("GET", re.compile(r"^/v1/accounts/(?P<a>[^/]+)/datasets/(?P<id>[^/:]+)$"), "get_dataset"),
+        ("POST", re.compile(r"^/v1/accounts/(?P<a>[^/]+)/datasets/(?P<id>[^/:]+):upload$"), "upload"),
+        ("POST", re.compile(r"^/v1/accounts/(?P<a>[^/]+)/(?P<kind>supervisedFineTuningJobs|dpoJobs)$"), "create_job"),
+        ("GET", re.compile(r"^/v1/accounts/(?P<a>[^/]+)/(?P<kind>supervisedFineTuningJobs|dpoJobs)$"), "list_jobs"),
+        ("GET", re.compile(r"^/v1/accounts/(?P<a>[^/]+)/(?P<kind>supervisedFineTuningJobs|dpoJobs)/(?P<id>[^/:]+)$"),
+         "get_job"),
+        ("POST", re.compile(
+            r"^/v1/accounts/(?P<a>[^/]+)/(?P<kind>supervisedFineTuningJobs|dpoJobs)/(?P<id>[^/:]+):cancel$"),
+         "cancel_job"),
+    ]
+
+    def error_body(self, err: ApiError) -> tuple[str, Any]:
+        return "Status", {"error": {"code": err.status, "message": err.message,
+                                    "status": _STATUS_NAMES.get(err.status, "UNKNOWN")}}
+
+    def _account(self, m: Any) -> str:
+        if m["a"] != self.server_fake.account:
+            raise ApiError(403 if m["a"] else 404, f"no access to account {m['a']}")
+        return m["a"]
+
+    def _dataset(self, m: Any) -> dict[str, Any]:
+        name = f"accounts/{self._account(m)}/datasets/{m['id']}"
+        found = self.server_fake.datasets.get(name)
+        if found is None:
+            raise ApiError(404, f"dataset {name} not found")
+        return found
+
+    def _create_dataset(self, m: Any, _q: dict, raw: bytes) -> tuple:
+        body = json.loads(raw or b"{}")
+        dataset_id = body.get("datasetId") or ""
+        if not re.fullmatch(r"[a-z0-9-]{1,63}", dataset_id):
+            raise ApiError(400, f"invalid datasetId {dataset_id!r}")
+        name = f"accounts/{self._account(m)}/datasets/{dataset_id}"
+        with self.server_fake.lock:
+            if name in self.server_fake.datasets:
+                raise ApiError(409, f"dataset {name} already exists")
+            self.server_fake.datasets[name] = {"name": name, "state": "UPLOADING", "createTime": _now(),
+                                               **(body.get("dataset") or {})}
+            return 200, "Dataset", dict(self.server_fake.datasets[name])
+
+    def _get_dataset(self, m: Any, _q: dict, _raw: bytes) -> tuple:
+        with self.server_fake.lock:
+            return 200, "Dataset", dict(self._dataset(m))
+
+    def _upload(self, m: Any, _q: dict, raw: bytes) -> tuple:
+        form = multipart(raw, self.headers.get("Content-Type") or "")
+        if "file" not in form:
+            raise ApiError(400, "missing file")
+        with self.server_fake.lock:
+            dataset = self._dataset(m)
+            self.server_fake.contents[dataset["name"]] = form["file"][1]
+            dataset["state"] = "READY"
+            dataset["exampleCount"] = str(form["file"][1].count(b"\n"))
+        return 200, "UploadDatasetResponse", {}
+
+    def _create_job(self, m: Any, query: dict, raw: bytes) -> tuple:
+        fake = self.server_fake
+        kind = m["kind"]
+        job_id = query.get(_KINDS[kind]) or f"job-{len(fake.jobs) + 1}"
+        body = json.loads(raw or b"{}")
+        name = f"accounts/{self._account(m)}/{kind}/{job_id}"
+        training = body.get("trainingConfig") if kind == "dpoJobs" else body
+        if not isinstance(training, dict) or not training.get("baseModel"):
+            raise ApiError(400, "baseModel is required")
+        with fake.lock:
+            if name in fake.jobs:
+                raise ApiError(409, f"{name} already exists")
+            dataset = fake.datasets.get(body.get("dataset") or "")
+            if dataset is None or dataset["state"] != "READY":
+                raise ApiError(400, f"dataset {body.get('dataset')!r} is not READY")
+            output = f"accounts/{fake.account}/models/{job_id}"
+            job = {**body, "name": name, "state": "JOB_STATE_CREATING", "createTime": _now(), "updateTime": _now(),
+                   "_reads": 0, "_dataset": dataset["name"], "_epochs": training.get("epochs", 1)}
+            if kind == "dpoJobs":
+                job["trainingConfig"] = {**training, "outputModel": output}
+            else:
+                job["outputModel"] = output
+            if fake.fail_next:
+                job["_fail"], job["_error"], fake.fail_next = True, fake.fail_next, None
+            fake.jobs[name] = job
+            fake.created.set()
+            return 200, kind, fake.view(job)
+
+    def _job(self, m: Any) -> dict[str, Any]:
+        name = f"accounts/{self._account(m)}/{m['kind']}/{m['id']}"
+        job = self.server_fake.jobs.get(name)
+        if job is None:
+            raise ApiError(404, f"{name} not found")
+        return job
+
+    def _get_job(self, m: Any, _q: dict, _raw: bytes) -> tuple:
+        with self.server_fake.lock:
+            job = self._job(m)
+            self.server_fake.advance(job)
+            return 200, m["kind"], self.server_fake.view(job)
+
+    def _list_jobs(self, m: Any, query: dict, _raw: bytes) -> tuple:
+        fake = self.server_fake
+        with fake.lock:
+            prefix = f"accounts/{self._account(m)}/{m['kind']}/"
+            jobs = [fake.view(j) for n, j in fake.jobs.items() if n.startswith(prefix)]
+        size = int(query.get("pageSize") or 50)
+        return 200, "list", {m["kind"]: jobs[:size], "nextPageToken": "", "totalSize": len(jobs)}
+
+    def _cancel_job(self, m: Any, _q: dict, _raw: bytes) -> tuple:
+        with self.server_fake.lock:
+            job = self._job(m)
+            if job["state"] in ("JOB_STATE_COMPLETED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED"):
+                raise ApiError(400, f"{job['name']} is {job['state']}")
+            job["state"] = "JOB_STATE_CANCELLING"
+            return 200, "Empty", {}

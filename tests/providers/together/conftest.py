@@ -1,0 +1,22 @@
+"""Fixtures for the Together AI provider: the fake Together server on loopback, driven by the real SDK."""
+
+from __future__ import annotations
+
+import pytest
+
+from fakes.together_server import FakeTogether
+
+API_KEY = "tgp_v1_ftxtest0123456789abcdefXYZ"
+
+
+@pytest.fixture
+def fake_together(monkeypatch):
+    with FakeTogether(steps=3) as server:
+        monkeypatch.setenv("TOGETHER_BASE_URL", server.url)
+        monkeypatch.setenv("TOGETHER_API_KEY", API_KEY)
+        monkeypatch.setenv("FTX_POLL_INTERVAL", "0.01")
+        monkeypatch.setenv("FTX_RETRY_WAIT", "0.01")
+        monkeypatch.setenv("FTX_RETRY_MAX_WAIT", "0.05")
+        monkeypatch.setenv("FTX_HTTP_TIMEOUT", "5")
+        monkeypatch.setenv("FTX_TODAY", "2026-12-03")
+        yield server
