@@ -50,6 +50,8 @@ _SHAPES = [
     re.compile(r"(?<![A-Za-z0-9])(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})"),
     re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Z0-9])"),  # AWS access key id
 ]
+# Credentials inside a URL: scheme://user:password@host (OPENAI_BASE_URL=http://user:KEY@host/v1).
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/\s@:]*):([^/\s@]+)@")
 # "Bearer xyz" / "Basic xyz" anywhere (HTTP headers echoed in errors and logs).
 _AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=\-]{6,}")
 # key=value / key: value / "key": "value" where the key names a secret.
@@ -96,6 +98,7 @@ def _redact_text(text: str, env_values: list[str]) -> str:
     for value in env_values:
         if value in text:
             text = text.replace(value, MASK)
+    text = _URL_USERINFO.sub(lambda m: f"{m.group(1)}{MASK}@", text)
     for shape in _SHAPES:
         text = shape.sub(MASK, text)
     text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
@@ -132,3 +135,15 @@ def redact(value: Any) -> Any:
     :func:`redact_text`. Sets come back as lists; other scalars unchanged.
     """
     return _redact(value, secret_env_values())
+
+
+def url_scope(url: str) -> str:
+    """``url`` safe to store as a cache key: credentials in it are replaced by a short digest of
+    them, so two accounts on one host stay apart and the secret itself is never written."""
+    import hashlib
+
+    def digest(m: re.Match[str]) -> str:
+        tag = hashlib.sha256(f"{m.group(2)}:{m.group(3)}".encode()).hexdigest()[:12]
+        return f"{m.group(1)}credentials-{tag}@"
+
+    return redact_text(_URL_USERINFO.sub(digest, url))

@@ -9,11 +9,9 @@ from ..errors import DataError, Problem
 
 
 def _path_problem(recipe: Any, key: str, ref: str) -> Problem | None:
-    path = recipe.data_path(ref)
-    if path.startswith("hf:") or Path(path).exists():
-        return None
-    file, line = recipe.located.where(("data", key))
-    return Problem(f"data file not found: {path}", file=file, line=line, field=f"data.{key}")
+    from .recipe_checks import path_problem
+
+    return path_problem(recipe, key, ref)
 
 
 def _stratum(example: Any, field: str | None) -> Any:
@@ -69,6 +67,11 @@ def _read_splits(recipe: Any) -> tuple[list, list, dict[str, Any], list[Problem]
     else:
         ratio = spec.split if spec.split is not None else (0.1 if len(train) >= 10_000 else 0.2)
         strata = [_stratum(e, spec.stratify_by) for e in train]
+        from .recipe_checks import stratify_problem
+
+        unknown = stratify_problem(recipe, strata)
+        if unknown is not None:
+            found.append(unknown)
         train_idx, val_idx = split_indices(strata, ratio, spec.seed)
         validation = [train[i] for i in val_idx]
         train = [train[i] for i in train_idx]
@@ -105,6 +108,9 @@ def plan_data(recipe: Any, backend: Any) -> tuple[dict[str, Any], list[Problem],
     spec = recipe.recipe.data
     problems = [p for p in (_path_problem(recipe, "train", spec.train),
                             _path_problem(recipe, "validation", spec.validation) if spec.validation else None) if p]
+    from .recipe_checks import format_problem
+
+    problems += [p for p in (format_problem(recipe),) if p]
     if problems:
         return {}, problems, []
     train, validation, info = load_splits(recipe, problems)

@@ -29,6 +29,8 @@ def _humanize(err: dict) -> str:
         return "must be a string"
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return "must be a mapping"
+    if kind == "finite_number":
+        return "must be a finite number"
     if kind == "list_type":
         return "must be a list"
     if kind == "literal_error":
@@ -166,13 +168,17 @@ def _backend_view(located: Located, name: str, problems: list[Problem]) -> tuple
     """The recipe with ``backends.NAME``'s sections merged in, and that block's other keys."""
     from .schema import SECTIONS
 
-    section = (located.data.get("backends") or {}).get(name) or {}
+    block = located.data.get("backends") or {}
+    section = (block.get(name) if isinstance(block, dict) else None) or {}
     if not isinstance(section, dict):
         problems.append(problem_at(located, ("backends", name), "must be a mapping"))
         return located, {}
     view = Located(copy.deepcopy(located.data), dict(located.lines), dict(located.names))
     sections = {k: v for k, v in section.items() if k in SECTIONS}
     merge(view, Located(sections, located.lines), prefix=("backends", name))
+    for key, value in located.overrides:  # the command line wins over the backend's section
+        if key[:2] != ("backends", name):
+            set_path(view, key, copy.deepcopy(value), located.lines.get(key, ("<command line>", None)))
     options = {k: v for k, v in section.items() if k not in SECTIONS}
     return view, options
 
@@ -198,13 +204,16 @@ def load_recipe(ref: str | Path, overrides: list[str] | tuple[str, ...] = (),
                 backend: str | None = None) -> ResolvedRecipe:
     """Read a recipe file (or shipped recipe name), apply ``key=value`` overrides, validate the
     whole file (every backend section included) and resolve it for ``backend``."""
+    from .read import read_recipe_text
+
     path = find_recipe(ref)
-    located = load_yaml(path.read_text(encoding="utf-8"), _display(path))
+    located = load_yaml(read_recipe_text(path, _display(path)), _display(path))
     if not isinstance(located.data, dict):
         raise RecipeError("a recipe is a YAML mapping (name, model, data, ...)", file=_display(path), line=1)
     for item in overrides:
         key, value = parse_override(item)
         set_path(located, key, value, ("<command line>", None))
+        located.overrides.append((key, value))
     return resolve_recipe(located, backend, path)
 
 

@@ -10,7 +10,33 @@ Auto = Literal["auto"]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # inf/nan are never a usable number here (an infinite learning rate passed validation)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, v: Any, info: Any) -> Any:
+        """YAML's ``true`` is not the number 1 (``epochs: true`` used to train one epoch)."""
+        if isinstance(v, bool) and info.field_name and not _admits_bool(cls.model_fields[info.field_name].annotation):
+            raise ValueError("must be a number, not true/false" if _admits_number(
+                cls.model_fields[info.field_name].annotation) else "must not be true/false")
+        return v
+
+
+def _type_args(annotation: Any) -> set[Any]:
+    from typing import get_args
+
+    args = set(get_args(annotation))
+    return {annotation} | set().union(*(_type_args(a) for a in args)) if args else {annotation}
+
+
+def _admits_bool(annotation: Any) -> bool:
+    return bool({bool, Any} & _type_args(annotation))
+
+
+def _admits_number(annotation: Any) -> bool:
+    return bool({int, float} & _type_args(annotation))
+
 
 
 class DataSpec(Strict):
@@ -22,7 +48,7 @@ class DataSpec(Strict):
                     "(default 0.2; 0.1 from 10,000 examples)")
     format: str = Field("auto", description="data format name, or auto to detect")
     stratify_by: str | None = Field(None, description="record field to stratify the split by")
-    seed: int = Field(42, description="seed of the train/validation split")
+    seed: int = Field(42, ge=0, le=2**32 - 1, description="seed of the train/validation split")
 
     @model_validator(mode="after")
     def _split_or_validation(self) -> "DataSpec":
@@ -52,7 +78,7 @@ class Hyperparameters(Strict):
     packing: bool | None = Field(None, description="pack short examples together; default: backend decides")
     max_steps: int | None = Field(None, ge=1, description="stop after this many optimizer steps")
     beta: float | None = Field(None, gt=0, description="preference-objective beta (DPO, ORPO, KTO; default 0.1)")
-    seed: int = 42
+    seed: int = Field(42, ge=0, le=2**32 - 1, description="training seed (numpy and torch take 0 to 2**32-1)")
 
     @field_validator("epochs", "batch_size")
     @classmethod

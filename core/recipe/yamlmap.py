@@ -20,6 +20,8 @@ class Located:
     lines: dict[Path, tuple[str, int | None]] = field(default_factory=dict)
     # path -> the name to report it by, for values merged in from another place
     names: dict[Path, str] = field(default_factory=dict)
+    # command-line overrides, in order: applied again over a backend's section (the command line wins)
+    overrides: list[tuple[Path, Any]] = field(default_factory=list)
 
     def where(self, path: Path) -> tuple[str | None, int | None]:
         """Location of ``path`` or of its nearest located ancestor."""
@@ -44,16 +46,48 @@ def _walk(node: yaml.Node, path: Path, file: str, lines: dict[Path, tuple[str, i
             _walk(item, path + (i,), file, lines)
 
 
+def _error_line(exc: yaml.YAMLError, text: str) -> int | None:
+    """The line a YAML error is about. A key missing its ``:`` is only noticed on the next line:
+    the scanner's context mark points at the key itself. Reader errors (a NUL byte, a control
+    character) carry a character position only."""
+    context = getattr(exc, "context_mark", None)
+    mark = getattr(exc, "problem_mark", None)
+    if context is not None and "simple key" in str(getattr(exc, "context", "")):
+        return context.line + 1
+    if mark is not None:
+        return mark.line + 1
+    position = getattr(exc, "position", None)
+    if isinstance(position, int):
+        return text.count("\n", 0, position) + 1
+    return None
+
+
 def load_yaml(text: str, file: str) -> Located:
-    """``yaml.safe_load`` the text and map every key path to its line."""
+    """``yaml.safe_load`` the text and map every key path to its line; refuses alias bombs, deep
+    nesting and duplicate keys first (see :mod:`.yamlguard`)."""
+    from .yamlguard import duplicate_keys, expanded_size
+
+    loader = None
     try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        loader = yaml.SafeLoader(text)  # checks the characters: a NUL byte fails here
+        node = loader.get_single_node()
+        if node is not None:
+            expanded_size(node, file)
+            duplicates = duplicate_keys(node, file)
+            if duplicates:
+                raise RecipeError(problems=duplicates)
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        reason = getattr(exc, "problem", None) or str(exc)
-        raise RecipeError(f"invalid YAML: {reason}", file=file, line=line) from None
+        reason = getattr(exc, "problem", None) or getattr(exc, "reason", None) or str(exc)
+        char = getattr(exc, "character", None)
+        if isinstance(char, int):  # a reader error: the offending code point
+            reason = f"{reason} (character {char:#04x})"
+        raise RecipeError(f"invalid YAML: {reason}", file=file, line=_error_line(exc, text)) from None
+    except RecursionError:
+        raise RecipeError("the YAML is nested too deeply", file=file) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
     lines: dict[Path, tuple[str, int]] = {}
     if node is not None:
         lines[()] = (file, node.start_mark.line + 1)

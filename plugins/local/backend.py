@@ -35,6 +35,13 @@ class LocalBackend(Backend):
         if objective is not None and not objective.packs and recipe.is_set("hyperparameters.packing"):
             out.append(Finding("warning", f"packing applies to sft only; {objective.name.upper()} examples "
                                           "are not packed", "hyperparameters.packing"))
+        if recipe.recipe.output_dir:
+            from .outputs import configured_output_dir
+            from .ownership import refusal
+
+            problem = refusal(configured_output_dir(recipe))
+            if problem:
+                out.append(Finding("error", problem, "output_dir"))
         missing = [m for m in ("torch", "transformers", "peft", "trl") if importlib.util.find_spec(m) is None]
         if missing:
             out.append(Finding("warning", f"not installed: {', '.join(missing)} "

@@ -31,16 +31,27 @@ def new_run_id() -> str:
 def run_dir_for(recipe: Any, run_id: str) -> Path:
     """``output_dir`` from the recipe (relative to the working directory), else the ftx home's
     ``runs/<run id>``. An output folder that already holds a finished run is refused (one that
-    holds a failed run is reused)."""
+    holds a failed run is reused); so is one ftx did not write (see :mod:`.ownership`)."""
+    from .ownership import claim, refusal
+
     if recipe.recipe.output_dir:
-        path = Path(recipe.recipe.output_dir).expanduser().resolve()
+        path = configured_output_dir(recipe)
+        problem = refusal(path)
+        if problem:
+            raise BackendError(problem, field="output_dir")
         if _finished_run(path):
             raise BackendError(f"output_dir {path} already holds a finished run; choose another folder "
                                "or remove it", field="output_dir")
     else:
         path = ftx_home() / "runs" / run_id
     path.mkdir(parents=True, exist_ok=True)
+    claim(path, run_id)
     return path
+
+
+def configured_output_dir(recipe: Any) -> Path:
+    """The recipe's ``output_dir``, relative to the working directory."""
+    return Path(recipe.recipe.output_dir).expanduser().resolve()
 
 
 def _finished_run(path: Path) -> bool:

@@ -50,7 +50,10 @@ class OpenAIProvider(HostedProvider):
 
     # -- files -------------------------------------------------------------------------------------
     def _scope(self) -> str:
-        return self.connection.get("endpoint") or self.connection.get("base_url") or "https://api.openai.com/v1"
+        """The endpoint uploads are cached under, with any credentials in its URL digested."""
+        from ftx.redact import url_scope
+
+        return url_scope(self.connection.get("endpoint") or self.connection.get("base_url") or "https://api.openai.com/v1")
 
     def _cache(self) -> tuple[Any, dict[str, Any]]:
         from ftx.home import ftx_home
