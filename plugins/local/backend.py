@@ -55,6 +55,7 @@ class LocalBackend(Backend):
             "effective batch": batch * hp.gradient_accumulation,
             "learning rate": f"{hp.learning_rate:g} ({hp.scheduler}, warmup {hp.warmup_ratio:.0%})",
             "max length": hp.max_length,
+            **_batching(recipe, data),
         }
 
     def distribution_plan(self, recipe, processes: Any, data: dict[str, Any]) -> dict[str, Any] | None:
@@ -67,3 +68,22 @@ class LocalBackend(Backend):
         from .train import run_local
 
         return run_local(recipe, context)
+
+
+def _batching(recipe, data: dict[str, Any]) -> dict[str, Any]:
+    """Which batching the run uses and the padding share it should see (from the token lengths
+    the estimate counts too: the model's tokenizer when it is on this machine)."""
+    from ftx.cost.dataset import splits
+    from ftx.cost.local_tokens import local_counter, sequences
+    from ftx.cost.model_shape import resolve_shape
+
+    from .batching import describe
+
+    try:
+        train, _ = splits(recipe, data)
+    except Exception:  # noqa: BLE001 - the data plan reports unreadable data; the plan still shows
+        return {}
+    shape = resolve_shape(recipe.model, recipe.base_dir) if recipe.model else None
+    counter = local_counter(shape)
+    lengths = [n for example in train for n in sequences(example, counter)]
+    return describe(recipe, lengths, counter.name) if lengths else {}
