@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from ..errors import Problem, RecipeError
+from ..yamlio import compose, safe_load
 
 Path = tuple[Any, ...]
 
@@ -47,8 +48,8 @@ def _walk(node: yaml.Node, path: Path, file: str, lines: dict[Path, tuple[str, i
 def load_yaml(text: str, file: str) -> Located:
     """``yaml.safe_load`` the text and map every key path to its line."""
     try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = safe_load(text)
+        node = compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
