@@ -40,25 +40,31 @@ def measure(cmd: list[str], env: dict[str, str], cwd: str) -> tuple[float, float
     return wall, usage.ru_utime + usage.ru_stime
 
 
-def seed_registry(home: Path, runs: int) -> str:
-    """A registry of ``runs`` hosted runs (one in ten with a remote job id); returns one job id."""
+def seed_registry(home: Path, runs: int) -> dict[str, float]:
+    """A registry of ``runs`` runs (half hosted, each with a job id); times one job-id lookup
+    through the index against the scan of every run that ``ftx jobs status`` did before."""
     code = f"""
-import os, sys
+import os
 os.environ["FTX_HOME"] = {str(home)!r}
-from ftx.registry import open_registry
-reg = open_registry()
-job = None
-with reg.bulk() if hasattr(reg, "bulk") else __import__("contextlib").nullcontext():
-    for i in range({runs}):
-        run = reg.create_run(recipe_name=f"r{{i}}", recipe_hash="h", recipe_snapshot={{}}, data_hashes={{}},
-                             backend="openai" if i % 2 else "local", model="gpt-4.1-mini")
-        if i % 10 == 0 and i % 2:
-            job = f"ftjob-{{i:06d}}"
-            reg.set_remote(run.id, job) if hasattr(reg, "set_remote") else reg.update_run(run.id, remote_job_id=job)
-print(job)
+from ftx.registry import Registry
+from ftx.registry.models import utc_now
+reg = Registry()
+now = utc_now()
+rows = [(f"20261203-{{i:06d}}-beef", f"r{{i}}", "h", "openai" if i % 2 else "local", "gpt-4.1-mini",
+         f"ftjob-{{i:06d}}" if i % 2 else None, "succeeded", now, now) for i in range({runs})]
+with reg._write() as conn:
+    conn.executemany("INSERT INTO runs (id, name, recipe_hash, backend, model, remote_job_id, status, created_at,"
+                     " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+job = f"ftjob-{{({runs} // 2) | 1:06d}}"
+import json, time
+t = time.perf_counter(); found = reg.find_by_remote_job(job); indexed = time.perf_counter() - t
+t = time.perf_counter(); scan = [r for r in reg.list_runs(limit=None) if r.remote_job_id == job]
+scanned = time.perf_counter() - t
+assert [r.id for r in found] == [r.id for r in scan]
+print(json.dumps({{"job_lookup_indexed_s": indexed, "job_lookup_scan_all_s": scanned}}))
 """
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
-    return out.stdout.strip().splitlines()[-1]
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -70,6 +76,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ftx-bench-startup-") as tmp:
         work = Path(tmp)
         env = {**os.environ, "FTX_HOME": str(work / "home"), "HF_HUB_OFFLINE": "1"}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: bytecode cached after the warm-up
         data = work / "train.jsonl"
         data.write_text((ROOT / "recipes" / "data" / "quickstart.jsonl").read_text(encoding="utf-8"))
         recipe = work / "r.yaml"
@@ -83,7 +90,7 @@ def main() -> None:
             "ftx estimate": [FTX, "estimate", str(recipe)],
             "ftx run --dry-run (local)": [FTX, "run", str(recipe), "--backend", "local", "--dry-run"],
             "ftx run --backend openai --dry-run": [FTX, "run", str(recipe), "--backend", "openai", "--dry-run"],
-            "ftx runs": [FTX, "runs"],
+            "ftx runs list": [FTX, "runs", "list"],
             "ftx jobs list": [FTX, "jobs", "list"],
         }
         baseline = [sys.executable, "-c", "pass"]
@@ -93,9 +100,9 @@ def main() -> None:
         for _ in range(args.repeat):
             for name, cmd in [("python -c pass", baseline), *commands.items()]:
                 samples[name].append(measure(cmd, env, tmp))
-        job = seed_registry(work / "home", args.runs)
+        lookup = seed_registry(work / "home", args.runs)
         registry = {}
-        for name, cmd in (("ftx jobs list", [FTX, "jobs", "list"]), ("ftx runs", [FTX, "runs"])):
+        for name, cmd in (("ftx jobs list", [FTX, "jobs", "list"]), ("ftx runs list", [FTX, "runs", "list"])):
             registry[name] = [measure(cmd, env, tmp) for _ in range(3)]
         load = [round(x, 2) for x in os.getloadavg()]
 
@@ -107,11 +114,11 @@ def main() -> None:
                    "ratio_wall": round(med(v, 0) / base_wall, 2), "ratio_cpu": round(med(v, 1) / base_cpu, 2)}
             for name, v in samples.items()}
     reg = {name: {"wall_s": round(med(v, 0), 4), "cpu_s": round(med(v, 1), 4),
-                  "ratio_cpu_vs_empty_registry": round(med(v, 1) / rows[name]["cpu_s"], 2)}
+                  "ratio_cpu_vs_empty_registry": round(med(v, 1) / rows[name]["cpu_s"], 2) if name in rows else None}
            for name, v in registry.items()}
     result = {"repeat": args.repeat, "load_average_at_end": load, "goal_ratio": GOAL,
               "baseline": rows.pop("python -c pass"), "commands": rows,
-              "registry_runs": args.runs, "registry": reg,
+              "registry_runs": args.runs, "registry": reg, "job_lookup": lookup,
               "all_under_goal_cpu": all(r["ratio_cpu"] < GOAL for r in rows.values()),
               "all_under_goal_wall": all(r["ratio_wall"] < GOAL for r in rows.values())}
     out = Path(args.out)
@@ -123,7 +130,9 @@ def main() -> None:
               f"({r['ratio_cpu']:4.1f}x)")
     for name, r in reg.items():
         print(f"  {name} with {args.runs:,} runs: {r['cpu_s'] * 1000:.0f} ms CPU "
-              f"({r['ratio_cpu_vs_empty_registry']:.2f}x the empty registry)")
+              f"({r['ratio_cpu_vs_empty_registry'] or '-'}x the empty registry)")
+    print(f"  job-id lookup with {args.runs:,} runs: indexed {lookup['job_lookup_indexed_s'] * 1000:.2f} ms, "
+          f"scan of every run {lookup['job_lookup_scan_all_s'] * 1000:.0f} ms")
     print(f"-> {out}")
 
 
