@@ -276,7 +276,8 @@ def _recorded(summary: Any) -> dict[str, Any]:
     if not isinstance(summary, dict):
         return {"status": "succeeded"}
     metric_keys = ("final_train_loss", "final_eval_loss", "baseline_eval_loss", "best_eval_loss", "best_eval_step",
-                   "steps", "epochs", "train_time_s", "tokens_per_second", "peak_memory_mb", "health")
+                   "steps", "epochs", "train_time_s", "tokens_per_second", "peak_memory_mb",
+                   "predicted_peak_memory_mb", "peak_memory_error", "health")
     artifacts = dict(summary.get("files") or {})
     artifact = summary.get("artifact")
     if isinstance(artifact, dict) and artifact.get("path"):
