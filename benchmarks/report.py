@@ -13,9 +13,7 @@ HEADER = """# Benchmarks
 Measured on this project's machines (2 CPU cores, 24 GB, no GPU) with the scripts in `benchmarks/`
 (see `benchmarks/README.md`); raw results are in `benchmarks/results/`, and this page is rebuilt from
 them by `benchmarks/report.py`. Every ratio is against a baseline measured in the same run; the
-machine was shared while some of these ran, so read the ratios rather than absolute timings. No GPU
-was lent to the session that measured these: LoRA vs QLoRA vs full on a ~0.5B model on a GPU (peak
-memory, tokens/s, MFU) is still to be measured.
+machine was shared while some of these ran, so read the ratios rather than absolute timings.
 """
 
 
@@ -82,9 +80,144 @@ matters for short runs and disappears into long ones.
 """
 
 
+def _load(name: str) -> dict | None:
+    path = RESULTS / name
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def batching() -> str:
+    b = _load("batching.json")
+    if b is None:
+        return ""
+    v, loss = b["variants"], b["per_example_loss"]
+    rows = "\n".join(
+        f"| {name} | {r['tokens_per_s']:,.0f} ({' / '.join(f'{x:,.0f}' for x in r['tokens_per_s_runs'])}) | "
+        f"{r['padding_fraction']:.0%} | {r['steps']} | {r['real_tokens']:,} | {b['settings'][name]} |"
+        for name, r in v.items())
+    return f"""
+## Batching (`bench_batching.py`)
+
+One full epoch of the same {b['examples']} generated chat examples ({b['data']['min']}-{b['data']['max']} tokens,
+median {b['data']['median']}) on ftx/tiny-llama, LoRA, {b['threads']} torch thread; median of {b['repeats']}
+interleaved runs (each run's figure in brackets; the cores were shared, so runs vary). Every variant trained
+the same real tokens: {'yes' if b['same_examples_every_variant'] else 'NO'}.
+
+| variant | real tokens/s (runs) | padding | steps | real tokens | settings |
+| --- | ---: | ---: | ---: | ---: | --- |
+{rows}
+
+ftx's defaults (length-grouped batches) / TRL's defaults: **{b['ratio_vs_trl_defaults']}x** real tokens/s;
+length-grouped / random order with everything else equal: **{b['ratio_grouped_vs_random_order']}x**.
+The loss of the same examples: each example's summed token loss under the untrained model in length-grouped
+padded batches vs random padded batches ({loss['attention']} attention) differs by at most
+{loss['max_relative_diff']:.1e} (relative); sums {loss['sum_grouped']:,} vs {loss['sum_random']:,}; padding
+{loss['padding_grouped']:.0%} vs {loss['padding_random']:.0%}.
+"""
+
+
+def startup() -> str:
+    s = _load("startup.json")
+    if s is None:
+        return ""
+    base = s["baseline"]
+    rows = "\n".join(f"| `{name}` | {r['wall_s'] * 1000:.0f} ms | {r['ratio_wall']:.1f}x | {r['cpu_s'] * 1000:.0f} ms | "
+                      f"{r['ratio_cpu']:.1f}x |" for name, r in s["commands"].items())
+    reg = s["registry"]
+    look = s["job_lookup"]
+    return f"""
+## Start-up (`bench_startup.py`)
+
+Each command as a fresh process, bytecode cached, median of {s['repeat']} interleaved runs; baseline
+`python -c pass` {base['wall_s'] * 1000:.0f} ms wall, {base['cpu_s'] * 1000:.0f} ms CPU (user + sys; steadier
+than wall time on shared cores). Goal: under {s['goal_ratio']:.0f}x. Load average at the end: {s['load_average_at_end']}.
+
+| command | wall | ratio | CPU | ratio |
+| --- | ---: | ---: | ---: | ---: |
+{rows}
+
+With {s['registry_runs']:,} runs in the registry: `ftx jobs list` {reg['ftx jobs list']['cpu_s'] * 1000:.0f} ms CPU
+({reg['ftx jobs list']['ratio_cpu_vs_empty_registry']}x the empty registry), `ftx runs list`
+{reg['ftx runs list']['cpu_s'] * 1000:.0f} ms ({reg['ftx runs list']['ratio_cpu_vs_empty_registry']}x). Finding a run by
+its provider job id (`ftx jobs status ftjob-...`): {look['job_lookup_indexed_s'] * 1000:.2f} ms through the index
+vs {look['job_lookup_scan_all_s'] * 1000:.0f} ms scanning every run as before, same answer.
+"""
+
+
+def memory() -> str:
+    m = _load("memory.json")
+    if m is None:
+        return ""
+    rows = "\n".join(f"| {r['shape']} | {r['total_parameters']:,} | {r['method']} | {r['max_length']} | "
+                      f"{r['peak_memory_mb']:,.0f} | {r['peak_rss_sampled_mb']:,.0f} | {r['predicted_peak_memory_mb']:,.0f} | "
+                      f"{r['peak_memory_error']:+.1%} |" for r in m["cases"])
+    return f"""
+## Peak memory: measured vs estimated (`memory_calibration.py`)
+
+Two steps of batch 4 on the CPU, each case in a fresh process; every sequence is truncated at max length.
+Measured = the process high-water mark (VmHWM), which ftx now reports; "sampled" = the RSS sampled at step ends,
+which ftx reported before. Error = measured / estimated - 1; tolerance +-{m['tolerance']:.0%}; worst
+{m['worst_error']:+.1%}: {'every case within it' if m['all_within_tolerance'] else 'NOT every case within it'}.
+
+| shape | parameters | method | max length | measured MB | sampled MB | estimated MB | error |
+| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |
+{rows}
+"""
+
+
+def data_stats() -> str:
+    d = _load("data_stats.json")
+    if d is None:
+        return ""
+    rows = "\n".join(f"| {r['examples']:,} | {r['ftx']['wall_s']:.1f} s | {r['ftx']['cpu_s']:.1f} s | "
+                      f"{r['ftx']['peak_rss_mb']:,.0f} MB | {r['json_loop']['wall_s']:.1f} s | {r['ratio_wall']}x |"
+                      for r in d["runs"])
+    return f"""
+## `ftx data stats` at scale (`bench_data_stats.py`)
+
+Generated 3-turn chat examples; baseline: a bare `json.loads` loop over the same file, same run. Goal:
+{d['goal']}. Load average at the end: {d['load_average_at_end']}.
+
+| examples | ftx wall | ftx CPU | ftx peak RSS | json.loads loop | ratio |
+| --- | ---: | ---: | ---: | ---: | ---: |
+{rows}
+"""
+
+
+def gpu() -> str:
+    g = _load("gpu.json")
+    if g is None or g.get("smoke"):
+        return """
+## GPU (`bench_gpu.py`)
+
+Not measured: no GPU was lent to the sessions that wrote these results. `benchmarks/bench_gpu.py` is ready
+(LoRA, QLoRA and full fine-tuning of a ~0.5B random-weight Llama in bf16, ftx's defaults vs TRL's, Liger
+kernels when installed: real tokens/s, CUDA peak memory, MFU against the GPU's dense bf16 spec peak; about
+5 minutes on an H100-class GPU). Without CUDA it prints a "no CUDA" line and exits at once.
+"""
+    rows = []
+    for method, entry in g["methods"].items():
+        for variant, r in entry.items():
+            if isinstance(r, dict):
+                rows.append(f"| {method} | {variant} | {r['tokens_per_s']:,.0f} | {r['padding_fraction']:.0%} | "
+                            f"{r.get('peak_cuda_mb', 0):,.0f} | {r['mfu'] if r['mfu'] is not None else '-'} | {r['settings']} |")
+    body = "\n".join(rows)
+    return f"""
+## GPU (`bench_gpu.py`)
+
+{g['gpu']}, {g['parameters'] / 1e6:.0f}M-parameter random Llama, {g['steps']} steps per run; spec peak
+{g['spec_peak_tflops']} TFLOP/s ({g['spec_peak_source']}); torch {g['torch']}, transformers {g['transformers']},
+trl {g['trl']}; Liger kernels {'installed' if g['liger_kernel'] else 'not installed'}.
+
+| method | variant | real tokens/s | padding | CUDA peak MB | MFU | settings |
+| --- | --- | ---: | ---: | ---: | ---: | --- |
+{body}
+"""
+
+
 def main() -> None:
     out = ROOT / "docs" / "benchmarks.md"
-    out.write_text(HEADER + foundation() + tokens() + local() + ray())
+    out.write_text(HEADER + foundation() + tokens() + startup() + batching() + memory() + data_stats() + gpu()
+                   + local() + ray())
     print(f"wrote {out}")
 
 

@@ -88,7 +88,7 @@ class Plugins:
                 continue
             dist = getattr(ep, "dist", None)
             info = PluginInfo(ep.name, ep.value, dist.version if dist else None,
-                              dist.metadata["Name"] if dist else None, _is_builtin(ep))
+                              _dist_name(dist) if dist else None, _is_builtin(ep))
             if self.pm.get_plugin(ep.name) is not None:
                 first = self.info.get(ep.name)
                 warn(f"plugin {ep.name!r} from {info.dist or ep.value} ignored: the name is already "
@@ -282,8 +282,20 @@ def _entry_points() -> list[metadata.EntryPoint]:
 def _is_builtin(ep: metadata.EntryPoint) -> bool:
     dist = getattr(ep, "dist", None)
     if dist is not None:
-        return dist.metadata["Name"] == "ftx"
+        return _dist_name(dist) == "ftx"
     return ep.value.startswith("ftx.")
+
+
+_DIST_NAMES: dict[int, tuple[Any, str]] = {}
+
+
+def _dist_name(dist: Any) -> str:
+    """The distribution's name, its METADATA parsed once per process (each ``metadata`` access
+    parses the file again, and loading asks for every entry point several times)."""
+    known = _DIST_NAMES.get(id(dist))
+    if known is None or known[0] is not dist:
+        known = _DIST_NAMES[id(dist)] = (dist, str(dist.metadata["Name"]))
+    return known[1]
 
 
 def _allowed(ep: metadata.EntryPoint, wanted: set[str] | None) -> bool:

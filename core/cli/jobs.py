@@ -26,7 +26,7 @@ def _find_run(registry: Any, ref: str) -> Any:
     try:
         return registry.get_run(ref)
     except RegistryError:
-        matches = [r for r in registry.list_runs(limit=None) if r.remote_job_id == ref]
+        matches = registry.find_by_remote_job(ref)
         if len(matches) == 1:
             return matches[0]
         raise
@@ -67,7 +67,7 @@ def list_jobs(backend: str | None, remote: bool, limit: int, as_json: bool) -> N
         _list_remote(backend, limit, as_json)
         return
     with _registry() as registry:
-        runs = [r for r in registry.list_runs(limit=None, backend=backend) if r.backend in hosted][:limit]
+        runs = registry.list_runs(limit=limit, backend=backend, backends=sorted(hosted))
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in runs], indent=2))
         return

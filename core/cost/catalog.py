@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +49,10 @@ class Device:
 def _read_yaml(path: Path) -> dict[str, Any]:
     import yaml
 
+    from ..yamlio import load_file
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_file(path) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise CostError(f"cannot read device catalog: {exc}", file=str(path)) from None
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
@@ -210,13 +211,8 @@ def price_for(backend: str, model: str, tables: list[PriceTable] | None = None,
     return found
 
 
-@lru_cache(maxsize=None)
-def _yaml_file(path: str) -> dict[str, Any]:
-    import yaml
-
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-
-
 def package_yaml(path: Path) -> dict[str, Any]:
-    """A YAML data file shipped with ftx, parsed once per process."""
-    return _yaml_file(str(path))
+    """A YAML data file shipped with ftx, parsed once per process (C loader where present)."""
+    from ..yamlio import load_file
+
+    return load_file(path) or {}

@@ -338,11 +338,15 @@ def find_duplicates(examples: Iterable[Example], threshold: float = THRESHOLD) -
 
 
 def overlap(train: Iterable[Example], validation: Iterable[Example],
-            threshold: float = THRESHOLD) -> OverlapReport:
-    """Leakage: validation examples that exactly or nearly duplicate a training example."""
-    index = DedupeIndex(threshold)
-    for example in train:
-        index.add(example, side=0)
+            threshold: float = THRESHOLD, index: DedupeIndex | None = None) -> OverlapReport:
+    """Leakage: validation examples that exactly or nearly duplicate a training example.
+
+    ``index``: a :class:`DedupeIndex` that already holds exactly the training examples (the one
+    the training set's statistics filled); ``train`` is then not indexed again."""
+    if index is None:
+        index = DedupeIndex(threshold)
+        for example in train:
+            index.add(example, side=0)
     for example in validation:
         index.add(example, side=1)
     return index.leaks()

@@ -103,7 +103,7 @@ def plan_data(recipe: Any, backend: Any) -> tuple[dict[str, Any], list[Problem],
 
     Returns (summary, problems, warnings); problems are every invalid record and missing file."""
     from .advice import dataset_warnings
-    from .dedupe import overlap
+    from .dedupe import DedupeIndex, overlap
     from .stats import compute_stats
     spec = recipe.recipe.data
     problems = [p for p in (_path_problem(recipe, "train", spec.train),
@@ -119,9 +119,11 @@ def plan_data(recipe: Any, backend: Any) -> tuple[dict[str, Any], list[Problem],
         return {}, problems, []
     counter, counter_warning = _counter_for(recipe, backend)
     max_length = recipe.recipe.hyperparameters.max_length
-    train_stats = compute_stats(train, counter=counter, max_length=max_length, stratify_by=spec.stratify_by)
+    index = DedupeIndex()  # one index of the training set: its duplicates, then the leak check
+    train_stats = compute_stats(train, counter=counter, max_length=max_length, stratify_by=spec.stratify_by,
+                                index=index)
     val_stats = compute_stats(validation, counter=counter, max_length=max_length, stratify_by=spec.stratify_by) if validation else None
-    leaks = overlap(train, validation) if validation else None
+    leaks = overlap(train, validation, index=index) if validation else None
     summary: dict[str, Any] = {
         "train_file": recipe.data_path(spec.train),
         "validation_file": recipe.data_path(spec.validation) if spec.validation else None,

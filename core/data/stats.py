@@ -150,7 +150,8 @@ def _side_length(messages: Iterable["Message"], counter: TokenCounter) -> int:
 
 
 def compute_stats(examples: Iterable[Example], counter: TokenCounter | None = None,
-                  max_length: int | None = None, stratify_by: str | None = None) -> DatasetStats:
+                  max_length: int | None = None, stratify_by: str | None = None,
+                  index: DedupeIndex | None = None) -> DatasetStats:
     """Statistics of ``examples`` in one streaming pass.
 
     An example's *length* is the longest sequence the model sees: every message of a chat or
@@ -159,10 +160,12 @@ def compute_stats(examples: Iterable[Example], counter: TokenCounter | None = No
     adds every text once (both replies of a pair). ``max_length`` (tokens) counts examples longer
     than it; counting characters, tokens are estimated as characters / 4, rounded up.
     ``stratify_by`` is a dotted path into the record's extra fields (``Example.meta``); examples
-    without it form their own stratum.
+    without it form their own stratum. ``index``: an empty :class:`DedupeIndex` to fill, which
+    the caller keeps (the train/validation leak check continues from it instead of indexing
+    the training set again).
     """
     counter = counter or CharCounter()
-    index = DedupeIndex()
+    index = index if index is not None else DedupeIndex()
     kinds: Counter[str] = Counter()
     roles: Counter[str] = Counter()
     strata: Counter[str] = Counter()

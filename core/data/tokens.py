@@ -67,37 +67,67 @@ class CharCounter:
         return [len(t) for t in texts]
 
 
-class OpenAICounter:
+class _Memo:
+    """Counts remembered per text, so one command counts each text once however many of its
+    steps ask (data stats, the provider's checks, the estimate, the launch). The texts are the
+    examples' own strings, already in memory; the memo adds one entry per distinct text, up to
+    ``FTX_TOKEN_MEMO`` entries (default 4,000,000; 0 turns it off), then counts without
+    remembering."""
+
+    def __init__(self) -> None:
+        self._memo: dict[str, int] = {}
+        try:
+            self._room = int(os.environ.get("FTX_TOKEN_MEMO", "4000000"))
+        except ValueError:
+            self._room = 4_000_000
+
+    def _remembered(self, text: str, count) -> int:
+        n = self._memo.get(text)
+        if n is None:
+            n = count(text)
+            if len(self._memo) < self._room:
+                self._memo[text] = n
+        return n
+
+
+class OpenAICounter(_Memo):
     """An OpenAI BPE encoding (o200k_base, cl100k_base) counted by bpe-openai's Rust core."""
 
     unit = "tokens"
 
     def __init__(self, encoding: str):
+        super().__init__()
         self.name = encoding
         self._count = _bpe_count_function(encoding)
 
     def count(self, text: str) -> int:
-        return self._count(text) if text else 0
+        return self._remembered(text, self._count) if text else 0
 
     def count_many(self, texts: list[str]) -> list[int]:
-        count = self._count
-        return [count(t) if t else 0 for t in texts]
+        count = self.count
+        return [count(t) for t in texts]
 
 
-class HFCounter:
+class HFCounter(_Memo):
     """A Hugging Face tokenizer loaded from a local path (or the offline hub cache)."""
 
     unit = "tokens"
 
     def __init__(self, ref: str):
+        super().__init__()
         self.name = f"hf:{ref}"
         self._encode_batch, self._encode = _load_hf(ref)
 
     def count(self, text: str) -> int:
-        return self._encode(text) if text else 0
+        return self._remembered(text, self._encode) if text else 0
 
     def count_many(self, texts: list[str]) -> list[int]:
-        return self._encode_batch(texts)
+        missing = [t for t in dict.fromkeys(texts) if t and t not in self._memo]
+        fresh = dict(zip(missing, self._encode_batch(missing))) if missing else {}
+        for text, n in fresh.items():
+            if len(self._memo) < self._room:
+                self._memo[text] = n
+        return [0 if not t else fresh[t] if t in fresh else self._memo[t] for t in texts]
 
 
 def encoding_for_model(model: str) -> str | None:

@@ -74,6 +74,10 @@ MIGRATIONS: tuple[Migration, ...] = (
         "ALTER TABLE runs ADD COLUMN updated_at TEXT",
         "UPDATE runs SET updated_at = COALESCE(finished_at, started_at, created_at)",
     )),
+    Migration(3, "index for finding a run by its provider's job id", (
+        # `ftx jobs status ftjob-...` looks a run up by the provider's id.
+        "CREATE INDEX runs_remote_job ON runs(remote_job_id)",
+    )),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -195,12 +195,18 @@ class Registry:
         more = " and more" if len(rows) > _MAX_CANDIDATES else ""
         raise RegistryError(f"run prefix {key!r} is ambiguous; it matches {shown}{more}")
 
-    def list_runs(self, limit: int | None = 50, backend: str | None = None, status: str | None = None) -> list[Run]:
-        """Runs newest first, optionally only those on ``backend`` or in ``status``; ``limit=None`` for all."""
-        where, params = [], []
+    def list_runs(self, limit: int | None = 50, backend: str | None = None, status: str | None = None,
+                  backends: Sequence[str] | None = None) -> list[Run]:
+        """Runs newest first, optionally only those on ``backend`` (or any of ``backends``) or in
+        ``status``; ``limit=None`` for all."""
+        where: list[str] = []
+        params: list[Any] = []
         if backend:
             where.append("backend = ?")
             params.append(backend)
+        if backends is not None:
+            where.append(f"backend IN ({', '.join('?' for _ in backends) or 'NULL'})")
+            params.extend(backends)
         if status:
             _check_status(status)
             where.append("status = ?")
@@ -213,6 +219,12 @@ class Registry:
             sql += " LIMIT ?"
             params.append(limit)
         return [Run.from_row(r) for r in self._query(sql, params)]
+
+    def find_by_remote_job(self, job_id: str) -> list[Run]:
+        """The runs whose provider job id is ``job_id`` (an indexed lookup), newest first."""
+        rows = self._query("SELECT * FROM runs WHERE remote_job_id = ? ORDER BY created_at DESC, rowid DESC",
+                           (job_id,))
+        return [Run.from_row(r) for r in rows]
 
     def find_by_client_key(self, key: str) -> Run | None:
         """The run created with this idempotency key, if any (how a retried submission finds its job)."""

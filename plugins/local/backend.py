@@ -78,6 +78,7 @@ class LocalBackend(Backend):
             "effective batch": batch * hp.gradient_accumulation,
             "learning rate": f"{hp.learning_rate:g} ({hp.scheduler}, warmup {hp.warmup_ratio:.0%})",
             "max length": hp.max_length,
+            **_batching(recipe, data),
         }
         from .ray_plan import plan as ray_plan, ray_options
 
@@ -109,4 +110,23 @@ class LocalBackend(Backend):
 
 # The summary keys (see ``summary.json``) that the registry keeps as a local run's metrics.
 METRIC_KEYS = ("final_train_loss", "final_eval_loss", "baseline_eval_loss", "best_eval_loss", "best_eval_step",
-               "steps", "epochs", "train_time_s", "tokens_per_second", "peak_memory_mb", "health")
+               "steps", "epochs", "train_time_s", "tokens_per_second", "peak_memory_mb",
+               "predicted_peak_memory_mb", "peak_memory_error", "health")
+
+def _batching(recipe, data: dict[str, Any]) -> dict[str, Any]:
+    """Which batching the run uses and the padding share it should see (from the token lengths
+    the estimate counts too: the model's tokenizer when it is on this machine)."""
+    from ftx.cost.dataset import splits
+    from .estimator.tokens import local_counter, sequences
+    from .estimator.model_shape import resolve_shape
+
+    from .batching import describe
+
+    try:
+        train, _ = splits(recipe, data)
+    except Exception:  # noqa: BLE001 - the data plan reports unreadable data; the plan still shows
+        return {}
+    shape = resolve_shape(recipe.model, recipe.base_dir) if recipe.model else None
+    counter = local_counter(shape)
+    lengths = [n for example in train for n in sequences(example, counter)]
+    return describe(recipe, lengths, counter.name) if lengths else {}

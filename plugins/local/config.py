@@ -1,9 +1,10 @@
 """Recipe hyperparameters + device plan -> a TRL ``SFTConfig`` or ``DPOConfig``.
 
-Packing and padding-free batching stay off unless the recipe asks: without a flash-attention
-kernel the packed sequences attend across example boundaries (TRL warns of cross-contamination),
-and with the short examples of typical fine-tuning sets the saving is small. ``packing: true``
-is honoured (TRL's best-fit packing) for users who know their attention kernel supports it.
+SFT batches are length-grouped by default (:mod:`.batching`): the same examples once per epoch,
+with little padding. Packing stays off unless the recipe asks: without a flash-attention kernel
+the packed sequences can attend across example boundaries (TRL warns of cross-contamination).
+``packing: true`` is honoured (TRL's best-fit packing) for users who know their attention kernel
+supports it.
 """
 
 from __future__ import annotations
@@ -140,8 +141,11 @@ def sft_config(recipe: Any, device: DevicePlan, output_dir: str, n_train: int, h
     """TRL's ``SFTConfig``; ``run`` takes :func:`common_args`' keywords (checkpoints, world_size)."""
     from trl import SFTConfig
 
+    from .batching import trainer_args
+
     hp = recipe.recipe.hyperparameters
     args = common_args(recipe, device, output_dir, n_train, has_eval, **run)
+    args.update(trainer_args(recipe))
     args.update(
         packing=bool(hp.packing),
         assistant_only_loss=loss == "assistant-only",

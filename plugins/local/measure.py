@@ -1,14 +1,37 @@
-"""Peak memory of a run: process RSS on CPU (sampled every step), allocated memory on CUDA."""
+"""Peak memory of a run, as the operating system and CUDA count it.
+
+On CPU the peak is the process's high-water mark (``VmHWM`` in /proc/self/status, the same
+figure as ``getrusage().ru_maxrss``): the kernel records it at every page fault, so it catches
+the peaks inside a step (the backward pass, the optimizer update) that sampling at step ends
+misses. It is the whole process's peak, model loading included. On CUDA the peak is
+``torch.cuda.max_memory_allocated`` since the run started (tensors), with the allocator's
+reserved peak beside it.
+"""
 
 from __future__ import annotations
 
+import resource
+import sys
 from typing import Any
+
+
+def high_water_bytes() -> int:
+    """The process's peak resident memory so far (bytes)."""
+    try:
+        with open("/proc/self/status", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, kilobytes on Linux
 
 
 class PeakMemory:
     def __init__(self, device: str):
         self.device = device
-        self.peak_rss = 0
+        self.sampled_rss = 0
         self._process: Any = None
         try:
             import psutil
@@ -24,23 +47,21 @@ class PeakMemory:
 
     def sample(self) -> None:
         if self._process is not None:
-            self.peak_rss = max(self.peak_rss, self._process.memory_info().rss)
+            self.sampled_rss = max(self.sampled_rss, self._process.memory_info().rss)
 
     def result(self) -> dict[str, Any]:
         self.sample()
-        rss = self.peak_rss
-        if not rss:  # fall back to the lifetime peak the OS keeps (kilobytes on Linux)
-            import resource
-
-            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        out: dict[str, Any] = {"peak_rss_mb": round(rss / 2**20, 1)}
+        rss = max(high_water_bytes(), self.sampled_rss)
+        out: dict[str, Any] = {"peak_rss_mb": round(rss / 2**20, 1),
+                               "peak_rss_sampled_mb": round(self.sampled_rss / 2**20, 1)}
         if self.device == "cuda":
             import torch
 
             out["peak_cuda_allocated_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+            out["peak_cuda_reserved_mb"] = round(torch.cuda.max_memory_reserved() / 2**20, 1)
             out["peak_memory_mb"], out["peak_memory_kind"] = out["peak_cuda_allocated_mb"], "cuda max_memory_allocated"
         else:
-            out["peak_memory_mb"], out["peak_memory_kind"] = out["peak_rss_mb"], "process RSS"
+            out["peak_memory_mb"], out["peak_memory_kind"] = out["peak_rss_mb"], "process high-water mark (VmHWM)"
         return out
 
     def callback(self) -> Any:
@@ -53,3 +74,28 @@ class PeakMemory:
                 meter.sample()
 
         return MemoryCallback()
+
+
+def predicted_peak(recipe: Any, device: str, train: list, validation: list) -> dict[str, Any]:
+    """The local estimate's peak for this run's device, beside which the measured one is
+    recorded (``{}`` when ftx cannot estimate it: unknown model size, GPU not in the catalog)."""
+    import os
+
+    from ftx.errors import FtxError
+
+    from .backend import LocalBackend
+    from .estimate import estimate
+
+    gpu = "cpu"
+    if device == "cuda":
+        import torch
+
+        gpu = os.environ.get("FTX_GPU") or torch.cuda.get_device_name()
+    try:
+        est = estimate(LocalBackend(), recipe, {"gpu": gpu, "train_set": train, "validation_set": validation})
+    except FtxError:
+        return {}
+    if not est.available or est.peak_memory_gb is None:
+        return {}
+    return {"predicted_peak_memory_mb": round(est.peak_memory_gb * 1e9 / 2**20, 1),
+            "predicted_on": est.device}

@@ -1,5 +1,5 @@
 """The local backend's own options (``backends.local.*`` keys that are not recipe sections):
-device, threads, checkpoints, the multi-process strategy and the Ray cluster."""
+device, threads, batching, checkpoints, the multi-process strategy and the Ray cluster."""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ class LocalOptions(BaseModel):
         None, ge=1, description="torch CPU threads; default: 1 for models under 20M parameters "
                                 "(more threads only add overhead, and stall when cores are shared), "
                                 "else torch's default")
+    batching: Literal["grouped", "random"] = Field(
+        "grouped", description="SFT batch order: grouped puts examples of similar length together "
+                               "(seeded, every example once per epoch, little padding); random is "
+                               "TRL's default order")
     checkpoint_steps: int | None = Field(
         None, ge=1, description="save a resumable checkpoint (weights, optimizer, scheduler, RNG "
                                 "states) every this many optimizer steps; default: once per epoch")

@@ -19,7 +19,7 @@ from .callbacks import (
 from .context import RunContext, prepare_run
 from .device import DevicePlan, current_plan
 from .health import HealthConfig, HealthMonitor, health_callback
-from .measure import PeakMemory
+from .measure import PeakMemory, predicted_peak
 from .quiet import no_deprecation_notices, quiet_libraries
 from .resume import (
     baseline_of,
@@ -179,6 +179,7 @@ def run_prepared(recipe: Any, ctx: RunContext, echo: Echo = default_echo, progre
                        total_parameters=total, train_examples=len(train_ex), validation_examples=len(val_ex),
                        loss_on=data.loss, notes=data.notes, prompt_format="chat" if data.conversational else "text",
                        samples=_sample_rows(samples, base_answers, tuned_answers))
+        summary.update(_memory_check(recipe, device, train_ex, val_ex, summary))
         if main:
             outputs.write_summary(run_dir, summary)
             _print_end(summary, echo)
@@ -272,6 +273,17 @@ def _train(recipe: Any, device: DevicePlan, ctx: RunContext, data: TrlData, mode
     }
 
 
+def _memory_check(recipe: Any, device: DevicePlan, train: list, validation: list,
+                  summary: dict[str, Any]) -> dict[str, Any]:
+    """The estimate's peak beside the measured one, and the estimate's error (measured /
+    predicted - 1), so every run shows how far ``ftx estimate`` can be trusted."""
+    predicted = predicted_peak(recipe, device.device, train, validation)
+    measured = summary.get("peak_memory_mb")
+    if predicted and measured:
+        predicted["peak_memory_error"] = round(measured / predicted["predicted_peak_memory_mb"] - 1, 3)
+    return predicted
+
+
 def _start_of(ctx: RunContext) -> tuple[int, int]:
     """(global step, tokens seen) where this process's training starts: 0 unless it resumes."""
     if ctx.checkpoint is None:
@@ -318,7 +330,9 @@ def _print_end(summary: dict[str, Any], echo: Echo) -> None:
          f"{trained} in {summary['train_time_s']:.1f} s ({summary['steps_per_second']:.1f} steps/s, "
          + (f"{summary['tokens_per_second']:,.0f} tokens/s" if summary.get("tokens_per_second") is not None
             else "tokens not counted by this trainer")
-         + f"); peak memory {summary['peak_memory_mb']:,.0f} MB")
+         + f"); peak memory {summary['peak_memory_mb']:,.0f} MB"
+         + (f" (estimated {summary['predicted_peak_memory_mb']:,.0f} MB)" if summary.get("predicted_peak_memory_mb")
+            else ""))
     for warning in summary.get("warnings") or ():
         echo(f"warning: {warning}")
     echo(f"saved {summary['artifact']['kind']} to {summary['artifact']['path']}; outputs in {summary['run_dir']}")

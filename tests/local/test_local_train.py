@@ -98,7 +98,12 @@ def test_a_run_writes_every_output(tiny_model, make_recipe, chat_files):
                 "tokens_per_second", "train_time_s", "trainable_parameters", "warnings"):
         assert key in on_disk, key
     assert on_disk["best_eval_loss"] == min(r["eval_loss"] for r in records if "eval_loss" in r)
-    assert on_disk["peak_memory_kind"] == "process RSS" and on_disk["peak_memory_mb"] > 50
+    assert on_disk["peak_memory_kind"] == "process high-water mark (VmHWM)" and on_disk["peak_memory_mb"] > 50
+    # the high-water mark sees the peaks between the per-step samples
+    assert on_disk["peak_rss_mb"] >= on_disk["peak_rss_sampled_mb"] > 0
+    assert on_disk["predicted_peak_memory_mb"] > 0 and on_disk["predicted_on"].startswith("CPU")
+    assert on_disk["peak_memory_error"] == pytest.approx(
+        on_disk["peak_memory_mb"] / on_disk["predicted_peak_memory_mb"] - 1, abs=1e-3)
     assert on_disk["tokens_per_second"] > 0 and on_disk["device"]["precision"] == "float32"
     samples = on_disk["samples"]
     assert len(samples) == 3 and all(s["base"] is not None and s["tuned"] is not None for s in samples)

@@ -115,6 +115,8 @@ def test_a_killed_run_resumes_to_the_losses_of_an_uninterrupted_one(tiny_model, 
     assert row.status == "succeeded" and row.finished_at and row.error is None
     assert row.extra["resumes"] == 1 and row.extra["pid"] != proc.pid
     assert row.metrics["final_train_loss"] == pytest.approx(reference_run.metrics["final_train_loss"], abs=1e-6)
+    # every local run records the estimate's peak memory beside the measured one
+    assert row.metrics["predicted_peak_memory_mb"] > 0 and "peak_memory_error" in row.metrics
 
     again = cli("run", recipe, "--backend", "local", "--resume")
     assert again.exit_code == 2

@@ -21,8 +21,10 @@ Every term, in bytes (GB = 1e9 bytes):
   7h + 3kv + 4i (h hidden, kv the key/value width, i the MLP width): both norms' inputs and
   outputs, q, k, v, the rotary-embedded q and k, the attention output; gate, up, SiLU(gate) and
   their product. LoRA-style adapters with dropout keep each adapted layer's dropped-out input
-  too: 6h + i. Where attention runs without a fused kernel (CPU) the scores and the softmax add
-  2 x heads x sequence elements. Multiplied by batch x sequence x bytes per element (4 on CPU,
+  too: 6h + i. Attention runs in a fused kernel that keeps no score matrix: transformers' default
+  ``sdpa`` uses flash or memory-efficient kernels on CUDA and PyTorch's flash-attention CPU kernel
+  on the CPU (measured: ``benchmarks/memory_calibration.py``; counting the scores overshot the
+  CPU peaks by up to 18%). Multiplied by batch x sequence x bytes per element (4 on CPU,
   2 in mixed precision) x (layers + 1): the backward pass holds one layer's worth of activation
   gradients on top. Gradient checkpointing keeps only each layer's input (h elements) plus two
   layers' full activations (the one recomputed and its gradients).
@@ -123,7 +125,7 @@ def activation_elements_per_token_layer(shape: ModelShape, seq_len: int, fused_a
 
 def activation_bytes(shape: ModelShape, device: Device, plan: LocalPlan, batch: int, seq_len: int,
                      adapter_dropout: bool = False) -> float:
-    fused = not device.is_cpu  # SDPA/flash kernels on CUDA do not keep the score matrix
+    fused = True  # sdpa (flash / memory-efficient on CUDA, flash on the CPU) keeps no score matrix
     per_layer = activation_elements_per_token_layer(shape, seq_len, fused, adapter_dropout)
     tokens = batch * seq_len
     if plan.checkpointing:

@@ -1,0 +1,188 @@
+"""Measured vs estimated peak memory of local runs on a spread of shapes (CPU).
+
+Each case trains a seeded random-weight Llama for two steps with ``run_local`` in a fresh
+process (so the process high-water mark is the run's own), on data whose every sequence is
+truncated at ``max_length`` (so the estimate's sequence length is the real one), and reads the
+summary's measured peak (VmHWM). The prediction is the local estimate for this machine's CPU,
+computed here from the same recipe (``--predict-only FILE`` recomputes it for measurements
+already made, after the estimator changes).
+
+``CASES`` spans tiny / ~20M / ~100M parameters, vocabularies of 525 (the tiny tokenizer) and
+32k, LoRA and full fine-tuning and two sequence lengths. ``QUICK`` is the subset the
+calibration test runs (tests/cost/test_memory_calibration.py).
+
+Run: .venv/bin/python benchmarks/memory_calibration.py [--quick]  -> benchmarks/results/memory.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+TOLERANCE = 0.15
+
+SHAPES = {
+    "tiny": None,  # ftx/tiny-llama itself
+    "20m-v525": dict(hidden_size=512, intermediate_size=1376, num_hidden_layers=6, num_attention_heads=8,
+                     num_key_value_heads=8, vocab_size=None),
+    "20m-v32k": dict(hidden_size=384, intermediate_size=1024, num_hidden_layers=4, num_attention_heads=6,
+                     num_key_value_heads=6, vocab_size=32_000),
+    "100m-v32k": dict(hidden_size=640, intermediate_size=1728, num_hidden_layers=12, num_attention_heads=10,
+                      num_key_value_heads=10, vocab_size=32_000),
+}
+# Every size, both vocabularies, both methods and both lengths appear (not every combination:
+# the 100M model at 512 tokens takes minutes on two shared cores).
+CASES = [("tiny", "lora", 128), ("tiny", "lora", 512), ("tiny", "full", 128), ("tiny", "full", 512),
+         ("20m-v525", "lora", 128), ("20m-v525", "lora", 512), ("20m-v525", "full", 128),
+         ("20m-v32k", "lora", 128), ("20m-v32k", "full", 512), ("100m-v32k", "lora", 128),
+         ("100m-v32k", "full", 128)]
+QUICK = [("tiny", "lora", 128), ("20m-v32k", "lora", 128)]
+
+CHILD = r"""
+import json, os, sys
+os.environ["FTX_HOME"] = sys.argv[1]
+from ftx.plugins.local.train import run_local
+from ftx.recipe import load_recipe
+summary = run_local(load_recipe(sys.argv[2], [], backend="local"), None, echo=lambda _: None, progress=False)
+print("RESULT " + json.dumps({k: summary.get(k) for k in (
+    "peak_memory_mb", "peak_rss_sampled_mb", "total_parameters")}))
+"""
+
+
+def build(shape: str, out: Path) -> str:
+    """The model folder (or name) for ``shape``."""
+    if SHAPES[shape] is None:
+        return "ftx/tiny-llama"
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from ftx.plugins.local.tiny_model import ensure_tiny_model
+
+    tokenizer = AutoTokenizer.from_pretrained(str(ensure_tiny_model()))
+    dims = dict(SHAPES[shape])
+    dims["vocab_size"] = dims["vocab_size"] or len(tokenizer)
+    config = LlamaConfig(bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id, max_position_embeddings=1024,
+                         tie_word_embeddings=False, **dims)
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return str(out)
+
+
+def long_rows(n: int) -> list[dict[str, Any]]:
+    """Chat rows longer than any max_length used here: every sequence is truncated to it."""
+    words = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
+    answer = " ".join(words[i % len(words)] for i in range(900))
+    return [{"messages": [{"role": "user", "content": f"question {i}?"}, {"role": "assistant", "content": answer}]}
+            for i in range(n)]
+
+
+def _recipe(work: Path, models: dict[str, str], shape: str, method: str, seq: int) -> Path:
+    if shape not in models:
+        models[shape] = build(shape, work / shape)
+    train = work / "train.jsonl"
+    if not train.exists():
+        train.write_text("".join(json.dumps(r) + "\n" for r in long_rows(16)), encoding="utf-8")
+    recipe = work / f"{shape}-{method}-{seq}.yaml"
+    recipe.write_text(json.dumps({
+        "name": f"mem-{shape}-{method}-{seq}", "model": {"local": models[shape]}, "data": {"train": str(train)},
+        "method": {"name": method}, "hyperparameters": {"max_steps": 2, "batch_size": 4, "max_length": seq},
+        "eval": {"strategy": "no", "baseline": False, "samples": []},
+        "backends": {"local": {"cpu_threads": 2}}}), encoding="utf-8")
+    return recipe
+
+
+def predict(recipe_path: Path) -> float:
+    """The local estimate's peak (MiB) for the recipe on this machine's CPU."""
+    from ftx.data.plan import load_splits
+    from ftx.plugins.local.measure import predicted_peak
+    from ftx.recipe import load_recipe
+
+    recipe = load_recipe(str(recipe_path), [], backend="local")
+    train, validation, _ = load_splits(recipe)
+    return predicted_peak(recipe, "cpu", train, validation)["predicted_peak_memory_mb"]
+
+
+def _with_prediction(row: dict[str, Any], predicted: float) -> dict[str, Any]:
+    return {**row, "predicted_peak_memory_mb": predicted,
+            "peak_memory_error": round(row["peak_memory_mb"] / predicted - 1, 4)}
+
+
+def measure(cases: list[tuple[str, str, int]], work: Path) -> list[dict[str, Any]]:
+    os.environ.setdefault("FTX_HOME", str(work / "home"))
+    home = os.environ["FTX_HOME"]
+    from ftx.plugins.local.tiny_model import ensure_tiny_model
+
+    ensure_tiny_model()
+    models: dict[str, str] = {}
+    out = []
+    for shape, method, seq in cases:
+        recipe = _recipe(work, models, shape, method, seq)
+        proc = subprocess.run([sys.executable, "-c", CHILD, home, str(recipe)], capture_output=True, text=True,
+                              env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=900)
+        line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
+        if proc.returncode != 0 or line is None:
+            raise RuntimeError(f"{shape} {method} {seq} failed: {proc.stderr[-2000:]}")
+        row = _with_prediction({"shape": shape, "method": method, "max_length": seq, **json.loads(line[7:])},
+                               predict(recipe))
+        out.append(row)
+        _show(row)
+    return out
+
+
+def repredict(rows: list[dict[str, Any]], work: Path) -> list[dict[str, Any]]:
+    """``rows`` (measured earlier) with the current estimator's predictions."""
+    os.environ.setdefault("FTX_HOME", str(work / "home"))
+    models: dict[str, str] = {}
+    out = []
+    for row in rows:
+        recipe = _recipe(work, models, row["shape"], row["method"], row["max_length"])
+        out.append(_with_prediction(row, predict(recipe)))
+        _show(out[-1])
+    return out
+
+
+def _show(row: dict[str, Any]) -> None:
+    print(f"  {row['shape']:<10} {row['method']:<5} seq {row['max_length']:<4} measured {row['peak_memory_mb']:>7,.0f} MB"
+          f"  estimated {row['predicted_peak_memory_mb']:>7,.0f} MB  error {row['peak_memory_error']:+.1%}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the calibration test's subset")
+    parser.add_argument("--cases", default=None, help="shape:method:length,... (default: all, or --quick's)")
+    parser.add_argument("--merge", default=None, help="keep the cases of this earlier result not measured now")
+    parser.add_argument("--predict-only", default=None, help="recompute the predictions of this result file")
+    parser.add_argument("--out", default=str(HERE / "results" / "memory.json"))
+    args = parser.parse_args()
+    cases = QUICK if args.quick else CASES
+    if args.cases:
+        cases = [(c.split(":")[0], c.split(":")[1], int(c.split(":")[2])) for c in args.cases.split(",")]
+    with tempfile.TemporaryDirectory(prefix="ftx-memory-") as tmp:
+        if args.predict_only:
+            rows = repredict(json.loads(Path(args.predict_only).read_text())["cases"], Path(tmp))
+        else:
+            rows = measure(cases, Path(tmp))
+            if args.merge:
+                done = {(r["shape"], r["method"], r["max_length"]) for r in rows}
+                earlier = json.loads(Path(args.merge).read_text())["cases"]
+                rows = [r for r in earlier if (r["shape"], r["method"], r["max_length"]) not in done] + rows
+    worst = max(abs(r["peak_memory_error"]) for r in rows)
+    result = {"quick": args.quick, "tolerance": TOLERANCE, "worst_error": worst,
+              "all_within_tolerance": worst <= TOLERANCE, "cases": rows}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"worst error {worst:+.1%} (tolerance {TOLERANCE:.0%}) -> {out}")
+
+
+if __name__ == "__main__":
+    main()

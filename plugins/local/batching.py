@@ -1,0 +1,92 @@
+"""How the local backend forms training batches, and how much of each batch is padding.
+
+The default is **length-grouped** batching: transformers' ``LengthGroupedSampler``
+(``train_sampling_strategy="group_by_length"``) shuffles the training set with the run's seed,
+cuts the permutation into mega-batches of 50 optimizer steps (fewer on small sets) and sorts each
+by length, so a batch holds examples of similar length and pads little. It is a permutation:
+every example is trained exactly once per epoch, as with random order, and padding is masked out
+of the loss, so the loss each example gets is the same (``tests/local/test_batching.py``
+checks both). ``random`` is TRL's default order. DPO pairs keep random order (their rows have no
+single length column the sampler reads).
+
+Packing (``hyperparameters.packing``) stays opt-in: it concatenates examples into one row.
+Padding-free batching without packing is not offered: TRL then stops enforcing ``max_length``,
+which would change which tokens long examples train on.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Iterable, Sequence
+
+MODES = ("grouped", "random")
+MEGA_BATCH_STEPS = 50  # transformers' get_length_grouped_indices default
+
+
+def trainer_args(recipe: Any) -> dict[str, Any]:
+    """TrainingArguments keywords for the recipe's batching (SFT without packing only)."""
+    if effective_mode(recipe) == "grouped":
+        return {"train_sampling_strategy": "group_by_length"}
+    return {}
+
+
+def effective_mode(recipe: Any) -> str:
+    """``grouped``, ``random`` or ``packed``: what a run of ``recipe`` does."""
+    if recipe.recipe.objective != "sft":
+        return "random"
+    if recipe.recipe.hyperparameters.packing:
+        return "packed"
+    return getattr(recipe.options, "batching", None) or "grouped"
+
+
+def grouped_order(lengths: Sequence[int], batch: int, seed: int) -> list[int]:
+    """The order transformers' length-grouped sampler produces, with Python's RNG instead of
+    torch's (the dry run imports no torch): the same mega-batch size and sort, so the padding
+    share it implies is what a run should see, though not the exact same permutation."""
+    n = len(lengths)
+    mult = min(n // (batch * 4), MEGA_BATCH_STEPS) or 1
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    size = mult * batch
+    megas = [sorted(order[i:i + size], key=lambda i: lengths[i], reverse=True) for i in range(0, n, size)]
+    return [i for mega in megas for i in mega]
+
+
+def random_order(n: int, seed: int) -> list[int]:
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    return order
+
+
+def padding_share(lengths: Sequence[int], order: Iterable[int], batch: int) -> float:
+    """The share of padded positions when ``order`` is cut into batches of ``batch`` rows, each
+    padded to its longest row."""
+    order = list(order)
+    real = padded = 0
+    for start in range(0, len(order), batch):
+        rows = [lengths[i] for i in order[start:start + batch]]
+        real += sum(rows)
+        padded += max(rows) * len(rows)
+    return 1 - real / padded if padded else 0.0
+
+
+def describe(recipe: Any, lengths: Sequence[int], counted_with: str) -> dict[str, Any]:
+    """The dry run's batching lines: the mode and the padding share expected with it, beside
+    the share random order would give."""
+    hp = recipe.recipe.hyperparameters
+    batch = hp.batch_size if isinstance(hp.batch_size, int) else 4
+    mode = effective_mode(recipe)
+    lengths = [min(n, hp.max_length) for n in lengths]
+    random_pad = padding_share(lengths, random_order(len(lengths), hp.seed), batch)
+    if mode == "packed":
+        return {"batching": "packed (TRL best-fit packing; examples share rows)"}
+    if mode == "random":
+        why = "DPO pairs" if recipe.recipe.objective != "sft" else "backends.local.batching: random"
+        return {"batching": f"random order ({why})",
+                "padding expected": f"{random_pad:.0%} of batch tokens (tokens counted with {counted_with})"}
+    accumulation = hp.gradient_accumulation
+    grouped = grouped_order(lengths, batch * accumulation, hp.seed)
+    grouped_pad = padding_share(lengths, grouped, batch)
+    return {"batching": "length-grouped (seeded; every example once per epoch; backends.local.batching)",
+            "padding expected": f"{grouped_pad:.0%} of batch tokens (random order: {random_pad:.0%}; "
+                                f"tokens counted with {counted_with})"}
