@@ -38,6 +38,7 @@ _BASES = {
     "ftx_register_methods": ("ftx.methods", "TrainingMethod"),
     "ftx_register_backends": ("ftx.backends", "Backend"),
     "ftx_register_price_tables": ("ftx.estimate", "PriceTable"),
+    "ftx_register_metrics": ("ftx.eval.metrics", "Metric"),
 }
 
 

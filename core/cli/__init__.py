@@ -39,9 +39,9 @@ def cli() -> None:
 
 
 def _add_commands() -> None:
-    from . import data, estimate, export, generate, jobs, plugins_cmd, recipes, run, runs
+    from . import data, estimate, eval, export, generate, jobs, plugins_cmd, recipes, run, runs
 
-    for module in (data, recipes, estimate, run, runs, jobs, generate, export, plugins_cmd):
+    for module in (data, recipes, estimate, run, runs, jobs, generate, export, plugins_cmd, eval):
         for command in module.COMMANDS:
             cli.add_command(command)
     from ..pluginmanager import get_plugins
