@@ -55,7 +55,10 @@ def run(recipe: str, overrides: tuple[str, ...], backend: str, dry_run: bool, as
     echo_warnings(plan.warnings)
     if dry_run:
         return
-    execute(plan)
+    from .eval_after_run import evaluate_after, prepare
+
+    prepare(plan)
+    evaluate_after(plan, execute(plan), yes=yes, max_cost=max_cost)
 
 
 COMMANDS = [run]
