@@ -77,6 +77,13 @@ class OpenAIBackend(HostedBackend):
 
         return OpenAIProvider(self.name, connection, self.provider_label)
 
+    def generator(self, model: Any, params: Any, recipe: Any = None, options: dict[str, Any] | None = None) -> Any:
+        """Chat completions on the base or ``ft:`` model (see :mod:`.inference`)."""
+        from .inference import OpenAIChatGenerator
+
+        return OpenAIChatGenerator(self.name, self.connection(recipe), model, params, self.provider_label,
+                                   concurrency=(options or {}).get("concurrency") or 4)
+
 
 class AzureOpenAIBackend(OpenAIBackend):
     """Azure OpenAI fine-tuning: the same API shape through the SDK's ``AzureOpenAI`` client.
@@ -92,3 +99,4 @@ class AzureOpenAIBackend(OpenAIBackend):
     def options_model(self) -> Any:
         from .options import AzureOpenAIOptions
         return AzureOpenAIOptions
+
