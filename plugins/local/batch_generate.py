@@ -117,6 +117,20 @@ class LocalGenerator(Generator):
             raise BackendError("no text long enough to score perplexity on")
         return math.exp(total_nll / total_tokens)
 
+    def harness(self, tasks: list[str]) -> dict[str, Any]:
+        """lm-evaluation-harness scores of this model's base and of this model (see :mod:`.harness`)."""
+        from .harness import run_tasks
+        from .models import resolve_model
+
+        target = getattr(self, "target", None)
+        if target is None or not target.base_model:
+            raise BackendError("cannot tell which base model to run lm-evaluation-harness on")
+        base = resolve_model(target.base_model)
+        tuned_adapter = str(target.artifact) if target.adapter and target.artifact else None
+        tuned_full = str(target.artifact) if target.artifact and not target.adapter else None
+        return {"base": run_tasks(base, None, tasks),
+                "tuned": run_tasks(tuned_full or base, tuned_adapter, tasks)}
+
     def close(self) -> None:
         self._model = None
         self._tokenizer = None
@@ -141,4 +155,6 @@ def open_generator(model_ref: ModelRef, params: GenerationParams, batch_size: in
             target.base_model = target.base_model or model_ref.name
     with no_deprecation_notices():
         model, tokenizer = load_for_generation(target, base)
-    return LocalGenerator(model_ref, params, model, tokenizer, chat=target.chat, batch_size=batch_size)
+    gen = LocalGenerator(model_ref, params, model, tokenizer, chat=target.chat, batch_size=batch_size)
+    gen.target = target
+    return gen

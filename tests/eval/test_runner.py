@@ -15,6 +15,15 @@ from ftx.testing import register_plugin
 FACTS = {f"What is {a} plus {b}?": str(a + b) for a in range(3, 12) for b in range(2, 7)}
 
 
+def _probe():
+    from ftx.eval.probe import builtin_probe
+
+    return {e.messages[0].content: e.messages[1].content for e in builtin_probe(12)}
+
+
+PROBE = _probe()
+
+
 def _question(prompt):
     return prompt if isinstance(prompt, str) else [m.content for m in prompt if m.role == "user"][-1]
 
@@ -33,8 +42,10 @@ class ScriptedGenerator(Generator):
         ScriptedGenerator.asked.append((self.model.kind, len(prompts)))
         out = []
         for p in prompts:
-            if self.model.kind == "tuned" and self.quality == "good":
-                out.append(FACTS.get(_question(p), "?"))
+            if self.model.kind == "base" and _question(p) in PROBE:
+                out.append(PROBE[_question(p)])  # the base model has general skills ...
+            elif self.model.kind == "tuned" and self.quality == "good":
+                out.append(FACTS.get(_question(p), "?"))  # ... the tuned one lost them
             else:
                 shots = [m.content for m in p if m.role == "assistant"] if isinstance(p, list) else []
                 out.append(shots[-1] if shots else "I do not know")
@@ -184,3 +195,22 @@ def test_unfinished_runs_and_bad_eval_sections_are_clear_errors(scripted, recipe
     bad.write_text(recipe.read_text().replace("[exact_match, chrf]", "[exact_match, bleurt]"))
     r = cli("eval", bad, "--backend", "scripted", "--baseline-only")
     assert r.exit_code != 0 and "bad.yaml:6: eval.metrics.1: unknown metric 'bleurt'" in r.stderr
+
+
+def test_forgetting_probe_warns_and_harness_needs_lm_eval(scripted, recipe, cli):
+    run_id = make_run(recipe)
+    r = cli("eval", run_id, "--json")
+    report = json.loads(r.stdout)
+    probe = report["forgetting"]["probe"]
+    assert (probe["base"], probe["tuned"], probe["n"]) == (100.0, 0.0, 12)
+    assert any("lost 100.0 points on the general probe" in w for w in report["forgetting"]["warnings"])
+    assert "lost 100.0 points" in cli("eval", run_id).stderr
+    harness = recipe.parent / "harness.yaml"
+    harness.write_text(recipe.read_text().replace("forgetting: {size: 12}", "forgetting: {size: 12, harness: [hellaswag]}"))
+    from ftx.registry import Registry
+
+    with Registry() as registry:
+        registry.merge_json(run_id, "extra", {"recipe_path": str(harness)})
+    r = cli("eval", run_id)
+    assert r.exit_code != 0 and "forgetting.harness" in r.stderr
+    assert ("local models only" in r.stderr) or ("lm-evaluation-harness, which is not installed" in r.stderr)
