@@ -10,6 +10,7 @@ at a time does.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -32,6 +33,26 @@ def prompt_ids(tokenizer: Any, prompt: Prompt, chat: bool) -> list[int]:
     if isinstance(ids, dict) or hasattr(ids, "keys"):
         ids = ids["input_ids"]
     return list(ids)
+
+
+@contextmanager
+def _threads(model: Any):
+    """On CPU, the training policy's thread count (one for tiny models: OpenMP threads spin badly
+    on shared cores); the caller's setting is restored afterwards."""
+    import torch
+
+    from .device import cpu_threads
+
+    before = torch.get_num_threads()
+    on_cpu = next(model.parameters()).device.type == "cpu"
+    n = cpu_threads(sum(p.numel() for p in model.parameters()), None) if on_cpu else None
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if n:
+            torch.set_num_threads(before)
 
 
 def _user(text: str) -> Any:
@@ -65,33 +86,37 @@ class LocalGenerator(Generator):
         was_training = model.training
         model.eval()
         try:
-            for start in range(0, len(order), self.batch_size):
-                rows = order[start:start + self.batch_size]
-                width = max(len(encoded[i]) for i in rows)
-                ids = torch.full((len(rows), width), self._pad, dtype=torch.long)
-                mask = torch.zeros((len(rows), width), dtype=torch.long)
-                for r, i in enumerate(rows):
-                    seq = encoded[i]
-                    if seq:
-                        ids[r, width - len(seq):] = torch.tensor(seq, dtype=torch.long)
-                        mask[r, width - len(seq):] = 1
-                sampling = params.temperature > 0
-                kwargs: dict[str, Any] = dict(max_new_tokens=params.max_new_tokens, do_sample=sampling,
-                                              use_cache=True, pad_token_id=self._pad,
-                                              eos_token_id=self._tokenizer.eos_token_id)
-                if sampling:
-                    torch.manual_seed(params.seed + start)
-                    kwargs["temperature"] = params.temperature
-                else:  # silence "temperature is set but do_sample is off" from a model's own config
-                    kwargs.update(temperature=None, top_p=None, top_k=None)
-                with torch.no_grad():
-                    out = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device), **kwargs)
-                for r, i in enumerate(rows):
-                    text = self._tokenizer.decode(out[r, width:], skip_special_tokens=True)
-                    answers[i] = cut_at_stop(text, params.stop).strip()
+            with _threads(model), torch.no_grad():
+                for start in range(0, len(order), self.batch_size):
+                    rows = order[start:start + self.batch_size]
+                    for i, text in zip(rows, self._batch([encoded[i] for i in rows], start, device)):
+                        answers[i] = cut_at_stop(text, params.stop).strip()
         finally:
             model.train(was_training)
         return answers
+
+    def _batch(self, seqs: list[list[int]], start: int, device: Any) -> list[str]:
+        """Decoded continuations of one left-padded batch."""
+        import torch
+
+        params = self.params
+        width = max(len(seq) for seq in seqs)
+        ids = torch.full((len(seqs), width), self._pad, dtype=torch.long)
+        mask = torch.zeros((len(seqs), width), dtype=torch.long)
+        for r, seq in enumerate(seqs):
+            if seq:
+                ids[r, width - len(seq):] = torch.tensor(seq, dtype=torch.long)
+                mask[r, width - len(seq):] = 1
+        sampling = params.temperature > 0
+        kwargs: dict[str, Any] = dict(max_new_tokens=params.max_new_tokens, do_sample=sampling, use_cache=True,
+                                      pad_token_id=self._pad, eos_token_id=self._tokenizer.eos_token_id)
+        if sampling:
+            torch.manual_seed(params.seed + start)
+            kwargs["temperature"] = params.temperature
+        else:  # silence "temperature is set but do_sample is off" from a model's own config
+            kwargs.update(temperature=None, top_p=None, top_k=None)
+        out = self._model.generate(input_ids=ids.to(device), attention_mask=mask.to(device), **kwargs)
+        return [self._tokenizer.decode(out[r, width:], skip_special_tokens=True) for r in range(len(seqs))]
 
     def perplexity(self, texts: Sequence[str]) -> float:
         """exp(mean negative log-likelihood per predicted token) over ``texts``, as plain text."""
@@ -103,7 +128,7 @@ class LocalGenerator(Generator):
         limit = getattr(getattr(model, "config", None), "max_position_embeddings", 512) or 512
         total_nll, total_tokens = 0.0, 0
         model.eval()
-        with torch.no_grad():
+        with _threads(model), torch.no_grad():
             for text in texts:
                 ids = list(tok(text)["input_ids"])[:limit]
                 if len(ids) < 2:

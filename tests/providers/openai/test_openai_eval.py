@@ -85,3 +85,22 @@ def test_azure_openai_eval_uses_deployments(fake_openai, eval_recipe, cli, monke
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["worth_it"] is True
     assert fake_openai.count("POST", f"/deployments/{FT}/chat/completions") == 20 + 10
+
+
+def test_chat_answers_of_the_fake_follow_the_spec(fake_openai, tmp_path_factory):
+    from pathlib import Path
+
+    import openai
+    from fakes.openapi_check import Validator, load_schemas
+
+    spec = Path(__file__).resolve().parents[3] / ".." / "shared" / "reference" / "openai-openapi.yaml"
+    if not spec.is_file():
+        pytest.skip("the OpenAI OpenAPI spec is not next to the repository")
+    validator = Validator(load_schemas(spec, ["CreateChatCompletionResponse"], tmp_path_factory.mktemp("oas")))
+    client = openai.OpenAI(api_key="sk-test", base_url=fake_openai.url, max_retries=0)
+    fake_openai.knowledge = {"q": "one two three four five"}
+    client.chat.completions.create(model=FT, messages=[{"role": "user", "content": "q"}], max_completion_tokens=2)
+    client.chat.completions.create(model="gpt-4.1-nano", messages=[{"role": "user", "content": "q"}], stop=["sure"])
+    bodies = [b for s, b in fake_openai.answers if s == "CreateChatCompletionResponse"]
+    assert [b["choices"][0]["finish_reason"] for b in bodies] == ["length", "stop"]
+    assert [validator.check(b, "CreateChatCompletionResponse") for b in bodies] == [[], []]
