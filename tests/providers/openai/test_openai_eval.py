@@ -104,3 +104,18 @@ def test_chat_answers_of_the_fake_follow_the_spec(fake_openai, tmp_path_factory)
     bodies = [b for s, b in fake_openai.answers if s == "CreateChatCompletionResponse"]
     assert [b["choices"][0]["finish_reason"] for b in bodies] == ["length", "stop"]
     assert [validator.check(b, "CreateChatCompletionResponse") for b in bodies] == [[], []]
+
+
+def test_openai_run_evaluates_after_the_job_succeeds(fake_openai, make_recipe, cli, tmp_path):
+    from openai_test_helpers import chat_lines
+
+    (tmp_path / "test.jsonl").write_text(chat_lines(12, start=100))
+    recipe = make_recipe(extra="eval:\n  test: test.jsonl\n  metrics: [exact_match]\n  forgetting: {size: 10}\n"
+                               "  bootstrap: 200\n")
+    r = cli("run", recipe, "--backend", "openai", "--yes")
+    assert r.exit_code == 0, r.stderr
+    assert "verdict: not significantly better" in r.stdout  # the fake's tuned model knows nothing more
+    runs = json.loads(cli("runs", "list", "--json").stdout)
+    ev = json.loads(cli("runs", "show", runs[0]["id"], "--json").stdout)["extra"]["evaluation"]
+    assert ev["scores"]["tuned"]["model"].startswith("ft:") and ev["worth_it"] is False
+    assert fake_openai.count("POST", "/chat/completions") == 12 * 3 + 10 * 2
