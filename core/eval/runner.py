@@ -277,7 +277,8 @@ def summary_of(report: dict[str, Any]) -> dict[str, Any]:
     return {k: report.get(k) for k in ("verdict", "worth_it", "primary", "n", "best_baseline", "comparison",
                                         "forgetting", "estimated_cost_usd", "evaluated_at", "files", "test")} | {
         "scores": {name: {"model": s["model"]["name"], **{m: v for m, v in s["scores"].items()}}
-                   for name, s in report["systems"].items()}}
+                   for name, s in report["systems"].items()},
+        "models": {name: s["model"] for name, s in report["systems"].items()}}
 
 
 def record(run_id: str, report: dict[str, Any]) -> None:

@@ -127,6 +127,8 @@ def test_tuned_model_that_is_better_is_worth_it(scripted, recipe, cli):
     shown = cli("runs", "show", run_id, "--json")
     ev = json.loads(shown.stdout)["extra"]["evaluation"]
     assert ev["verdict"] == report["verdict"] and ev["scores"]["tuned"]["model"] == "scripted-ft:1"
+    assert ev["models"]["tuned"] == {"backend": "scripted", "kind": "tuned", "name": "scripted-ft:1", "run_id": run_id,
+                                     "run_dir": None}
     assert "worth it" in cli("runs", "show", run_id).stdout
 
 
