@@ -25,6 +25,17 @@ def prepare(plan: Any) -> None:
         raise FtxError(f"test file not found: {path}", file=file, line=line, field="eval.test")
 
 
+def describe(plan: Any) -> str | None:
+    """The plan's evaluation step, in one line (``None`` when eval.test is not set)."""
+    spec = plan.recipe.recipe.eval
+    if not spec.test:
+        return None
+    metrics = ", ".join(str(m) if not isinstance(m, dict) else f"{next(iter(m))}" for m in spec.metrics)
+    forgetting = "" if spec.forgetting.probe == "none" else f"; forgetting probe: {spec.forgetting.probe}"
+    return (f"after training: ftx eval on {spec.test} ({metrics}; tuned vs {', '.join(spec.baselines)}"
+            f"{forgetting})")
+
+
 def _run_id(plan: Any, summary: Any) -> str | None:
     if plan.run_id:
         return plan.run_id

@@ -216,3 +216,16 @@ def test_forgetting_probe_warns_and_harness_needs_lm_eval(scripted, recipe, cli)
     r = cli("eval", run_id)
     assert r.exit_code != 0 and "forgetting.harness" in r.stderr
     assert ("local models only" in r.stderr) or ("lm-evaluation-harness, which is not installed" in r.stderr)
+
+
+def test_ftx_run_refuses_a_bad_eval_section_before_training(ftx_home, tmp_path, cli):
+    (tmp_path / "train.jsonl").write_text(rows(list(FACTS.items())[:20]))
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("name: sums\nmodel: {local: ftx/tiny-llama}\ndata: {train: train.jsonl}\n"
+                      "eval:\n  test: missing.jsonl\n  metrics: [exact_match]\n")
+    r = cli("run", recipe, "--backend", "local", "--dry-run")
+    assert r.exit_code != 0 and "r.yaml:5: eval.test: test file not found" in r.stderr
+    recipe.write_text(recipe.read_text().replace("missing.jsonl", "train.jsonl").replace("[exact_match]", "[nope]"))
+    r = cli("run", recipe, "--backend", "local")
+    assert r.exit_code != 0 and "unknown metric 'nope'" in r.stderr
+    assert cli("runs", "list", "--json").stdout.strip() == "[]"  # nothing was started
