@@ -73,7 +73,7 @@ def _compare(metric: Metric, tuned: list[Any], base: list[Any], baseline: str, s
     out = {"baseline": baseline, "metric": metric.label, **paired.to_dict()}
     if metric.binary:
         only_tuned, only_base, p = st.mcnemar([s >= 50 for s in tuned], [s >= 50 for s in base])
-        out.update(test="McNemar", p_value=round(p, 6), only_tuned_right=only_tuned, only_baseline_right=only_base)
+        out.update(test="McNemar", p_value=float(f"{p:.3g}"), only_tuned_right=only_tuned, only_baseline_right=only_base)
     alpha = 1 - spec.confidence
     out["significant"] = bool(out["p_value"] < alpha and (out["ci"][0] > 0 or out["ci"][1] < 0))
     return out

@@ -51,7 +51,7 @@ class Paired:
 
     def to_dict(self) -> dict[str, Any]:
         return {"delta": round(self.delta, 4), "ci": [round(self.low, 4), round(self.high, 4)],
-                "p_value": round(self.p_value, 6), "test": self.test}
+                "p_value": float(f"{self.p_value:.3g}"), "test": self.test}
 
 
 def paired_bootstrap(a: Sequence[Any], b: Sequence[Any], aggregate: Aggregate, confidence: float = 0.95,
