@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from .errors import BackendError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .inference import GenerationParams, Generator, ModelRef
     from .recipe import ResolvedRecipe
 
 
@@ -121,3 +122,30 @@ class Backend:
         from .outcome import generic_outcome
 
         return generic_outcome(summary)
+
+    # -- inference (``ftx eval``, ``ftx generate``) ---------------------------------------------------
+    def model_ref(self, run: Any, tuned: bool) -> "ModelRef":
+        """The model to evaluate for registry run ``run`` (a :class:`ftx.registry.Run`): its
+        tuned model (``tuned``), or the base model it started from. The default reads the
+        ``fine_tuned_model`` artifact; backends whose tuned model lives elsewhere override it."""
+        from .inference import ModelRef
+
+        snapshot_model = (run.recipe_snapshot or {}).get("model") or {}
+        base = snapshot_model.get(self.name) if isinstance(snapshot_model, dict) else snapshot_model
+        if not tuned:
+            return ModelRef(self.name, "base", base or run.model or "", run_id=run.id, run_dir=run.output_dir)
+        name = (run.artifacts or {}).get("fine_tuned_model")
+        if not name and run.status == "succeeded" and run.model != base:
+            name = run.model  # hosted runs record the tuned model id as the run's model
+        if run.status != "succeeded" or not name:
+            raise BackendError(f"run {run.id} has no tuned model to evaluate (status {run.status})",
+                               hint="wait for the job to succeed (ftx jobs watch), or evaluate the base "
+                                    "model with --baseline-only")
+        return ModelRef(self.name, "tuned", name, run_id=run.id, run_dir=run.output_dir)
+
+    def generator(self, model: "ModelRef", params: "GenerationParams", recipe: "ResolvedRecipe | None" = None,
+                  options: dict[str, Any] | None = None) -> "Generator":
+        """A :class:`ftx.inference.Generator` answering with ``model`` under ``params``.
+        ``recipe`` carries the backend's connection options; ``options`` the caller's
+        (``concurrency``, ``cache``). Backends that cannot generate keep this default."""
+        raise BackendError(f"backend {self.name!r} cannot generate answers, so it cannot be evaluated")

@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .backends import Backend
     from .estimate import Estimate, PriceTable
+    from .eval.metrics import Metric
     from .formats import DataFormat
     from .methods import TrainingMethod
     from .objectives import Objective
@@ -76,6 +77,16 @@ def ftx_register_price_tables(register: Callable[["PriceTable"], None]) -> None:
     prices. Call ``register(table)`` with a :class:`ftx.estimate.PriceTable`: a dated,
     sourced table of prices for one backend. A table registered later for the same backend and
     model overrides an earlier one. Return nothing.
+    """
+
+
+@hookspec
+def ftx_register_metrics(register: Callable[["Metric"], None]) -> None:
+    """Add task metrics for ``ftx eval`` (an LLM judge, a domain score...).
+
+    Called the first time an evaluation builds its metrics. Call ``register(metric)`` with an
+    instance of a :class:`ftx.eval.metrics.Metric` subclass; recipes name it in
+    ``eval.metrics`` (``{name: SETTING}`` calls its ``bind``). Scores are points, 0-100. Return nothing.
     """
 
 

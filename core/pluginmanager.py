@@ -39,6 +39,7 @@ _BASES = {
     "ftx_register_objectives": ("ftx.objectives", "Objective"),
     "ftx_register_backends": ("ftx.backends", "Backend"),
     "ftx_register_price_tables": ("ftx.estimate", "PriceTable"),
+    "ftx_register_metrics": ("ftx.eval.metrics", "Metric"),
 }
 
 

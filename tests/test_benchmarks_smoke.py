@@ -55,3 +55,17 @@ def test_bench_local_quick_writes_sane_results(tmp_path):
     table = out.with_suffix(".md").read_text()
     for heading in ("## (a)", "## (b)", "## (c)", "| qlora |", "quick mode"):
         assert heading in table
+
+
+@pytest.mark.slow
+def test_bench_eval_quick_writes_sane_results(tmp_path):
+    out = tmp_path / "eval.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_eval.py"), "--quick", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    local, hosted = result["local"], result["hosted"]
+    assert local["same_answers"] is True and local["examples_per_s"]["batched"] > 0
+    assert hosted["concurrency_1"]["requests"] == hosted["concurrency_8"]["requests"] == hosted["prompts"]
+    assert hosted["concurrency_8"]["rerun_seconds"] < hosted["concurrency_1"]["seconds"]  # the cache answers

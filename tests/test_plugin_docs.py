@@ -268,7 +268,22 @@ def check_commands(module, tmp_path, capsys):
         cli.commands.pop("list-formats", None)  # the ftx group is process-wide
 
 
+def check_metrics(module, tmp_path, capsys):
+    from ftx.errors import RecipeError
+    from ftx.eval.metrics import build_metrics, metrics
+
+    with register_plugin(module, "length-docs"):
+        assert metrics()["max_words"].plugin == "length-docs"
+        (metric,) = build_metrics([{"max_words": 3}])
+        assert metric.score("one two three", None) == 100.0
+        assert metric.score("one two three four", None) == 0.0
+        assert metric.aggregate([100.0, 0.0]) == 50.0
+        with pytest.raises(RecipeError, match="positive number"):
+            build_metrics([{"max_words": "many"}])
+
+
 CHECKS: dict[str, Callable] = {
+    "ftx_register_metrics": check_metrics,
     "ftx_register_formats": check_formats,
     "ftx_register_methods": check_methods,
     "ftx_register_objectives": check_objectives,

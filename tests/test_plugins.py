@@ -452,6 +452,9 @@ def test_example_plugin_registers_everything(example_plugin, write):
     with pytest.raises(ValidationError):
         lite.params_model().model_validate({"r": 16})
     assert example_plugin.hooks_of("example") == sorted(ftx.pluginmanager.SPECS)
+    from ftx.eval.metrics import metrics
+
+    assert metrics()["brevity"].score("short and sweet", None) == 100.0
     tables = [t for plugin, t in example_plugin.collect_all("ftx_register_price_tables") if plugin == "example"]
     assert [t.name for t in tables] == ["echo-2026-11"]
     write("qa.jsonl", '{"q": "a?", "a": "b"}\n')

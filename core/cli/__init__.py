@@ -45,9 +45,9 @@ def cli() -> None:
 
 
 def _add_commands() -> None:
-    from . import data, estimate, jobs, plugins_cmd, recipes, run, runs
+    from . import data, estimate, eval, jobs, plugins_cmd, recipes, run, runs
 
-    for module in (data, recipes, estimate, run, runs, jobs, plugins_cmd):
+    for module in (data, recipes, estimate, run, runs, jobs, plugins_cmd, eval):
         for command in module.COMMANDS:
             cli.add_command(command)
     from .origins import add_plugin_commands

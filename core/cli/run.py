@@ -64,9 +64,14 @@ def run(recipe: str, overrides: tuple[str, ...], backend: str, dry_run: bool, as
     else:
         print_plan(plan, dry_run)
     echo_warnings(plan.warnings)
+    from .eval_after_run import describe, evaluate_after, prepare
+
+    prepare(plan)  # a bad eval section stops here, before anything is trained or spent
+    if describe(plan) and not as_json:
+        click.echo(describe(plan), err=True)
     if dry_run:
         return
-    execute(plan)
+    evaluate_after(plan, execute(plan), yes=yes, max_cost=max_cost)
 
 
 def _ray_overrides(backend: str, ray: str | None, workers: int | None) -> list[str]:

@@ -204,6 +204,9 @@ def _print_run(run: "Run", events: list["Event"]) -> None:
                         ("recipe", run.recipe_snapshot), ("extra", run.extra)):
         if data:
             console.print(_kv_table(title, [(escape(k), escape(v)) for k, v in _flatten(data)]))
+    evaluation = (run.extra or {}).get("evaluation")
+    if isinstance(evaluation, dict) and evaluation.get("verdict"):
+        console.print(f"evaluation ({evaluation.get('n')} test items): {escape(str(evaluation['verdict']))}")
     if events:
         table = Table(title=f"last {len(events)} event(s)", title_justify="left")
         table.add_column("time (UTC)", no_wrap=True)

@@ -115,6 +115,6 @@ def dataset_warnings(stats: "DatasetStats", validation_stats: "DatasetStats | No
     if validation_stats is not None:
         out.append(_length_warning(validation_stats, "validation"))
     out.append(_strata_warning(stats))
-    out.append("Measure the base model's zero-shot and few-shot baseline on the validation set: "
-               "fine-tuning is worth it only if it beats that.")
+    out.append("Measure the base model's zero-shot and few-shot baseline on a held-out test set: "
+               "fine-tuning is worth it only if it beats that (set eval.test and ftx eval does it).")
     return [w for w in out if w]

@@ -15,6 +15,8 @@ def copy_recipe(source: str, dest: str, force: bool = False) -> list[Path]:
     dst = Path(dest)
     data = load_yaml(src.read_text(encoding="utf-8"), str(src)).data or {}
     refs = [v for k, v in (data.get("data") or {}).items() if k in ("train", "validation") and v]
+    test = (data.get("eval") or {}).get("test") if isinstance(data.get("eval"), dict) else None
+    refs += [test] if isinstance(test, str) else []  # the held-out test set travels with the recipe
     copies = [(src, dst)] + [(src.parent / ref, dst.parent / ref) for ref in refs
                              if not Path(ref).is_absolute() and (src.parent / ref).is_file()]
     existing = [str(d) for _, d in copies if d.exists()]

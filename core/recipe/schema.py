@@ -6,6 +6,8 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..eval.spec import TaskEvalSpec
+
 Auto = Literal["auto"]
 
 
@@ -88,7 +90,7 @@ class Hyperparameters(Strict):
         return v
 
 
-class EvalSpec(Strict):
+class EvalSpec(TaskEvalSpec):  # test, metrics, baselines, ...: see ftx.eval.spec
     strategy: Literal["no", "steps", "epoch"] = "epoch"
     steps: int | None = Field(None, ge=1, description="evaluate every N steps (strategy: steps)")
     baseline: bool = Field(True, description="evaluate the base model before training, to compare against")

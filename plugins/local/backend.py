@@ -107,11 +107,31 @@ class LocalBackend(Backend):
 
         return generic_outcome(summary, METRIC_KEYS)
 
+    def model_ref(self, run: Any, tuned: bool) -> Any:
+        """The run folder holds both: its adapter (or merged model) and the base model's name."""
+        from ftx.errors import BackendError
+        from ftx.inference import ModelRef
+
+        model = (run.recipe_snapshot or {}).get("model") or run.model or ""
+        base = model.get("local", "") if isinstance(model, dict) else model
+        if not tuned:
+            return ModelRef("local", "base", base, run_id=run.id, run_dir=run.output_dir)
+        if run.status != "succeeded" or not run.output_dir:
+            raise BackendError(f"run {run.id} has no tuned model to evaluate (status {run.status})")
+        return ModelRef("local", "tuned", run.output_dir, run_id=run.id, run_dir=run.output_dir)
+
+    def generator(self, model: Any, params: Any, recipe: Any = None, options: dict[str, Any] | None = None) -> Any:
+        """Batched greedy generation with transformers (see :mod:`.batch_generate`)."""
+        from .batch_generate import DEFAULT_BATCH, open_generator
+
+        return open_generator(model, params, batch_size=(options or {}).get("batch_size") or DEFAULT_BATCH)
+
 
 # The summary keys (see ``summary.json``) that the registry keeps as a local run's metrics.
 METRIC_KEYS = ("final_train_loss", "final_eval_loss", "baseline_eval_loss", "best_eval_loss", "best_eval_step",
                "steps", "epochs", "train_time_s", "tokens_per_second", "peak_memory_mb",
                "predicted_peak_memory_mb", "peak_memory_error", "health")
+
 
 def _batching(recipe, data: dict[str, Any]) -> dict[str, Any]:
     """Which batching the run uses and the padding share it should see (from the token lengths

@@ -128,14 +128,24 @@ def load_for_generation(target: Target, base: bool) -> tuple[Any, Any]:
 
 def generate_answer(ref: str, prompt: str, base: bool = False, max_new_tokens: int = 64) -> str:
     """The greedy answer to ``prompt`` from the run (or model) ``ref``."""
-    from ftx.example import Message
+    return generate_answers(ref, [prompt], base=base, max_new_tokens=max_new_tokens)[0]
 
+
+def generate_answers(ref: str, prompts: list[Any], base: bool = False, max_new_tokens: int = 64,
+                     batch_size: int | None = None) -> list[str]:
+    """Greedy answers to every prompt (text, or a list of chat turns) from ``ref``: the model
+    is loaded once and the prompts are answered in left-padded batches (:mod:`.batch_generate`)."""
+    from ftx.inference import GenerationParams
+
+    from .batch_generate import DEFAULT_BATCH, LocalGenerator
     from .quiet import no_deprecation_notices, quiet_libraries
-    from .samples import generate
 
     quiet_libraries()
     target = find_target(ref, base)
     with no_deprecation_notices():
         model, tokenizer = load_for_generation(target, base)
-        question: list[Message] | str = [Message("user", prompt)] if target.chat else prompt
-        return generate(model, tokenizer, question, max_new_tokens)
+        from ftx.inference import ModelRef
+
+        gen = LocalGenerator(ModelRef("local", "base" if base else "tuned", ref), GenerationParams(max_new_tokens),
+                             model, tokenizer, chat=target.chat, batch_size=batch_size or DEFAULT_BATCH)
+        return gen.generate(prompts)

@@ -91,6 +91,13 @@ class OpenAIBackend(HostedBackend):
     def connect(self, connection: dict[str, Any]) -> HostedProvider:
         return self.provider_class()(self.name, connection)
 
+    def generator(self, model: Any, params: Any, recipe: Any = None, options: dict[str, Any] | None = None) -> Any:
+        """Chat completions on the base or ``ft:`` model (see :mod:`.inference`)."""
+        from .inference import OpenAIChatGenerator
+
+        return OpenAIChatGenerator(self.name, self.connection(recipe), model, params, self.provider_label,
+                                   concurrency=(options or {}).get("concurrency") or 4)
+
 
 class AzureOpenAIBackend(OpenAIBackend):
     """Azure OpenAI fine-tuning: the same API shape through the SDK's ``AzureOpenAI`` client.
@@ -106,3 +113,4 @@ class AzureOpenAIBackend(OpenAIBackend):
     def options_model(self) -> Any:
         from .options import AzureOpenAIOptions
         return AzureOpenAIOptions
+

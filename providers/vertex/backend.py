@@ -105,6 +105,16 @@ class VertexBackend(HostedBackend):
 
         return connection_settings(getattr(recipe, "options", None), need_bucket=recipe is not None)
 
+    def generator(self, model: Any, params: Any, recipe: Any = None, options: dict[str, Any] | None = None) -> Any:
+        """generateContent on the base model or the tuned endpoint (see :mod:`.inference`)."""
+        from .config import connection_settings
+        from .inference import VertexGenerator
+
+        connection = connection_settings(getattr(recipe, "options", None), need_bucket=False)
+        base = (recipe.model if recipe is not None else None) or model.name
+        return VertexGenerator(connection, model, params, base,
+                               concurrency=(options or {}).get("concurrency") or 4)
+
     def connect(self, connection: dict[str, Any]) -> HostedProvider:
         from .config import connection_settings
 

@@ -141,6 +141,8 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(r"^/fine_tuning/jobs/(?P<id>[^/]+)/cancel$"), "cancel_job"),
     ("GET", re.compile(r"^/fine_tuning/jobs/(?P<id>[^/]+)/events$"), "events"),
     ("GET", re.compile(r"^/fine_tuning/jobs/(?P<id>[^/]+)/checkpoints$"), "checkpoints"),
+    ("POST", re.compile(r"^/chat/completions$"), "chat"),  # tests/fakes/openai_chat.py
+    ("POST", re.compile(r"^/deployments/(?P<id>[^/]+)/chat/completions$"), "chat"),
 ]
 
 
@@ -269,6 +271,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(status, schema, body)
 
     # -- endpoints (id, query, raw body) -> (status, schema, body) ---------------------------------
+    def _chat(self, deployment: Any, _query: dict, raw: bytes) -> tuple[int, str, Any]:
+        from .openai_chat import chat_completion
+
+        return chat_completion(self.server_fake, deployment, raw)
+
     def _upload(self, _id: Any, _query: dict, raw: bytes) -> tuple[int, str, Any]:
         form = _multipart(raw, self.headers.get("Content-Type") or "")
         if "file" not in form or "purpose" not in form:

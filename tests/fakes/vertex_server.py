@@ -60,6 +60,9 @@ _ROUTES = [
     ("GET", re.compile(r"^/(?P<parent>projects/[^/]+/locations/[^/]+)/tuningJobs$"), "list"),
     ("GET", re.compile(r"^/(?P<parent>projects/[^/]+/locations/[^/]+)/tuningJobs/(?P<id>[0-9]+)$"), "get"),
     ("POST", re.compile(r"^/(?P<parent>projects/[^/]+/locations/[^/]+)/tuningJobs/(?P<id>[0-9]+):cancel$"), "cancel"),
+    # tests/fakes/vertex_generate.py
+    ("POST", re.compile(r"^/(?P<model>projects/[^/]+/locations/[^/]+/(publishers/google/models|endpoints)/[^/:]+)"
+                        r":generateContent$"), "generate"),
 ]
 
 
@@ -351,6 +354,10 @@ class _Handler(BaseHTTPRequestHandler):
                 body = fake.list(groups["parent"], query)
             elif op == "get":
                 body = fake.get(groups["id"])
+            elif op == "generate":
+                from .vertex_generate import generate_content
+
+                body = generate_content(fake, groups["model"], json.loads(raw or b"{}"))
             else:
                 body = fake.cancel(groups["id"])
         except ApiError as err:

@@ -171,5 +171,6 @@ def test_recipes_cli(cli, write, tmp_path, monkeypatch):
     r = cli("recipes", "init", "mine.yaml")
     assert r.exit_code == 0, r
     assert (tmp_path / "mine.yaml").exists() and (tmp_path / "data" / "quickstart.jsonl").exists()
+    assert (tmp_path / "data" / "quickstart-test.jsonl").exists()  # eval.test travels too
     assert cli("recipes", "validate", "mine.yaml").exit_code == 0
     assert cli("recipes", "init", "mine.yaml").exit_code == 2  # no silent overwrite

@@ -51,6 +51,13 @@ def ftx_estimate(backend, recipe, data):
 
 
 @hookimpl
+def ftx_register_metrics(register):
+    from .brevity import Brevity
+
+    register(Brevity())
+
+
+@hookimpl
 def ftx_register_commands(cli):
     from .commands import example_hello
 

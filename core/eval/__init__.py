@@ -1,0 +1,1 @@
+"""Task evaluation: test sets, metrics, baselines, statistics, reports (``ftx eval``)."""
