@@ -23,8 +23,10 @@ def splits(recipe: Any, data: dict[str, Any]) -> tuple[list[Any], list[Any]]:
 
 def data_key(recipe: Any) -> tuple:
     """What decides which examples a recipe reads: recipes with equal keys share one load."""
+    from ..data.sources import data_refs
+
     spec = recipe.recipe.data
-    return (recipe.data_path(spec.train), recipe.data_path(spec.validation) if spec.validation else None,
+    return (tuple(data_refs(recipe)), spec.model_dump_json(include={"train", "replay", "mix"}),
             spec.split, spec.format, spec.stratify_by, spec.seed)
 
 
@@ -41,7 +43,8 @@ def with_examples(recipe: Any, summary: dict[str, Any] | None = None,
         train, validation, _ = load_splits(recipe)
         if cache is not None:
             cache[key] = (train, validation)
-    spec = recipe.recipe.data
-    return {**(summary or {}), "train_file": recipe.data_path(spec.train),
+    from ..data.sources import train_file
+
+    return {**(summary or {}), "train_file": train_file(recipe),
             "train_examples": len(train), "validation_examples": len(validation),
             "train_set": train, "validation_set": validation}

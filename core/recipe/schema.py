@@ -6,6 +6,8 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..data.sources import MixSpec, ReplaySpec, SourceSpec
+
 Auto = Literal["auto"]
 
 
@@ -14,7 +16,8 @@ class Strict(BaseModel):
 
 
 class DataSpec(Strict):
-    train: str = Field(description="training data: a file (jsonl, json, csv, parquet) or hf:NAME")
+    train: Union[str, list[SourceSpec]] = Field(
+        description="training data: a file (jsonl, json, csv, parquet) or hf:NAME, or a list of sources to mix")
     validation: str | None = Field(None, description="validation data; else split from train")
     split: float | None = Field(
         None, gt=0, lt=1,
@@ -22,12 +25,16 @@ class DataSpec(Strict):
                     "(default 0.2; 0.1 from 10,000 examples)")
     format: str = Field("auto", description="data format name, or auto to detect")
     stratify_by: str | None = Field(None, description="record field to stratify the split by")
-    seed: int = Field(42, description="seed of the train/validation split")
+    seed: int = Field(42, description="seed of the train/validation split (and of the mix)")
+    replay: ReplaySpec | None = Field(None, description="general data mixed in against forgetting")
+    mix: MixSpec = Field(default_factory=MixSpec, description="how several sources become one training set")
 
     @model_validator(mode="after")
     def _split_or_validation(self) -> "DataSpec":
         if self.validation and self.split is not None:
             raise ValueError("give either data.validation or data.split, not both")
+        if isinstance(self.train, list) and not self.train:
+            raise ValueError("data.train needs at least one source")
         return self
 
 

@@ -112,7 +112,9 @@ def prepare(backend_name: str, recipe: Any) -> PreparedJob:
         validation = []
     train_records = _records(train, objective, problems)
     val_records = _records(validation, objective, problems)
-    train_file = recipe.data_path(recipe.recipe.data.train)
+    from ftx.data.sources import train_file as first_train_file
+
+    train_file = first_train_file(recipe)
     checked = check_file(train_records, objective, counter.count, limit, recipe.model,
                          file=train_file, minimum=MIN_EXAMPLES)
     val_file = recipe.data_path(recipe.recipe.data.validation) if recipe.recipe.data.validation else train_file

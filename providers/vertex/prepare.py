@@ -130,7 +130,9 @@ def prepare(backend_name: str, recipe: Any) -> PreparedJob:
     limit = entry.get("max_tokens_per_example")
     train_records = convert(train, objective, problems)
     val_records = convert(validation, objective, problems)
-    train_file = recipe.data_path(recipe.recipe.data.train)
+    from ftx.data.sources import train_file as first_train_file
+
+    train_file = first_train_file(recipe)
     val_file = recipe.data_path(recipe.recipe.data.validation) if recipe.recipe.data.validation else train_file
     checked = check_records(train_records, objective, file=train_file, limit=limit, model=model, chars_per_token=cpt)
     val_checked = check_records(val_records, objective, file=val_file, limit=limit, model=model, chars_per_token=cpt)
