@@ -82,7 +82,7 @@ def _split_side(src: _Source, example: Example, seed: int) -> bool:
     """True when ``example`` belongs to the validation side of its source's split."""
     from .minhash import exact_hash
 
-    return _unit(seed, src.task, "split", exact_hash(example)) < (src.ratio or 0.0)
+    return _unit(seed, "split", exact_hash(example)) < (src.ratio or 0.0)
 
 
 def _first_pass(src: _Source, seed: int, problems: list[Problem]) -> None:
@@ -325,3 +325,9 @@ def mix_lines(mix: dict[str, Any] | None) -> list[str]:
                      f"{r['available']:,} available; {r['validation']:,} validation)"
                      + (f" [{', '.join(extra)}]" if extra else ""))
     return lines
+
+
+def mix_compact(mix: dict[str, Any]) -> str:
+    """One line: examples taken per source against the plan."""
+    return ", ".join(f"{r['task']} {r['actual']:,}" + (f" of {r['planned']:,} planned" if r["actual"] != r["planned"] else "")
+                     for r in mix["sources"]) + f" (total {mix['train_examples']:,})"
