@@ -99,7 +99,7 @@ def prepare(backend_name: str, recipe: Any) -> PreparedJob:
     from ftx.data.tokens import get_counter
 
     problems: list[Problem] = []
-    train, validation, _ = load_splits(recipe, problems)
+    train, validation, split_info = load_splits(recipe, problems)
     if problems:
         raise DataError(problems=problems)
     objective = recipe.recipe.objective
@@ -133,6 +133,10 @@ def prepare(backend_name: str, recipe: Any) -> PreparedJob:
         "validation examples": len(val_records),
         "trained tokens per epoch": f"{checked.total_tokens:,} ({encoding}, with OpenAI's chat framing)",
     }
+    if split_info.get("mix"):
+        from ftx.data.mix import mix_compact
+
+        summary["training examples per source"] = mix_compact(split_info["mix"])
     if info is not None:
         price = info.price(backend_name)
         summary["price per 1M trained tokens"] = (f"${price:,.2f} (catalog checked {catalog.checked})"
