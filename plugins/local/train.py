@@ -43,10 +43,15 @@ def default_echo(message: str) -> None:
 
 def load_examples(recipe: Any) -> tuple[list, list]:
     """(train, validation) examples: the one place the data layer is called."""
+    train, validation, _info = load_data(recipe)
+    return train, validation
+
+
+def load_data(recipe: Any) -> tuple[list, list, dict[str, Any]]:
+    """(train, validation, info): ``info["mix"]`` holds the per-source counts of a mixed recipe."""
     from ftx.data.plan import load_splits
 
-    train, validation, _info = load_splits(recipe)
-    return train, validation
+    return load_splits(recipe)
 
 
 def _load(recipe: Any, device: DevicePlan) -> tuple[Any, Any, dict[str, Any]]:
@@ -139,7 +144,13 @@ def run_prepared(recipe: Any, ctx: RunContext, echo: Echo = default_echo, progre
             + (f"; {ctx.world_size} processes ({ctx.strategy})" if ctx.world_size > 1 else ""))
         if ctx.checkpoint is not None:
             say(f"resuming from {ctx.checkpoint.name} (step {ctx.resume_step})")
-        train_ex, val_ex = load_examples(recipe)
+        train_ex, val_ex, data_info = load_data(recipe)
+        if data_info.get("mix"):
+            from ftx.data.mix import mix_lines, task_counts
+
+            summary["data_mix"] = {**data_info["mix"], "trained": task_counts(train_ex)}
+            for line in mix_lines(data_info["mix"]):
+                say(f"  {line}")
         set_seed(hp.seed)
         model, tokenizer, context = _load(recipe, device)
         _set_threads(device, model, recipe.options)
@@ -205,6 +216,9 @@ def _train(recipe: Any, device: DevicePlan, ctx: RunContext, data: TrlData, mode
                       progress_callback(echo, every_evals=evaluating, show_bar=progress)]
     trainer = build_trainer(recipe.recipe.objective, model, tokenizer, data, args, callbacks,
                             float32_trainables=device.device == "cpu")
+    from .task_eval import add_task_eval, task_losses
+
+    add_task_eval(trainer, data.eval, data.eval_tasks)
     eval_before = log.total_eval_seconds
     start_step, start_tokens = _start_of(ctx)
     started = time.perf_counter()
@@ -258,6 +272,7 @@ def _train(recipe: Any, device: DevicePlan, ctx: RunContext, data: TrlData, mode
                   "loss_plot": str(run_dir / "loss.png") if plotted else None,
                   "recipe": str(run_dir / "recipe.resolved.yaml")},
         "mean_train_loss": output.training_loss,
+        **({"eval_loss_by_task": by_task} if (by_task := task_losses(records)) else {}),
     }
 
 
@@ -306,6 +321,10 @@ def _print_end(summary: dict[str, Any], echo: Echo) -> None:
     echo(f"\ntrain loss {_fmt(summary['final_train_loss'])}, eval loss {_fmt(summary['final_eval_loss'])}{best}; "
          f"{trained} in {summary['train_time_s']:.1f} s ({summary['steps_per_second']:.1f} steps/s, "
          f"{summary['tokens_per_second']:,.0f} tokens/s); peak memory {summary['peak_memory_mb']:,.0f} MB")
+    by_task = summary.get("eval_loss_by_task") or {}
+    if by_task:
+        echo("validation loss per task: " + ", ".join(
+            f"{task} {_fmt(v['baseline'])} -> {_fmt(v['final'])}" for task, v in by_task.items()))
     for warning in summary.get("warnings") or ():
         echo(f"warning: {warning}")
     echo(f"saved {summary['artifact']['kind']} to {summary['artifact']['path']}; outputs in {summary['run_dir']}")
