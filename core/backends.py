@@ -28,7 +28,9 @@ class Backend:
 
     * ``methods`` / ``objectives``: what it trains (``None`` = every registered method);
     * ``refused``: field path -> reason; an error when the recipe sets that field;
-    * ``ignored``: field path -> reason; a warning when the recipe sets that field.
+    * ``ignored``: field path -> reason; a warning when the recipe sets that field;
+    * ``regularization``: the ``method.regularization`` kinds (l2sp, ewc) it adds to its loss;
+      any other is refused by name.
     """
 
     name: ClassVar[str]
@@ -38,6 +40,7 @@ class Backend:
     objectives: ClassVar[frozenset[str]] = frozenset({"sft", "dpo"})
     refused: ClassVar[dict[str, str]] = {}
     ignored: ClassVar[dict[str, str]] = {}
+    regularization: ClassVar[frozenset[str]] = frozenset()  # method.regularization kinds it can add to the loss
 
     def options_model(self) -> Any:
         """A pydantic model for this backend's own options (``backends.NAME`` keys that are
@@ -58,6 +61,10 @@ class Backend:
         if recipe.recipe.objective not in self.objectives:
             out.append(Finding("error", f"backend {self.name!r} cannot train objective "
                                         f"{recipe.recipe.objective!r}", "objective"))
+        reg = getattr(recipe.recipe.method, "regularization", None)
+        if reg is not None and reg.kind not in self.regularization:
+            out.append(Finding("error", f"backend {self.name!r} cannot regularise toward the base model "
+                                        f"({reg.kind}): it trains with its own loss", "method.regularization"))
         for path, reason in self.refused.items():
             if recipe.is_set(path):
                 out.append(Finding("error", f"not supported by backend {self.name!r}: {reason}", path))

@@ -7,6 +7,7 @@ from typing import Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..data.sources import MixSpec, ReplaySpec, SourceSpec
+from .regularization import RegularizationSpec
 
 Auto = Literal["auto"]
 
@@ -43,6 +44,8 @@ class MethodSpec(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     name: str = Field("lora", description="training method: full, lora, qlora, dora, prefix, prompt, ia3, ...")
+    regularization: RegularizationSpec | None = Field(
+        None, description="pull the trained weights toward the base model (l2sp, ewc; local backend)")
 
 
 class Hyperparameters(Strict):

@@ -13,6 +13,7 @@ class LocalBackend(Backend):
     name = "local"
     description = "this machine (CPU or CUDA) with torch, transformers, peft and trl"
     hosted = False
+    regularization = frozenset({"l2sp", "ewc"})
     ignored = {
         "hyperparameters.learning_rate_multiplier": "hosted backends only; set hyperparameters.learning_rate",
     }

@@ -219,6 +219,9 @@ def _train(recipe: Any, device: DevicePlan, ctx: RunContext, data: TrlData, mode
     from .task_eval import add_task_eval, task_losses
 
     add_task_eval(trainer, data.eval, data.eval_tasks)
+    from .regularize import attach
+
+    penalty = attach(trainer, recipe, tokenizer, echo)
     eval_before = log.total_eval_seconds
     start_step, start_tokens = _start_of(ctx)
     started = time.perf_counter()
@@ -273,6 +276,8 @@ def _train(recipe: Any, device: DevicePlan, ctx: RunContext, data: TrlData, mode
                   "recipe": str(run_dir / "recipe.resolved.yaml")},
         "mean_train_loss": output.training_loss,
         **({"eval_loss_by_task": by_task} if (by_task := task_losses(records)) else {}),
+        **({"regularization": {**recipe.recipe.method.regularization.model_dump(), "final_penalty": penalty.last,
+                               "distance_from_start": round(penalty.distance(), 6)}} if penalty else {}),
     }
 
 
