@@ -166,11 +166,12 @@ def _train_items(src: _Source, seed: int, validation: bool = False) -> Iterator[
         i += 1
 
 
-def _take(src: _Source, seed: int) -> list[Example]:
+def _take(src: _Source, seed: int, epoch: int = 0) -> list[Example]:
     n, k = src.train_n, src.planned
     if n == 0 or k == 0:
         return []
-    key = lambda i: _unit(seed, src.task, "pick", i)  # noqa: E731
+    pick = ("pick",) if epoch == 0 else ("pick", epoch)  # epoch 0 is the mix every backend sees
+    key = lambda i: _unit(seed, src.task, *pick, i)  # noqa: E731
     copies, rest = divmod(k, n)
     if copies:
         whole = [ex for _, ex in _train_items(src, seed)]
@@ -200,8 +201,11 @@ def _read_validation(path: str, fmt: str, src: _Source | None, problems: list[Pr
     return [_tag(e, src) for e in out] if src is not None else out
 
 
-def mix_splits(recipe: Any) -> tuple[list, list, dict[str, Any], list[Problem]]:
-    """(train, validation, info, problems) for a recipe whose data is a list of sources or has replay."""
+def mix_splits(recipe: Any, epoch: int = 0) -> tuple[list, list, dict[str, Any], list[Problem]]:
+    """(train, validation, info, problems) for a recipe whose data is a list of sources or has replay.
+
+    ``epoch`` > 0 draws that epoch's sample (the local backend samples every epoch afresh); the
+    counts per source, the validation set and the order's rules stay those of epoch 0."""
     spec = recipe.recipe.data
     mix = spec.mix
     seed = spec.seed
@@ -239,7 +243,7 @@ def mix_splits(recipe: Any) -> tuple[list, list, dict[str, Any], list[Problem]]:
     seen: set[int] = set()
     train: list[Example] = []
     for src in sources:
-        picked = _take(src, seed)
+        picked = _take(src, seed, epoch)
         tagged: dict[int, Example] = {}
         own: set[int] = set()
         for ex in picked:
@@ -271,7 +275,7 @@ def mix_splits(recipe: Any) -> tuple[list, list, dict[str, Any], list[Problem]]:
                 src.val_duplicates += 1
                 continue
             validation.append(ex)
-    random.Random(seed).shuffle(train)
+    random.Random(seed if epoch == 0 else f"{seed}-{epoch}").shuffle(train)
     if mix.curriculum is not None:
         from .curriculum import order
 
@@ -331,3 +335,21 @@ def mix_compact(mix: dict[str, Any]) -> str:
     """One line: examples taken per source against the plan."""
     return ", ".join(f"{r['task']} {r['actual']:,}" + (f" of {r['planned']:,} planned" if r["actual"] != r["planned"] else "")
                      for r in mix["sources"]) + f" (total {mix['train_examples']:,})"
+
+
+def resampled(mix: dict[str, Any] | None) -> bool:
+    """Whether another epoch would draw other examples (some source is sampled, not taken whole)."""
+    return bool(mix) and any(r["planned"] % r["available"] for r in mix["sources"] if r["available"])
+
+
+def epoch_mixes(recipe: Any, epochs: int) -> list[list[Example]]:
+    """The training examples of epochs 1 .. epochs-1 (epoch 0 is :func:`ftx.data.plan.load_splits`'s)."""
+    out = []
+    for epoch in range(1, epochs):
+        train, _, _, problems = mix_splits(recipe, epoch)
+        if problems:
+            from ..errors import DataError
+
+            raise DataError(problems=problems)
+        out.append(train)
+    return out

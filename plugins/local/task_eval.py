@@ -13,7 +13,7 @@ from typing import Any
 PREFIX = "eval_task_"
 
 
-def _prepared(trainer: Any, dataset: Any, name: str) -> Any:
+def prepare_like(trainer: Any, dataset: Any, name: str) -> Any:
     """``dataset`` (rows as ftx builds them) processed the way the trainer processed its own
     validation set (tokenized, truncated; TRL drops rows that truncation left without loss)."""
     args = trainer.args
@@ -34,7 +34,7 @@ def add_task_eval(trainer: Any, raw_eval: Any, tasks: list[str | None]) -> list[
         return []
     subsets = {}
     for t in names:
-        subset = _prepared(trainer, raw_eval.select([i for i, x in enumerate(tasks) if x == t]), f"eval_{t}")
+        subset = prepare_like(trainer, raw_eval.select([i for i, x in enumerate(tasks) if x == t]), f"eval_{t}")
         if len(subset):
             subsets[t] = subset
 

@@ -222,6 +222,7 @@ def _train(recipe: Any, device: DevicePlan, ctx: RunContext, data: TrlData, mode
     from .regularize import attach
 
     penalty = attach(trainer, recipe, tokenizer, echo)
+    resampled = _per_epoch_mix(recipe, trainer, tokenizer, echo)
     eval_before = log.total_eval_seconds
     start_step, start_tokens = _start_of(ctx)
     started = time.perf_counter()
@@ -275,10 +276,41 @@ def _train(recipe: Any, device: DevicePlan, ctx: RunContext, data: TrlData, mode
                   "loss_plot": str(run_dir / "loss.png") if plotted else None,
                   "recipe": str(run_dir / "recipe.resolved.yaml")},
         "mean_train_loss": output.training_loss,
+        **({"resampled_epochs": resampled} if resampled else {}),
         **({"eval_loss_by_task": by_task} if (by_task := task_losses(records)) else {}),
         **({"regularization": {**recipe.recipe.method.regularization.model_dump(), "final_penalty": penalty.last,
                                "distance_from_start": round(penalty.distance(), 6)}} if penalty else {}),
     }
+
+
+def _per_epoch_mix(recipe: Any, trainer: Any, tokenizer: Any, echo: Echo) -> int:
+    """A mixed recipe samples its sampled sources afresh every epoch (same counts per source) and
+    keeps a curriculum's order; returns the number of distinct epoch mixes (0: one for the run)."""
+    from ftx.data.mix import epoch_mixes, resampled
+    from ftx.data.plan import load_splits
+    from ftx.data.sources import is_mixed
+
+    spec = recipe.recipe.data
+    if not is_mixed(spec):
+        return 0
+    from .epochs import attach_epochs
+    from .trl_data import build_datasets
+
+    hp = recipe.recipe.hyperparameters
+    epochs = min(hp.epochs if isinstance(hp.epochs, int) else 3, 50)
+    curriculum = spec.mix.curriculum is not None
+    rows = []
+    if epochs > 1 and resampled(load_splits(recipe)[2].get("mix")):
+        rows = [build_datasets(ex, [], recipe.recipe.objective, tokenizer).train for ex in epoch_mixes(recipe, epochs)]
+    sampler = attach_epochs(trainer, rows, hp.seed, shuffle=not curriculum)
+    if sampler is None and curriculum:
+        from torch.utils.data import SequentialSampler
+
+        trainer._get_train_sampler = lambda train_dataset=None: SequentialSampler(train_dataset or trainer.train_dataset)
+    if sampler is not None:
+        echo(f"sampling the mix afresh each epoch: {len(sampler.starts)} epoch mixes of {sampler.size} rows")
+        return len(sampler.starts)
+    return 0
 
 
 def _start_of(ctx: RunContext) -> tuple[int, int]:

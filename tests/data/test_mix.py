@@ -187,3 +187,16 @@ def test_duplicate_task_names_are_refused(sources):
     recipe = recipe_of(sources, "train:\n  - {path: a.jsonl, task: t}\n  - {path: c.jsonl, task: t}\n")
     with pytest.raises(FtxError, match="task 't' is already"):
         load_splits(recipe)
+
+
+def test_each_epoch_samples_afresh_with_the_same_counts(sources):
+    recipe = recipe_of(sources, THREE + "replay: {ratio: 0.1}\nmix: {examples: 100}\n")
+    first, _, info = load_splits(recipe)
+    assert mixmod.resampled(info["mix"])
+    [second, third] = mixmod.epoch_mixes(recipe, 3)
+    assert Counter(e.task for e in second) == Counter(e.task for e in first) == Counter(e.task for e in third)
+    replay = [{e.text() for e in ep if e.task == "replay"} for ep in (first, second, third)]
+    assert replay[0] != replay[1] != replay[2]
+    assert [e.text() for e in mixmod.epoch_mixes(recipe, 2)[0]] == [e.text() for e in second]
+    whole, _, info = load_splits(recipe_of(sources, "train:\n  - {path: a.jsonl}\n  - {path: c.jsonl}\n", name="w.yaml"))
+    assert not mixmod.resampled(info["mix"])  # every source given whole: nothing to resample

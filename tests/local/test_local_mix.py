@@ -23,3 +23,4 @@ def test_mixed_recipe_trains_what_the_dry_run_showed(tiny_model, cli, ftx_home):
     assert all(v["baseline"] is not None and v["final"] is not None for v in by_task.values())
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert any("eval_task_replay_loss" in row and row["step"] == 3 for row in rows)
+    assert summary["resampled_epochs"] == 4  # the recipe trains 4 epochs locally: 4 samples of the mix
