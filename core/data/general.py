@@ -57,3 +57,22 @@ def iter_general(size: int = SIZE) -> Iterator[Example]:
         seen.add(prompt)
         yield Example(messages=[Message("user", prompt), Message("assistant", answer)],
                       source=Source(GENERAL, len(seen)))
+
+
+def general_probe(size: int = 64) -> list[Example]:
+    """``size`` general instructions *not* in the set itself: held out from any replay, for
+    measuring general-text perplexity before and after a fine-tune."""
+    known = {e.messages[0].content for e in iter_general()}
+    rng = random.Random("ftx-general-probe")
+    out: list[Example] = []
+    seen: set[str] = set()
+    for _ in range(100 * size):
+        prompt, answer = _task(rng)
+        if prompt in known or prompt in seen:
+            continue
+        seen.add(prompt)
+        out.append(Example(messages=[Message("user", prompt), Message("assistant", answer)],
+                           source=Source("ftx:general-probe", len(out) + 1)))
+        if len(out) >= size:
+            break
+    return out

@@ -160,6 +160,10 @@ def run_prepared(recipe: Any, ctx: RunContext, echo: Echo = default_echo, progre
             say(f"note: {note}")
         samples = pick_samples(recipe.recipe.eval.samples, val_ex, train_ex, data.conversational) if main else []
         base_answers = answer_all(model, tokenizer, samples)
+        from . import general_ppl
+
+        probe = general_ppl.probe_texts(tokenizer) if general_ppl.wanted(recipe) else []
+        ppl_before = general_ppl.perplexity(model, tokenizer, probe, hp.max_length) if probe else None
         set_seed(hp.seed)  # the method's initialisation (LoRA, prompts) is seeded too
         model = recipe.method.apply(model, recipe.method_params, context)
         trainable, total = count_parameters(model)
@@ -176,6 +180,11 @@ def run_prepared(recipe: Any, ctx: RunContext, echo: Echo = default_echo, progre
         # after training are left to `ftx generate`.
         sharded = ctx.world_size > 1 and ctx.strategy in ("fsdp", "deepspeed")
         tuned_answers = answer_all(trainer.model, tokenizer, samples) if not sharded else [None] * len(samples)
+        if probe and not sharded:
+            after = general_ppl.perplexity(trainer.model, tokenizer, probe, hp.max_length)
+            summary["general_perplexity"] = {"before": round(ppl_before, 4), "after": round(after, 4),
+                                             "examples": len(probe), "set": "ftx:general-probe (held out)"}
+            say(f"general-text perplexity (held-out ftx:general): {ppl_before:.2f} -> {after:.2f}")
         summary.update(result, status="succeeded", artifact=artifact, trainable_parameters=trainable,
                        total_parameters=total, train_examples=len(train_ex), validation_examples=len(val_ex),
                        loss_on=data.loss, notes=data.notes, prompt_format="chat" if data.conversational else "text",
