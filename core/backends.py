@@ -32,7 +32,9 @@ class Backend:
       ``None`` = every registered objective that says how this backend trains it
       (``Objective.training(backend name)`` is not ``None``), as the local backend does;
     * ``refused``: field path -> reason; an error when the recipe sets that field;
-    * ``ignored``: field path -> reason; a warning when the recipe sets that field.
+    * ``ignored``: field path -> reason; a warning when the recipe sets that field;
+    * ``regularization``: the ``method.regularization`` kinds (l2sp, ewc) it adds to its loss;
+      any other is refused by name.
     """
 
     name: ClassVar[str]
@@ -43,6 +45,7 @@ class Backend:
     objectives: ClassVar[frozenset[str] | None] = frozenset({"sft", "dpo"})
     refused: ClassVar[dict[str, str]] = {}
     ignored: ClassVar[dict[str, str]] = {}
+    regularization: ClassVar[frozenset[str]] = frozenset()  # method.regularization kinds it can add to the loss
 
     def registration_problem(self) -> str | None:
         """Why this backend cannot be registered (checked when its plugin registers it, and
@@ -80,6 +83,10 @@ class Backend:
         if objective not in trains:
             out.append(Finding("error", f"backend {self.name!r} cannot train objective {objective!r} "
                                         f"(it trains: {', '.join(sorted(trains)) or 'none'})", "objective"))
+        reg = getattr(recipe.recipe.method, "regularization", None)
+        if reg is not None and reg.kind not in self.regularization:
+            out.append(Finding("error", f"backend {self.name!r} cannot regularise toward the base model "
+                                        f"({reg.kind}): it trains with its own loss", "method.regularization"))
         for path, reason in self.refused.items():
             if recipe.is_set(path):
                 out.append(Finding("error", f"not supported by backend {self.name!r}: {reason}", path))

@@ -62,6 +62,7 @@ class Example:
     tools: list[dict[str, Any]] | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     source: Source | None = None
+    task: str | None = None  # the mix source it came from (data.train as a list, replay)
 
     @property
     def objective(self) -> str:

@@ -88,7 +88,10 @@ def data_hashes(recipe: Any) -> dict[str, str]:
 
     out: dict[str, str] = {}
     spec = recipe.recipe.data
-    for role, ref in (("train", spec.train), ("validation", spec.validation)):
+    from .data.sources import source_locations
+
+    roles = [(dotted.removesuffix(".path").removeprefix("data."), s.path) for dotted, _, s in source_locations(recipe)]
+    for role, ref in roles + [("validation", spec.validation)]:
         if not ref:
             continue
         path = Path(recipe.data_path(ref))

@@ -25,6 +25,15 @@ def _data_line(data: dict[str, Any]) -> str:
     if not data:
         return ""
     split = data.get("split") or {}
+    if data.get("mix"):
+        from ..data.mix import mix_lines
+
+        line = (f"{data.get('train_examples', '?'):,} train + {data.get('validation_examples', 0):,} validation "
+                f"examples mixed from {len(data['mix']['sources'])} sources:\n"
+                + "\n".join("  " + s for s in mix_lines(data["mix"])))
+        if data.get("tokens") is not None:
+            line += f"\n{data['tokens']:,} {'characters' if data.get('counted_in') == 'chars' else 'tokens'} in train"
+        return line
     where = (f"validation file {data.get('validation_file')}" if split.get("validation") == "file"
              else f"split {split.get('ratio', 0):.0%} of train, seed {split.get('seed')}"
              + (f", stratified by {split['stratify_by']}" if split.get("stratify_by") else ""))

@@ -74,7 +74,7 @@ def estimate_all(recipe_ref: str, backends: Sequence[str] | None = None, overrid
     installed = installed_backends()
     names = backend_names(backends, installed)
     devices = [find_device(gpu).key] if gpu else [d.key for d in default_devices()]
-    cache: dict[tuple, tuple[list, list]] = {}
+    cache: dict[tuple, tuple] = {}
     results: list[Estimate] = []
     for name in names:
         backend = installed[name]
@@ -90,6 +90,10 @@ def estimate_all(recipe_ref: str, backends: Sequence[str] | None = None, overrid
         data = with_examples(recipe, cache=cache)
         for device in (devices if not getattr(backend, "hosted", False) else [None]):
             est = call_estimators(backend, recipe, {**data, "gpu": device} if device else data)
+            if data.get("mix"):
+                from ..data.mix import mix_compact
+
+                est.assumptions.setdefault("examples per source", mix_compact(data["mix"]))
             results.append(est)
             # One row is all when the estimator takes no device, or cannot estimate at all.
             if est.device is None or not est.available:

@@ -23,8 +23,10 @@ def splits(recipe: Any, data: dict[str, Any]) -> tuple[list[Any], list[Any]]:
 
 def data_key(recipe: Any) -> tuple:
     """What decides which examples a recipe reads: recipes with equal keys share one load."""
+    from ..data.sources import data_refs
+
     spec = recipe.recipe.data
-    return (recipe.data_path(spec.train), recipe.data_path(spec.validation) if spec.validation else None,
+    return (tuple(data_refs(recipe)), spec.model_dump_json(include={"train", "replay", "mix"}),
             spec.split, spec.format, spec.stratify_by, spec.seed)
 
 
@@ -34,14 +36,16 @@ def with_examples(recipe: Any, summary: dict[str, Any] | None = None,
     ``cache`` (backends whose sections change no data field share the same lists)."""
     key = data_key(recipe)
     if cache is not None and key in cache:
-        train, validation = cache[key]
+        train, validation, mix = cache[key]
     else:
         from ..data.plan import load_splits
 
-        train, validation, _ = load_splits(recipe)
+        train, validation, info = load_splits(recipe)
+        mix = info.get("mix")
         if cache is not None:
-            cache[key] = (train, validation)
-    spec = recipe.recipe.data
-    return {**(summary or {}), "train_file": recipe.data_path(spec.train),
+            cache[key] = (train, validation, mix)
+    from ..data.sources import train_file
+
+    return {**(summary or {}), "train_file": train_file(recipe),
             "train_examples": len(train), "validation_examples": len(validation),
-            "train_set": train, "validation_set": validation}
+            "train_set": train, "validation_set": validation, **({"mix": mix} if mix else {})}

@@ -29,9 +29,12 @@ def load_splits(recipe: Any, problems: list[Problem] | None = None) -> tuple[lis
 
     One command asks for the data several times (data plan, backend plan, launch, estimate):
     the result is kept on the recipe and read again only if a file changed."""
+    from .sources import data_refs
+
     spec = recipe.recipe.data
-    refs = [recipe.data_path(r) for r in (spec.train, spec.validation) if r]
-    key = (tuple((ref, *_stamp(ref)) for ref in refs), spec.format, spec.split, spec.seed, spec.stratify_by)
+    refs = data_refs(recipe)
+    key = (tuple((ref, *_stamp(ref)) for ref in refs), spec.format, spec.split, spec.seed, spec.stratify_by,
+           spec.model_dump_json(include={"train", "replay", "mix"}))
     cache = getattr(recipe, "data_cache", None)
     if cache is None or cache.get("key") != key:
         cache = {"key": key, "value": _read_splits(recipe)}
@@ -58,6 +61,12 @@ def _read_splits(recipe: Any) -> tuple[list, list, dict[str, Any], list[Problem]
     from .split import split_indices
 
     spec = recipe.recipe.data
+    from .sources import is_mixed
+
+    if is_mixed(spec):
+        from .mix import mix_splits
+
+        return mix_splits(recipe)
     found: list[Problem] = []
     train = list(iter_examples(recipe.data_path(spec.train), spec.format, found))
     info: dict[str, Any] = {}
@@ -105,12 +114,15 @@ def plan_data(recipe: Any, backend: Any) -> tuple[dict[str, Any], list[Problem],
     from .advice import dataset_warnings
     from .dedupe import DedupeIndex, overlap
     from .stats import compute_stats
+    from .sources import missing_sources, train_file
+
     spec = recipe.recipe.data
-    problems = [p for p in (_path_problem(recipe, "train", spec.train),
+    problems = [p for p in (_path_problem(recipe, "train", spec.train) if isinstance(spec.train, str) else None,
                             _path_problem(recipe, "validation", spec.validation) if spec.validation else None) if p]
     from .recipe_checks import format_problem
 
     problems += [p for p in (format_problem(recipe),) if p]
+    problems += missing_sources(recipe)
     if problems:
         return {}, problems, []
     train, validation, info = load_splits(recipe, problems)
@@ -125,7 +137,7 @@ def plan_data(recipe: Any, backend: Any) -> tuple[dict[str, Any], list[Problem],
     val_stats = compute_stats(validation, counter=counter, max_length=max_length, stratify_by=spec.stratify_by) if validation else None
     leaks = overlap(train, validation, index=index) if validation else None
     summary: dict[str, Any] = {
-        "train_file": recipe.data_path(spec.train),
+        "train_file": train_file(recipe),
         "validation_file": recipe.data_path(spec.validation) if spec.validation else None,
         "format": spec.format,
         "train_examples": len(train),
@@ -134,6 +146,8 @@ def plan_data(recipe: Any, backend: Any) -> tuple[dict[str, Any], list[Problem],
         "tokens": train_stats.to_dict().get("total_tokens"),
         "counted_in": counter.name,
     }
+    if info.get("mix"):
+        summary["mix"] = info["mix"]
     warnings = dataset_warnings(train_stats, val_stats, leaks, hosted_minimum=10 if backend.hosted else None)
     if getattr(recipe.recipe.eval, "test", None):  # ftx eval will measure those baselines on eval.test
         warnings = [w for w in warnings if not w.startswith("Measure the base model's")]

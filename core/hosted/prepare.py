@@ -64,7 +64,7 @@ def prepare_job(backend: Any, recipe: Any) -> PreparedJob:
     from ..data.plan import load_splits
 
     problems: list[Problem] = []
-    train, validation, _ = load_splits(recipe, problems)
+    train, validation, split_info = load_splits(recipe, problems)
     if problems:
         raise DataError(problems=problems)
     if recipe.recipe.eval.strategy == "no":
@@ -72,7 +72,9 @@ def prepare_job(backend: Any, recipe: Any) -> PreparedJob:
     train_records = backend.convert_records(recipe, train, problems)
     val_records = backend.convert_records(recipe, validation, problems)
     spec = recipe.recipe.data
-    train_file = recipe.data_path(spec.train)
+    from ..data.sources import train_file as first_train_file
+
+    train_file = first_train_file(recipe)
     val_file = recipe.data_path(spec.validation) if spec.validation else train_file
     checked = backend.check_records(recipe, train_records, file=train_file, role="train")
     val_checked = backend.check_records(recipe, val_records, file=val_file, role="validation")
@@ -88,6 +90,10 @@ def prepare_job(backend: Any, recipe: Any) -> PreparedJob:
     untagged = backend.build_request(recipe, bool(val_records))
     key = client_key_for(backend.name, model, {"request": untagged, "target": backend.key_target(recipe)}, files)
     summary = backend.describe_job(recipe, checked, val_checked)
+    if split_info.get("mix"):  # several sources: what each contributes, as the dry run shows it
+        from ..data.mix import mix_compact
+
+        summary["training examples per source"] = mix_compact(split_info["mix"])
     notes = list(getattr(checked, "notes", ()) or ())
     return PreparedJob(backend.name, model, backend.tag_request(untagged, key), files, key, summary, notes,
                        tagger=backend.tag_request, untagged=untagged)

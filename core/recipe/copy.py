@@ -14,7 +14,7 @@ def copy_recipe(source: str, dest: str, force: bool = False) -> list[Path]:
     src = find_recipe(source)
     dst = Path(dest)
     data = load_yaml(src.read_text(encoding="utf-8"), str(src)).data or {}
-    refs = [v for k, v in (data.get("data") or {}).items() if k in ("train", "validation") and v]
+    refs = _data_refs(data.get("data") or {})
     test = (data.get("eval") or {}).get("test") if isinstance(data.get("eval"), dict) else None
     refs += [test] if isinstance(test, str) else []  # the held-out test set travels with the recipe
     copies = [(src, dst)] + [(src.parent / ref, dst.parent / ref) for ref in refs
@@ -28,3 +28,20 @@ def copy_recipe(source: str, dest: str, force: bool = False) -> list[Path]:
         shutil.copyfile(s, d)
         written.append(d)
     return written
+
+
+def _data_refs(data: dict) -> list[str]:
+    """The data paths a recipe's ``data`` block names: train (a string or a list of sources, each
+    with its own validation file), validation, and the replay source."""
+    refs: list = [data.get("validation")]
+    train = data.get("train")
+    sources = train if isinstance(train, list) else [train]
+    replay = data.get("replay")
+    if isinstance(replay, dict):
+        sources.append(replay.get("source"))
+    for src in sources:
+        if isinstance(src, dict):
+            refs += [src.get("path"), src.get("validation")]
+        else:
+            refs.append(src)
+    return [r for r in refs if isinstance(r, str) and r and not r.startswith(("hf:", "ftx:"))]

@@ -77,6 +77,8 @@ class ResolvedRecipe:
     def to_dict(self) -> dict[str, Any]:
         out = self.recipe.model_dump(mode="json", exclude={"backends"})
         out["method"] = {"name": self.recipe.method.name, **self.method_params.model_dump(mode="json")}
+        if self.recipe.method.regularization is not None:
+            out["method"]["regularization"] = self.recipe.method.regularization.model_dump(mode="json")
         if self.backend:
             out["backend"] = self.backend
             out["model"] = self.model
@@ -142,7 +144,8 @@ def _method(view: Located, problems: list[Problem]) -> tuple[Any, Any]:
         return None, None
     method = table[name]
     try:
-        params = method.params_model().model_validate({k: v for k, v in raw.items() if k != "name"})
+        params = method.params_model().model_validate({k: v for k, v in raw.items()
+                                                        if k not in ("name", "regularization")})
     except ValidationError as exc:
         problems.extend(_pydantic_problems(exc, view, ("method",)))
         return method, None

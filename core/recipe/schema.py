@@ -7,6 +7,8 @@ from typing import Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..eval.spec import TaskEvalSpec
+from ..data.sources import MixSpec, ReplaySpec, SourceSpec
+from .regularization import RegularizationSpec
 
 Auto = Literal["auto"]
 
@@ -42,7 +44,8 @@ def _admits_number(annotation: Any) -> bool:
 
 
 class DataSpec(Strict):
-    train: str = Field(description="training data: a file (jsonl, json, csv, parquet) or hf:NAME")
+    train: Union[str, list[SourceSpec]] = Field(
+        description="training data: a file (jsonl, json, csv, parquet) or hf:NAME, or a list of sources to mix")
     validation: str | None = Field(None, description="validation data; else split from train")
     split: float | None = Field(
         None, gt=0, lt=1,
@@ -50,12 +53,16 @@ class DataSpec(Strict):
                     "(default 0.2; 0.1 from 10,000 examples)")
     format: str = Field("auto", description="data format name, or auto to detect")
     stratify_by: str | None = Field(None, description="record field to stratify the split by")
-    seed: int = Field(42, ge=0, le=2**32 - 1, description="seed of the train/validation split")
+    seed: int = Field(42, ge=0, le=2**32 - 1, description="seed of the train/validation split (and of the mix)")
+    replay: ReplaySpec | None = Field(None, description="general data mixed in against forgetting")
+    mix: MixSpec = Field(default_factory=MixSpec, description="how several sources become one training set")
 
     @model_validator(mode="after")
     def _split_or_validation(self) -> "DataSpec":
         if self.validation and self.split is not None:
             raise ValueError("give either data.validation or data.split, not both")
+        if isinstance(self.train, list) and not self.train:
+            raise ValueError("data.train needs at least one source")
         return self
 
 
@@ -64,6 +71,8 @@ class MethodSpec(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     name: str = Field("lora", description="training method: full, lora, qlora, dora, prefix, prompt, ia3, ...")
+    regularization: RegularizationSpec | None = Field(
+        None, description="pull the trained weights toward the base model (l2sp, ewc; local backend)")
 
 
 class Hyperparameters(Strict):

@@ -15,6 +15,7 @@ class LocalBackend(Backend):
     description = "this machine (CPU or CUDA) with torch, transformers, peft and trl"
     hosted = False
     objectives = None  # every objective whose plugin says how to train it here (LocalTraining)
+    regularization = frozenset({"l2sp", "ewc"})
     ignored = {
         "hyperparameters.learning_rate_multiplier": "hosted backends only; set hyperparameters.learning_rate",
     }

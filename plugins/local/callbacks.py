@@ -51,7 +51,8 @@ class MetricsLog:
             # More for a step written at a checkpoint (the final evaluation, say): merge, don't repeat.
             self._pending, self._rewrite = self.records.pop(), True
         record = self._pending or {"step": step, "epoch": round(epoch, 4) if epoch is not None else None}
-        record.update({k: _clean(logs[k]) for k in METRIC_KEYS if k in logs})
+        record.update({k: _clean(v) for k, v in logs.items()
+                       if k in METRIC_KEYS or (k.startswith("eval_task_") and k.endswith("_loss"))})
         if "eval_runtime" in logs:
             self._eval_seconds += float(logs["eval_runtime"])
             self.total_eval_seconds += float(logs["eval_runtime"])
@@ -107,7 +108,7 @@ def metrics_callback(log: MetricsLog) -> Any:
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             logs = logs or {}
-            if any(k in logs for k in ("loss", "eval_loss")):
+            if any(k in logs for k in ("loss", "eval_loss")) or any(k.startswith("eval_task_") for k in logs):
                 log.add(state.global_step, state.epoch, logs, state.num_input_tokens_seen)
 
     return MetricsCallback()

@@ -43,10 +43,15 @@ def default_echo(message: str) -> None:
 
 def load_examples(recipe: Any) -> tuple[list, list]:
     """(train, validation) examples: the one place the data layer is called."""
+    train, validation, _info = load_data(recipe)
+    return train, validation
+
+
+def load_data(recipe: Any) -> tuple[list, list, dict[str, Any]]:
+    """(train, validation, info): ``info["mix"]`` holds the per-source counts of a mixed recipe."""
     from ftx.data.plan import load_splits
 
-    train, validation, _info = load_splits(recipe)
-    return train, validation
+    return load_splits(recipe)
 
 
 def _load(recipe: Any, device: DevicePlan) -> tuple[Any, Any, dict[str, Any]]:
@@ -148,7 +153,13 @@ def run_prepared(recipe: Any, ctx: RunContext, echo: Echo = default_echo, progre
             + (f"; {ctx.world_size} processes ({ctx.strategy})" if ctx.world_size > 1 else ""))
         if ctx.checkpoint is not None:
             say(f"resuming from {ctx.checkpoint.name} (step {ctx.resume_step})")
-        train_ex, val_ex = load_examples(recipe)
+        train_ex, val_ex, data_info = load_data(recipe)
+        if data_info.get("mix"):
+            from ftx.data.mix import mix_lines, task_counts
+
+            summary["data_mix"] = {**data_info["mix"], "trained": task_counts(train_ex)}
+            for line in mix_lines(data_info["mix"]):
+                say(f"  {line}")
         set_seed(hp.seed)
         model, tokenizer, context = _load(recipe, device)
         _set_threads(device, model, recipe.options)
@@ -158,6 +169,10 @@ def run_prepared(recipe: Any, ctx: RunContext, echo: Echo = default_echo, progre
             say(f"note: {note}")
         samples = pick_samples(recipe.recipe.eval.samples, val_ex, train_ex, data.conversational) if main else []
         base_answers = answer_all(model, tokenizer, samples)
+        from . import general_ppl
+
+        probe = general_ppl.probe_texts(tokenizer) if general_ppl.wanted(recipe) else []
+        ppl_before = general_ppl.perplexity(model, tokenizer, probe, hp.max_length) if probe else None
         set_seed(hp.seed)  # the method's initialisation (LoRA, prompts) is seeded too
         model = recipe.method.apply(model, recipe.method_params, context)
         trainable, total = count_parameters(model)
@@ -175,6 +190,11 @@ def run_prepared(recipe: Any, ctx: RunContext, echo: Echo = default_echo, progre
         # after training are left to `ftx generate`.
         sharded = ctx.world_size > 1 and ctx.strategy in ("fsdp", "deepspeed")
         tuned_answers = answer_all(trainer.model, tokenizer, samples) if not sharded else [None] * len(samples)
+        if probe and not sharded:
+            after = general_ppl.perplexity(trainer.model, tokenizer, probe, hp.max_length)
+            summary["general_perplexity"] = {"before": round(ppl_before, 4), "after": round(after, 4),
+                                             "examples": len(probe), "set": "ftx:general-probe (held out)"}
+            say(f"general-text perplexity (held-out ftx:general): {ppl_before:.2f} -> {after:.2f}")
         summary.update(result, status="succeeded", artifact=artifact, trainable_parameters=trainable,
                        total_parameters=total, train_examples=len(train_ex), validation_examples=len(val_ex),
                        loss_on=data.loss, notes=data.notes, prompt_format="chat" if data.conversational else "text",
@@ -216,6 +236,13 @@ def _train(recipe: Any, device: DevicePlan, ctx: RunContext, data: TrlData, mode
                       progress_callback(echo, every_evals=evaluating, show_bar=progress)]
     trainer = build_trainer(recipe.recipe.objective, model, tokenizer, data, args, callbacks,
                             float32_trainables=device.device == "cpu")
+    from .task_eval import add_task_eval, task_losses
+
+    add_task_eval(trainer, data.eval, data.eval_tasks)
+    from .regularize import attach
+
+    penalty = attach(trainer, recipe, tokenizer, echo)
+    resampled = _per_epoch_mix(recipe, trainer, tokenizer, echo)
     eval_before = log.total_eval_seconds
     start_step, start_tokens = _start_of(ctx)
     started = time.perf_counter()
@@ -270,6 +297,10 @@ def _train(recipe: Any, device: DevicePlan, ctx: RunContext, data: TrlData, mode
                   "loss_plot": str(run_dir / "loss.png") if plotted else None,
                   "recipe": str(run_dir / "recipe.resolved.yaml")},
         "mean_train_loss": output.training_loss,
+        **({"resampled_epochs": resampled} if resampled else {}),
+        **({"eval_loss_by_task": by_task} if (by_task := task_losses(records)) else {}),
+        **({"regularization": {**recipe.recipe.method.regularization.model_dump(), "final_penalty": penalty.last,
+                               "distance_from_start": round(penalty.distance(), 6)}} if penalty else {}),
     }
 
 
@@ -282,6 +313,36 @@ def _memory_check(recipe: Any, device: DevicePlan, train: list, validation: list
     if predicted and measured:
         predicted["peak_memory_error"] = round(measured / predicted["predicted_peak_memory_mb"] - 1, 3)
     return predicted
+
+
+def _per_epoch_mix(recipe: Any, trainer: Any, tokenizer: Any, echo: Echo) -> int:
+    """A mixed recipe samples its sampled sources afresh every epoch (same counts per source) and
+    keeps a curriculum's order; returns the number of distinct epoch mixes (0: one for the run)."""
+    from ftx.data.mix import epoch_mixes, resampled
+    from ftx.data.plan import load_splits
+    from ftx.data.sources import is_mixed
+
+    spec = recipe.recipe.data
+    if not is_mixed(spec):
+        return 0
+    from .epochs import attach_epochs
+    from .trl_data import build_datasets
+
+    hp = recipe.recipe.hyperparameters
+    epochs = min(hp.epochs if isinstance(hp.epochs, int) else 3, 50)
+    curriculum = spec.mix.curriculum is not None
+    rows = []
+    if epochs > 1 and resampled(load_splits(recipe)[2].get("mix")):
+        rows = [build_datasets(ex, [], recipe.recipe.objective, tokenizer).train for ex in epoch_mixes(recipe, epochs)]
+    sampler = attach_epochs(trainer, rows, hp.seed, shuffle=not curriculum)
+    if sampler is None and curriculum:
+        from torch.utils.data import SequentialSampler
+
+        trainer._get_train_sampler = lambda train_dataset=None: SequentialSampler(train_dataset or trainer.train_dataset)
+    if sampler is not None:
+        echo(f"sampling the mix afresh each epoch: {len(sampler.starts)} epoch mixes of {sampler.size} rows")
+        return len(sampler.starts)
+    return 0
 
 
 def _start_of(ctx: RunContext) -> tuple[int, int]:
@@ -333,6 +394,10 @@ def _print_end(summary: dict[str, Any], echo: Echo) -> None:
          + f"); peak memory {summary['peak_memory_mb']:,.0f} MB"
          + (f" (estimated {summary['predicted_peak_memory_mb']:,.0f} MB)" if summary.get("predicted_peak_memory_mb")
             else ""))
+    by_task = summary.get("eval_loss_by_task") or {}
+    if by_task:
+        echo("validation loss per task: " + ", ".join(
+            f"{task} {_fmt(v['baseline'])} -> {_fmt(v['final'])}" for task, v in by_task.items()))
     for warning in summary.get("warnings") or ():
         echo(f"warning: {warning}")
     echo(f"saved {summary['artifact']['kind']} to {summary['artifact']['path']}; outputs in {summary['run_dir']}")

@@ -28,6 +28,7 @@ class TrlData:
     loss: str  # "assistant-only", "completion-only", "final-answer-only" or "all tokens"
     conversational: bool
     notes: list[str] = field(default_factory=list)
+    eval_tasks: list[str | None] = field(default_factory=list)  # task of each validation row (a mix)
 
 
 def has_generation_markers(tokenizer: Any) -> bool:
@@ -123,7 +124,8 @@ def build_datasets(train: list[Example], validation: list[Example], objective: A
     return TrlData(
         train=Dataset.from_list(training.rows(train, mode)),
         eval=Dataset.from_list(training.rows(validation, mode)) if validation else None,
-        loss=loss, conversational=training.conversational(mode), notes=notes)
+        loss=loss, conversational=training.conversational(mode), notes=notes,
+        eval_tasks=[getattr(e, "task", None) for e in validation])
 
 
 def prompt_of(example: Example) -> list[Message] | str:

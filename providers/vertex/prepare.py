@@ -133,7 +133,9 @@ def check(recipe: Any, records: list, *, file: str, role: str) -> Any:
 def file_problems(recipe: Any, train: list, validation: list, train_bytes: int) -> list:
     entry, _ = _limits(recipe)
     spec = recipe.recipe.data
-    train_file = recipe.data_path(spec.train)
+    from ftx.data.sources import train_file as first_train_file
+
+    train_file = first_train_file(recipe)
     val_file = recipe.data_path(spec.validation) if spec.validation else train_file
     return check_sizes(train, validation, train_bytes, entry, train_file=train_file, validation_file=val_file,
                        model=recipe.model or "")
