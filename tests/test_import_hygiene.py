@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 HEAVY = ("torch", "transformers", "peft", "trl", "accelerate", "bitsandbytes", "datasets",
-         "openai", "google", "tiktoken", "ray")
+         "openai", "google", "tiktoken", "ray", "together")
 
 # Runs ftx's CLI like the console script does, then writes the heavy modules it imported.
 DRIVER = """
@@ -69,6 +69,8 @@ COMMANDS = {
     "run-ray-dry": ["run", "quickstart", "--backend", "local", "--dry-run", "--ray", "--workers", "2"],
     "run-openai-dry": ["run", "quickstart", "--backend", "openai", "--dry-run"],
     "run-vertex-dry": ["run", "quickstart", "--backend", "vertex", "--dry-run"],
+    "run-together-dry": ["run", "quickstart", "--backend", "together", "--dry-run"],
+    "run-fireworks-dry": ["run", "quickstart", "--backend", "fireworks", "--dry-run"],
     "estimate": ["estimate", "quickstart"],
 }
 

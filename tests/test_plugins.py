@@ -155,9 +155,9 @@ def test_builtin_plus_names(installed, monkeypatch):
 
 def test_disable_plugins(installed, monkeypatch):
     installed("ftx-plugin-pair", "pair", GOOD)
-    monkeypatch.setenv("FTX_DISABLE_PLUGINS", "openai,vertex,pair")
+    monkeypatch.setenv("FTX_DISABLE_PLUGINS", "openai,vertex,together,fireworks,pair")
     p = fresh()
-    assert set(p.info) == builtin_names() - {"openai", "vertex"}
+    assert set(p.info) == builtin_names() - {"openai", "vertex", "together", "fireworks"}
     assert set(backends()) == {"local"}
     monkeypatch.setenv("FTX_PLUGINS", "builtin,pair")
     monkeypatch.setenv("FTX_DISABLE_PLUGINS", "methods")

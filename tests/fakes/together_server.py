@@ -87,7 +87,7 @@ class FakeTogether(FaultyServer):
                     self._event(job, "job_error", job.get("error") or "training failed", level="error")
                     return
                 job["token_count"] = self.job_tokens(job) * job["request"].get("n_epochs", 1)
-                job["total_price"] = int(job["token_count"] * self.price_per_1m)  # micro-dollars? see estimate
+                job["total_price"] = int(job["token_count"] * self.price_per_1m / 1e4)  # cents (spec: an integer)
                 self._set(job, "completed", "job_complete", "Job finished")
 
     def _set(self, job: dict[str, Any], status: str, event: str, message: str) -> None:
