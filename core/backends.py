@@ -114,6 +114,14 @@ class Backend:
         processes (shown by ``--dry-run``), or ``None`` when this backend trains on one only."""
         return None
 
+    def token_plan(self, recipe: "ResolvedRecipe", train: list[Any], validation: list[Any],
+                   show: int = 0) -> dict[str, Any] | None:
+        """For ``ftx data inspect RECIPE --backend NAME``: the data as this backend tokenizes it,
+        or ``None`` when it cannot tell offline. Keys: ``train`` / ``validation`` (counts:
+        ``examples``, ``truncated``, ``no_trained_tokens`` and where, ``tokens_per_example``) and
+        ``shown``: up to ``show`` examples rendered with their trained tokens marked."""
+        return None
+
     def run(self, recipe: "ResolvedRecipe", plan: Any) -> Any:
         """Execute the recipe. ``plan`` is the :class:`ftx.planning.RunPlan` from the dry run
         (``plan.data``, ``plan.details``, ``plan.options`` with the user's flags). Return a

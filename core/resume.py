@@ -92,5 +92,8 @@ def find_resumable(registry: Any, plan: "RunPlan") -> Any:
     for run in registry.list_runs(limit=None, backend=backend):
         if run.recipe_hash == recipe_hash and not _not_resumable(run, backend, recipe_hash):
             return run
+    from .resume_hint import near_miss
+
     raise BackendError(f"no run of recipe {plan.recipe.recipe.name!r} on {backend} to resume: none was "
-                       "interrupted, failed or killed after saving a checkpoint (run without --resume to start afresh)")
+                       "interrupted, failed or killed after saving a checkpoint (run without --resume to start afresh)",
+                       hint=near_miss(registry, plan, _not_resumable))

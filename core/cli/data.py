@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import data_check, data_inspect
+from . import data_check, data_inspect, data_tokens
 
 
 @click.group("data")
@@ -12,7 +12,7 @@ def data() -> None:
     """Validate, inspect, convert and split training data."""
 
 
-for _module in (data_check, data_inspect):
+for _module in (data_check, data_inspect, data_tokens):
     for _command in _module.COMMANDS:
         data.add_command(_command)
 

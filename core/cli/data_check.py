@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -57,6 +58,12 @@ def validate(files: tuple[str, ...], fmt: str, objective: str | None, max_proble
         hidden = report.problems_total - len(report.problems)
         if hidden:
             click.echo(f"error: {path}: {hidden:,} more problems not shown (--max-problems)", err=True)
+        warned, warned_total = _warnings(path, fmt, max_problems)
+        for warning in warned:
+            click.echo(f"warning: {warning}", err=True)
+        if warned_total > len(warned):
+            click.echo(f"warning: {path}: {warned_total - len(warned):,} more warnings not shown", err=True)
+        reports[-1]["warnings"] = [str(w) for w in warned]
         if not as_json:
             noun = "record" if report.records == 1 else "records"
             click.echo(f"{path}: {report.records:,} {noun}, format {report.format}, {report.invalid:,} invalid")
@@ -64,6 +71,19 @@ def validate(files: tuple[str, ...], fmt: str, objective: str | None, max_proble
         click.echo(json.dumps(reports, indent=2))
     if failed:
         click.get_current_context().exit(1)
+
+
+def _warnings(path: str, fmt: str, limit: int) -> tuple[list, int]:
+    """Located warnings (blank lines, duplicates, unanswered last turns); none for inputs the
+    line-based scan does not apply to (hf: datasets, saved datasets)."""
+    from ..data.record_warnings import record_warnings
+
+    if path.startswith("hf:") or Path(path).is_dir():
+        return [], 0
+    try:
+        return record_warnings(path, fmt, limit)
+    except DataError:
+        return [], 0
 
 
 @click.command("convert")

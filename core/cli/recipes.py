@@ -46,19 +46,28 @@ def show(recipe: str, overrides: tuple[str, ...], backend: str | None, resolved:
 @recipes.command("validate")
 @click.argument("recipe_files", nargs=-1, required=True)
 def validate(recipe_files: tuple[str, ...]) -> None:
-    """Check recipes against the schema and the installed plugins; report every error."""
-    from ..errors import RecipeError
+    """Check recipes as far as `ftx run --dry-run` does without the network: the schema, the
+    installed plugins, each named backend's capabilities and the data files. Reports every error
+    and says what was not checked."""
+    from ..errors import FtxError, RecipeError
     from ..recipe import load_recipe
+    from ..recipe.offline_check import check_offline
 
     problems = []
     for ref in recipe_files:
         try:
             r = load_recipe(ref)
-        except RecipeError as exc:
+        except FtxError as exc:
             problems.extend(exc.problems)
             continue
+        found, notes = check_offline(ref, r)
         echo_warnings(r.warnings)
+        if found:
+            problems.extend(found)
+            continue
         click.echo(f"ok: {ref}")
+        for note in notes:
+            click.echo(f"  {note}")
     if problems:
         raise RecipeError(problems=problems)
 

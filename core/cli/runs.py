@@ -35,8 +35,11 @@ def list_runs(backend: str | None, status: str | None, limit: int, as_json: bool
 
     with Registry() as registry:
         runs = registry.list_runs(limit=limit, backend=backend, status=status)
+    from ..registry.liveness import shown_status
+
     if as_json:
-        click.echo(json.dumps([r.to_dict() for r in runs], indent=2))
+        click.echo(json.dumps([{**r.to_dict(), "shown_status": shown_status(r)[0], "status_note": shown_status(r)[1]}
+                               for r in runs], indent=2))
         return
     if not runs:
         click.echo("no runs recorded" + (" matching the filters" if backend or status else " yet"))
@@ -151,11 +154,19 @@ def _print_run_table(runs: list["Run"]) -> None:
     table.add_column("created" if narrow else "created (UTC)", no_wrap=True)
     table.add_column("est." if narrow else "est. cost", justify="right", no_wrap=True)
     table.add_column("actual" if narrow else "actual cost", justify="right", no_wrap=True)
+    from ..registry.liveness import shown_status
+
+    notes = []
     for r in runs:
         created = _when(r.created_at)[5 if narrow else 0:16]
-        table.add_row(r.id, escape(r.name), escape(r.backend), escape(r.model or "-"), _status(r.status),
+        status, note = shown_status(r)
+        if note:
+            notes.append(f"{r.id}: {note}")
+        table.add_row(r.id, escape(r.name), escape(r.backend), escape(r.model or "-"), _status(status),
                       created, money(r.estimated_cost_usd), money(r.actual_cost_usd))
     console.print(table)
+    for note in notes:
+        console.print(escape(note))
 
 
 def _console() -> Any:

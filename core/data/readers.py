@@ -17,6 +17,7 @@ from typing import Any, Iterable, Iterator
 
 from ..errors import DataError
 from ..example import Source
+from .limits import MAX_RECORD_BYTES, loads, raw_decode, too_large
 
 SUPPORTED = (".jsonl, .ndjson, .json (array of objects), .csv, .parquet, "
              "a directory written by datasets.save_to_disk, or hf:NAME[:SPLIT]")
@@ -86,7 +87,31 @@ def _record(value: Any, source: Source) -> Record:
 
 def _read_jsonl(path: str) -> Iterator[Record]:
     with open(path, "rb") as handle:
-        yield from _jsonl_lines(path, handle, 1)
+        yield from _jsonl_lines(path, _bounded_lines(handle), 1)
+
+
+_OVERSIZE = b"\x00ftx-oversize\x00"
+
+
+def _bounded_lines(handle) -> Iterator[bytes]:
+    """The file's lines, each read with a bound: a line over the record limit is skipped in
+    chunks (never held whole) and stands as a marker that reports its size."""
+    from .limits import MAX_RECORD_BYTES
+
+    while True:
+        line = handle.readline(MAX_RECORD_BYTES + 1)
+        if not line:
+            return
+        if len(line) > MAX_RECORD_BYTES and not line.endswith(b"\n"):
+            size = len(line)
+            while True:
+                rest = handle.readline(1 << 20)
+                size += len(rest)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield _OVERSIZE + str(size).encode()
+            continue
+        yield line
 
 
 def _jsonl_lines(path: str, lines: Iterable[bytes], first_line: int) -> Iterator[Record]:
@@ -96,15 +121,21 @@ def _jsonl_lines(path: str, lines: Iterable[bytes], first_line: int) -> Iterator
         if not raw.strip():
             continue
         source = Source(path, number)
+        if raw.startswith(_OVERSIZE):
+            from .limits import too_large
+
+            yield Record(None, source, too_large(int(raw[len(_OVERSIZE):])))
+            continue
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             yield Record(None, source, f"not valid UTF-8: byte 0x{raw[exc.start]:02x} at column {exc.start + 1}")
             continue
-        try:
-            value = json.loads(text.rstrip())
-        except json.JSONDecodeError as exc:
-            yield Record(None, source, f"invalid JSON: {exc.msg} (column {exc.colno})")
+        from .limits import loads
+
+        value, error = loads(text.rstrip())
+        if error is not None:
+            yield Record(None, source, error)
             continue
         yield _record(value, source)
 
@@ -201,7 +232,7 @@ def _read_json(path: str) -> Iterator[Record]:
             if pos >= JSON_CHUNK:
                 pos = buf.drop(pos)
             try:  # fast path: the element lies whole inside the buffer
-                value, end = decoder.raw_decode(buf.text, pos)
+                value, end = raw_decode(decoder, buf.text, pos)
                 whole = end < len(buf.text)
             except json.JSONDecodeError:
                 whole = False
@@ -210,7 +241,10 @@ def _read_json(path: str) -> Iterator[Record]:
                 if error is not None:
                     yield Record(None, Source(path, error[0]), error[1])
                     return  # the rest of the array cannot be located reliably
-            yield _record(value, Source(path, buf.line_of(pos)))
+            if end - pos > MAX_RECORD_BYTES:
+                yield Record(None, Source(path, buf.line_of(pos)), too_large(end - pos))
+            else:
+                yield _record(value, Source(path, buf.line_of(pos)))
             comma = _COMMA.match(buf.text, end)
             if comma is not None and comma.end() < len(buf.text) and buf.text[comma.end()] != "]":
                 pos = comma.end()
@@ -231,13 +265,11 @@ def _read_json(path: str) -> Iterator[Record]:
 
 
 def _first_line_is_object(buf: _TextBuffer, pos: int) -> bool:
-    while "\n" not in buf.text[pos:] and buf.more():
+    while "\n" not in buf.text[pos:] and len(buf.text) - pos <= MAX_RECORD_BYTES and buf.more():
         pass
     end = buf.text.find("\n", pos)
-    try:
-        return isinstance(json.loads(buf.text[pos:end if end >= 0 else None]), dict)
-    except json.JSONDecodeError:
-        return False
+    value, error = loads(buf.text[pos:end if end >= 0 else None])
+    return error is None and isinstance(value, dict)
 
 
 def _decode_element(decoder: json.JSONDecoder, buf: _TextBuffer, pos: int):
@@ -245,8 +277,10 @@ def _decode_element(decoder: json.JSONDecoder, buf: _TextBuffer, pos: int):
     if pos >= len(buf.text):
         return None, 0, (buf.line_of(pos), _unexpected(buf, pos, "a value"))
     while True:
+        if len(buf.text) - pos > MAX_RECORD_BYTES:
+            return None, 0, (buf.line_of(pos), too_large(len(buf.text) - pos))
         try:
-            value, end = decoder.raw_decode(buf.text, pos)
+            value, end = raw_decode(decoder, buf.text, pos)
         except json.JSONDecodeError as exc:
             # An error near the end of the buffer may only mean the element is cut by the chunk.
             near_end = exc.pos >= len(buf.text) - 16 or exc.msg.startswith("Unterminated string")
@@ -281,11 +315,11 @@ def _unexpected(buf: _TextBuffer, pos: int, wanted: str) -> str:
 # -- CSV ----------------------------------------------------------------------------------
 
 def _read_csv(path: str) -> Iterator[Record]:
-    csv.field_size_limit(2**31 - 1)  # conversations in one cell can be large
+    csv.field_size_limit(MAX_RECORD_BYTES)  # conversations in one cell can be large, within bounds
     bad_bytes: dict[int, str] = {}
     with open(path, "rb") as handle:
         lines = _decoded_lines(handle, bad_bytes)
-        reader = csv.reader(lines)
+        reader = csv.reader(lines, strict=True)  # an unterminated quote is an error, not fewer records
         header: list[str] | None = None
         previous = 0
         while True:
@@ -329,9 +363,8 @@ def _cell(key: str, value: str) -> Any:
     stripped = value.strip()
     if key not in JSON_CELLS or not stripped or stripped[0] not in "[{":
         return value
-    try:
-        decoded = json.loads(stripped)
-    except json.JSONDecodeError:
+    decoded, error = loads(stripped)
+    if error is not None:
         return value
     if isinstance(decoded, list) and decoded and all(isinstance(x, dict) for x in decoded):
         return decoded

@@ -134,6 +134,7 @@ def _launch(backend: HostedBackend, recipe: Any, plan: Any) -> dict[str, Any]:
                 click.echo(f"continuing run {run.id} (status {run.status}), interrupted before its job was "
                            "recorded", err=True)
                 confirm_spend(plan, estimate)
+                run = registry.update_run(run.id, extra={**(run.extra or {}), **_process()})
             job = _start(provider, registry, run.id, prepared, label, getattr(plan.options, "max_cost", None))
             if not plan.options.watch:
                 click.echo(f"launched {label} job {job.id} (run {run.id}); not following it (--detach)\n"
@@ -144,6 +145,13 @@ def _launch(backend: HostedBackend, recipe: Any, plan: Any) -> dict[str, Any]:
             provider.close()
 
 
+def _process() -> dict[str, Any]:
+    """Which process launches the job, so `ftx runs` can tell a killed launch from a live one."""
+    from ..resume import process_identity
+
+    return process_identity()
+
+
 def _record(registry: Any, backend: HostedBackend, recipe: Any, prepared: PreparedJob,
             connection: dict[str, Any], estimate: Any) -> Any:
     """The run, written with its idempotency key before anything remote happens."""
@@ -152,7 +160,7 @@ def _record(registry: Any, backend: HostedBackend, recipe: Any, prepared: Prepar
         data_hashes=prepared.data_hashes(), status="planned", client_key=prepared.client_key,
         estimated_cost_usd=getattr(estimate, "cost_usd", None),
         extra={"base_model": prepared.base_model, "connection": connection,
-               "request": prepared.display_request(), "prepared": prepared.summary})
+               "request": prepared.display_request(), "prepared": prepared.summary, **_process()})
     run = registry.update_run(run.id, output_dir=_output_dir(recipe, run.id))
     registry.add_event(run.id, "info", f"recorded with client key {prepared.client_key} before launching "
                                        f"on {backend.provider_label}")

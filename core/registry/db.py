@@ -22,6 +22,17 @@ def registry_path() -> Path:
     return ftx_home() / "registry.db"
 
 
+def _create_private(path: Path) -> None:
+    """Create the registry file readable by its owner only (SQLite gives its -wal and -shm
+    files the same mode); an existing file keeps its mode."""
+    if str(path) == ":memory:" or path.exists():
+        return
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    except OSError:
+        pass  # sqlite3 reports what is wrong with the path
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating if needed) and migrate the registry at ``path``.
 
@@ -32,6 +43,7 @@ def connect(path: Path) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RegistryError(f"cannot create the registry directory: {exc.strerror}", file=str(path.parent)) from exc
+    _create_private(path)
     conn = None
     try:
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)

@@ -97,6 +97,12 @@ class LocalBackend(Backend):
             raise BackendError("--nproc and --nnodes launch torchrun; on Ray, ask for workers with --workers N")
         return describe(recipe, recipe.options, processes, data)
 
+    def token_plan(self, recipe, train: list[Any], validation: list[Any], show: int = 0) -> dict[str, Any] | None:
+        """Examples as the recipe's tokenizer and chat template render them (see :mod:`.token_plan`)."""
+        from .token_plan import describe
+
+        return describe(recipe, train, validation, show)
+
     def run(self, recipe, context: Any) -> Any:
         """Train on this machine; returns the run summary (see ``summary.json`` in the run folder)."""
         from .train import run_local

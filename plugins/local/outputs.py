@@ -42,10 +42,11 @@ def run_dir_for(recipe: Any, run_id: str) -> Path:
         if _finished_run(path):
             raise BackendError(f"output_dir {path} already holds a finished run; choose another folder "
                                "or remove it", field="output_dir")
-    else:
-        path = ftx_home() / "runs" / run_id
+        path.mkdir(parents=True, exist_ok=True)
+        claim(path, run_id)  # a folder the user named: mark it as ftx's from now on
+        return path
+    path = ftx_home() / "runs" / run_id  # unique to the run: ftx's by construction
     path.mkdir(parents=True, exist_ok=True)
-    claim(path, run_id)
     return path
 
 

@@ -163,8 +163,12 @@ def run_prepared(recipe: Any, ctx: RunContext, echo: Echo = default_echo, progre
         set_seed(hp.seed)
         model, tokenizer, context = _load(recipe, device)
         _set_threads(device, model, recipe.options)
+        from .token_plan import drop_untrainable
+
+        train_ex, val_ex, dropped = drop_untrainable(train_ex, val_ex, tokenizer, hp.max_length,
+                                                     recipe.recipe.objective)
         data = build_datasets(train_ex, val_ex, recipe.recipe.objective, tokenizer)
-        data.notes += _packing_notes(recipe, model)
+        data.notes += dropped + _packing_notes(recipe, model)
         for note in data.notes:
             say(f"note: {note}")
         samples = pick_samples(recipe.recipe.eval.samples, val_ex, train_ex, data.conversational) if main else []

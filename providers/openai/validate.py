@@ -11,6 +11,7 @@ and no example over the model's per-example token limit, counted with its own to
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Callable
 
 from ftx.errors import Problem
@@ -18,6 +19,8 @@ from ftx.preflight import Checked, RecordCheck
 
 MIN_EXAMPLES = 10
 ROLES = ("system", "user", "assistant", "tool")
+# What OpenAI accepts for a participant's name (the API answers "string does not match pattern").
+NAME_PATTERN = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 MESSAGE_KEYS = {"role", "content", "name", "weight", "tool_calls", "tool_call_id"}
 SFT_KEYS = {"messages", "tools", "parallel_tool_calls"}
 DPO_KEYS = {"input", "preferred_output", "non_preferred_output"}
@@ -89,6 +92,9 @@ def _check_message(m: Any, where: str, rec: RecordCheck, *, weight_ok: bool) -> 
         rec.bad(f"{where}.tool_call_id", "tool_call_id is only allowed on tool messages")
     if "name" in m and (not isinstance(m["name"], str) or not m["name"].strip()):
         rec.bad(f"{where}.name", "name must be a non-empty string")
+    elif "name" in m and not NAME_PATTERN.fullmatch(m["name"]):
+        rec.bad(f"{where}.name", f"name {m['name'][:40]!r} must be 1-64 letters, digits, _ or - "
+                                 "(OpenAI refuses other names)")
     return role
 
 

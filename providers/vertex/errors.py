@@ -68,6 +68,11 @@ def translate(exc: Exception, label: str) -> Exception:
         return from_status(label, status, getattr(exc, "reason", None) or None, exc.message or str(exc),
                            getattr(response, "headers", None))
     if isinstance(exc, auth_errors.RefreshError):
+        if "refresh_token" in str(exc):
+            # A static token (FTX_VERTEX_ACCESS_TOKEN) the server refused: google-auth then tries
+            # to refresh it and complains about missing refresh fields, which says nothing useful.
+            return ProviderError(label, "the access token was rejected (expired or revoked); a static token "
+                                        "cannot be refreshed", "UNAUTHENTICATED", hint=_AUTH_HINT)
         return ProviderError(label, f"cannot refresh the credentials: {redact_text(str(exc))}", "UNAUTHENTICATED",
                              hint=_AUTH_HINT)
     if isinstance(exc, _transport_errors()):

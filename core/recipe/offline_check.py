@@ -1,0 +1,53 @@
+"""Everything ``ftx run --dry-run`` checks that needs no network, for ``ftx recipes validate``:
+the schema and plugins (every backend section), each installed backend's capability check for
+the backends the recipe names a model for, and the data files (opened, every record parsed,
+format and objective checked). What needs the network (credentials, the provider's model list,
+``hf:`` datasets) is named as not checked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import FtxError, Problem
+
+
+def check_offline(ref: str, recipe: Any) -> tuple[list[Problem], list[str]]:
+    """(problems, notes) beyond what loading ``recipe`` (resolved for no backend) found."""
+    from ..components import backends
+    from ..data.plan import plan_data
+    from . import load_recipe
+
+    installed = backends()
+    problems: list[Problem] = []
+    notes: list[str] = []
+    names = [n for n in recipe.recipe.model if n in installed]
+    skipped = [n for n in recipe.recipe.model if n not in installed]
+    data_done = False
+    for name in names:
+        try:
+            resolved = load_recipe(ref, backend=name)
+        except FtxError as exc:
+            problems.extend(exc.problems)
+            continue
+        backend = installed[name]
+        for f in backend.check(resolved):
+            if f.level == "error":
+                path = tuple(int(p) if p.isdigit() else p for p in f.field.split(".")) if f.field else ()
+                file, line = resolved.located.where(path)
+                problems.append(Problem(f.message, file=file, line=line, field=f.field))
+        spec = resolved.recipe.data
+        if any(str(r).startswith("hf:") for r in (spec.train, spec.validation) if r):
+            notes.append("not checked: hf: datasets (they need the network)")
+            continue
+        try:
+            _, found, _ = plan_data(resolved, backend)
+        except FtxError as exc:
+            found = exc.problems
+        problems.extend(found)
+        data_done = True
+    if data_done:
+        notes.append("checked the data files: opened, every record parsed, format and objective")
+    if skipped:
+        notes.append(f"not checked for {', '.join(skipped)}: not installed")
+    notes.append("not checked (needs the network): credentials, the provider's model list and quotas")
+    return list(dict.fromkeys(problems)), notes
