@@ -28,8 +28,12 @@ Every term, in bytes (GB = 1e9 bytes):
   2 in mixed precision) x (layers + 1): the backward pass holds one layer's worth of activation
   gradients on top. Gradient checkpointing keeps only each layer's input (h elements) plus two
   layers' full activations (the one recomputed and its gradients).
-* **logits**: batch x sequence x vocabulary x (logits + fp32 upcast + log-softmax + gradient) =
-  14 bytes in mixed precision, 12 in float32.
+* **logits**: batch x sequence x vocabulary x bytes per element. In float32 (CPU) 24: six
+  full-vocabulary fp32 buffers live at the peak (the logits, the shifted copy the loss takes,
+  log-softmax, its gradient, the logits' gradient and the lm_head backward's copy), fitted on
+  32k-vocabulary models in ``benchmarks/memory_calibration.py`` (three buffers, the earlier
+  figure, left those peaks 20-35% above the estimate). In mixed precision 14 (16-bit logits, an
+  fp32 upcast, log-softmax and gradient), not yet measured on a GPU.
 * **overhead**: a fixed part (GPU: CUDA context and cuBLAS workspace; CPU: the Python process
   with torch, transformers, peft and trl imported) plus allocator fragmentation, a share of the rest.
 """
@@ -133,7 +137,7 @@ def activation_bytes(shape: ModelShape, device: Device, plan: LocalPlan, batch: 
 
 
 def logits_bytes(shape: ModelShape, plan: LocalPlan, batch: int, seq_len: int) -> float:
-    per = 12 if plan.activation_bytes == 4 else 14
+    per = 24 if plan.activation_bytes == 4 else 14
     return batch * seq_len * shape.vocab * per
 
 
