@@ -98,8 +98,10 @@ def launch(backend: HostedBackend, recipe: Any, plan: Any) -> dict[str, Any]:
     """``ftx run`` on a hosted backend: returns the outcome as a mapping (see module docstring)."""
     from .registry import Registry
 
+    from .prepared import prepare_once
+
     label = backend.provider_label
-    prepared = backend.prepare(recipe)
+    prepared = prepare_once(backend, recipe)  # the one the dry-run plan built, if the data is unchanged
     with Registry() as registry:
         key, run = find_attempt(registry, prepared.client_key)
         prepared.rekey(key)
