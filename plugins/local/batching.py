@@ -9,6 +9,11 @@ of the loss, so the loss each example gets is the same (``tests/local/test_batch
 checks both). ``random`` is TRL's default order. DPO pairs keep random order (their rows have no
 single length column the sampler reads).
 
+The order is drawn from a generator seeded with the run's seed and the epoch
+(:func:`seeded_sampler`), not from torch's global random state as transformers' own sampler does:
+a resumed run then replays exactly the batches the interrupted one would have trained, and every
+process of a distributed run draws the same permutation before it is sharded.
+
 Packing (``hyperparameters.packing``) stays opt-in: it concatenates examples into one row.
 Padding-free batching without packing is not offered: TRL then stops enforcing ``max_length``,
 which would change which tokens long examples train on.
@@ -28,6 +33,47 @@ def trainer_args(recipe: Any) -> dict[str, Any]:
     if effective_mode(recipe) == "grouped":
         return {"train_sampling_strategy": "group_by_length"}
     return {}
+
+
+def seeded_sampler(trainer: Any) -> Any:
+    """The length-grouped sampler for ``trainer``'s training set, seeded by ``args.seed`` and
+    the epoch (``set_epoch``, which the trainer calls at every epoch start, resumes included)."""
+    import torch
+    from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
+
+    class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
+        def __init__(self, batch_size: int, lengths: list[int], seed: int) -> None:
+            super().__init__(batch_size, lengths=lengths)
+            self.seed, self.epoch = seed, 0
+
+        def set_epoch(self, epoch: int) -> None:
+            self.epoch = int(epoch)
+
+        def __iter__(self):
+            generator = torch.Generator()
+            generator.manual_seed(self.seed * 1_000_003 + self.epoch)
+            return iter(get_length_grouped_indices(self.lengths, self.batch_size, generator=generator))
+
+    args = trainer.args
+    lengths = [len(ids) for ids in trainer.train_dataset["input_ids"]]
+    return EpochSeededLengthGroupedSampler(args.train_batch_size * args.gradient_accumulation_steps, lengths,
+                                           args.seed)
+
+
+def install(trainer: Any) -> None:
+    """Use :func:`seeded_sampler` for a trainer configured for length-grouped batches."""
+    import types
+
+    if getattr(trainer.args, "train_sampling_strategy", None) != "group_by_length":
+        return
+    original = trainer._get_train_sampler
+
+    def _get_train_sampler(self: Any, train_dataset: Any = None) -> Any:
+        if train_dataset is not None and train_dataset is not self.train_dataset:
+            return original(train_dataset)
+        return seeded_sampler(self)
+
+    trainer._get_train_sampler = types.MethodType(_get_train_sampler, trainer)
 
 
 def effective_mode(recipe: Any) -> str:

@@ -81,11 +81,14 @@ def test_grouped_batches_train_every_example_once_with_the_same_per_example_loss
     args = sft_config(recipe, plan_device("cpu", Lora()), str(tmp_path / "ck"), len(data.train), False, data.loss)
     model = load_model(str(tiny_model), "float32", "cpu")
     trainer = build_trainer("sft", model, tok, data, args, [])
+    sampler = trainer._get_train_sampler()
     orders = []
     for _ in range(2):
-        torch.manual_seed(args.seed)
-        orders.append(list(trainer._get_train_sampler()))
+        torch.manual_seed(len(orders))  # the global random state does not matter: resumes replay the order
+        orders.append(list(sampler))
     assert orders[0] == orders[1] and sorted(orders[0]) == list(range(len(data.train)))
+    sampler.set_epoch(1)
+    assert list(sampler) != orders[0] and sorted(sampler) == sorted(orders[0])  # a new order each epoch
     rows = [trainer.train_dataset[i] for i in range(len(data.train))]
     lengths = [len(r["input_ids"]) for r in rows]
     assert padding_share(lengths, orders[0], 4) < padding_share(lengths, range(len(rows)), 4)
