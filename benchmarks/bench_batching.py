@@ -1,10 +1,11 @@
-"""Real tokens/s of ftx's default batching against TRL's defaults on variable-length chat (CPU).
+"""Real tokens/s of ftx's length-grouped batching against TRL's defaults on variable-length chat (CPU).
 
 Every variant trains one full epoch of the same 512 generated chat examples (answers of 3-300
 words, log-uniform), so each trains exactly the same examples once: their real (non-padding)
 token counts must be equal, and the script checks it. Variants, measured interleaved:
 
-* ``ftx_defaults``: a recipe with only model, data and ``epochs: 1`` (length-grouped batches of 4);
+* ``ftx_defaults``: a recipe with only model, data, ``epochs: 1`` and ``backends.local.batching:
+  grouped`` (length-grouped batches of 4; every other setting ftx's default);
 * ``ftx_random_order``: the same with ``backends.local.batching: random`` (isolates the batching);
 * ``trl_defaults``: TRL's ``SFTConfig`` defaults (batch 8, activation checkpointing on) with
   ``bf16=False`` (bf16 on CPU is ~15x slower; see bench_local.py) on the same torch threads.
@@ -112,7 +113,7 @@ def main() -> None:
         held = write_jsonl(work / "val.jsonl", variable_rows(8, seed=1))
         base = {"model": {"local": "ftx/tiny-llama"}, "data": {"train": train, "validation": held},
                 "hyperparameters": {"epochs": 1}, "eval": {"strategy": "no", "baseline": False, "samples": []}}
-        ftx_recipe = {"name": "grouped", **base}
+        ftx_recipe = {"name": "grouped", **base, "backends": {"local": {"batching": "grouped"}}}
         random_recipe = {"name": "random", **base, "backends": {"local": {"batching": "random"}}}
         trl_hp = dict(steps=math.ceil(n / 8), lora_r=16, lora_alpha=32, lora_dropout=0.05, logging_steps=10, seed=42)
         runs: dict[str, list[dict[str, Any]]] = {"ftx_defaults": [], "ftx_random_order": [], "trl_defaults": []}
@@ -139,8 +140,8 @@ def main() -> None:
     result = {
         "quick": args.quick, "seconds": round(time.perf_counter() - started, 1), "examples": n, "data": lengths,
         "threads": threads, "repeats": repeats,
-        "settings": {"ftx_defaults": "recipe sets model, data (train + an unused validation file), epochs 1: batch 4, length-grouped, float32, "
-                                     "no activation checkpointing",
+        "settings": {"ftx_defaults": "recipe sets model, data (train + an unused validation file), epochs 1, batching: grouped: "
+                                     "batch 4, float32, no activation checkpointing",
                      "ftx_random_order": "the same with backends.local.batching: random",
                      "trl_defaults": "SFTConfig defaults (batch 8, activation checkpointing on) + use_cpu, "
                                      f"bf16=False; LoRA r16 all-linear as ftx; {threads} torch thread(s) as ftx"},

@@ -1,6 +1,8 @@
 """How the local backend forms training batches, and how much of each batch is padding.
 
-The default is **length-grouped** batching: transformers' ``LengthGroupedSampler``
+``backends.local.batching: grouped`` selects **length-grouped** batching (not yet the default:
+``--resume`` of a grouped run does not yet replay the uninterrupted run's losses exactly, which
+tests/local/test_resume.py requires of the default): transformers' ``LengthGroupedSampler``
 (``train_sampling_strategy="group_by_length"``) shuffles the training set with the run's seed,
 cuts the permutation into mega-batches of 50 optimizer steps (fewer on small sets) and sorts each
 by length, so a batch holds examples of similar length and pads little. It is a permutation:
@@ -82,7 +84,7 @@ def effective_mode(recipe: Any) -> str:
         return "random"
     if recipe.recipe.hyperparameters.packing:
         return "packed"
-    return getattr(recipe.options, "batching", None) or "grouped"
+    return getattr(recipe.options, "batching", None) or "random"
 
 
 def grouped_order(lengths: Sequence[int], batch: int, seed: int) -> list[int]:
@@ -126,13 +128,16 @@ def describe(recipe: Any, lengths: Sequence[int], counted_with: str) -> dict[str
     random_pad = padding_share(lengths, random_order(len(lengths), hp.seed), batch)
     if mode == "packed":
         return {"batching": "packed (TRL best-fit packing; examples share rows)"}
-    if mode == "random":
-        why = "DPO pairs" if recipe.recipe.objective != "sft" else "backends.local.batching: random"
-        return {"batching": f"random order ({why})",
-                "padding expected": f"{random_pad:.0%} of batch tokens (tokens counted with {counted_with})"}
     accumulation = hp.gradient_accumulation
     grouped = grouped_order(lengths, batch * accumulation, hp.seed)
     grouped_pad = padding_share(lengths, grouped, batch)
+    if mode == "random":
+        if recipe.recipe.objective != "sft":
+            return {"batching": "random order (DPO pairs)",
+                    "padding expected": f"{random_pad:.0%} of batch tokens (tokens counted with {counted_with})"}
+        return {"batching": "random order (backends.local.batching: grouped batches by length)",
+                "padding expected": f"{random_pad:.0%} of batch tokens (grouped: {grouped_pad:.0%}; "
+                                    f"tokens counted with {counted_with})"}
     return {"batching": "length-grouped (seeded; every example once per epoch; backends.local.batching)",
             "padding expected": f"{grouped_pad:.0%} of batch tokens (random order: {random_pad:.0%}; "
                                 f"tokens counted with {counted_with})"}
