@@ -6,7 +6,7 @@ optimizer steps:
 
 * ``ftx``: ``run_local`` on a recipe that names only the model, the data, the method and the
   step count (ftx's device-aware defaults: bf16 mixed precision, activation checkpointing,
-  length-grouped batches of 4);
+  batches of 4);
 * ``trl``: a hand-written ``SFTTrainer`` with TRL's ``SFTConfig`` defaults (batch 8, bf16,
   activation checkpointing, random order), the model loaded the way TRL's docs do it for the
   method (bf16; 4-bit nf4 for QLoRA; LoRA r 16 / alpha 32 on all linear layers as ftx);
@@ -165,7 +165,7 @@ def ftx_run(model_dir: str, train: str, method: str, steps: int, work: Path, cud
     run["predicted_peak_memory_mb"] = summary.get("predicted_peak_memory_mb")
     run["settings"] = (f"recipe names model, data, method, max_steps: {summary['device']['precision']}, "
                        f"activation checkpointing {'on' if summary['device']['gradient_checkpointing'] else 'off'}, "
-                       f"batch {summary['batch_per_process']}, length-grouped")
+                       f"batch {summary['batch_per_process']}, random order")
     return run
 
 

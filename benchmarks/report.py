@@ -120,7 +120,7 @@ the same real tokens: {'yes' if b['same_examples_every_variant'] else 'NO'}.
 | --- | ---: | ---: | ---: | ---: | --- |
 {rows}
 
-ftx's defaults (length-grouped batches) / TRL's defaults: **{b['ratio_vs_trl_defaults']}x** real tokens/s;
+ftx with length-grouped batches / TRL's defaults: **{b['ratio_vs_trl_defaults']}x** real tokens/s;
 length-grouped / random order with everything else equal: **{b['ratio_grouped_vs_random_order']}x**.
 The loss of the same examples: each example's summed token loss under the untrained model in length-grouped
 padded batches vs random padded batches ({loss['attention']} attention) differs by at most

@@ -5,7 +5,7 @@ with an ``SFTConfig`` holding the hyperparameters, train. ``trl_config`` builds 
 one of three flavours:
 
 * ``equivalent``: every hyperparameter ftx derives from the recipe, set by hand to the same
-  value, length-grouped batches included (the baseline of the overhead comparison);
+  value (the baseline of the overhead comparison);
 * ``trl-default``: TRL's ``SFTConfig`` defaults (bf16 autocast and activation checkpointing on,
   batch 8, lr 2e-5), only the step count, logging and saving set, plus ``use_cpu=True``: on a
   machine without a GPU the literal defaults do not start (transformers refuses bf16 without
@@ -61,7 +61,6 @@ def trl_config(flavour: str, hp: dict[str, Any], output_dir: str) -> Any:
         bf16=False,
         gradient_checkpointing=False,
         assistant_only_loss=True,
-        train_sampling_strategy="group_by_length",  # ftx's default batching (length-grouped)
     )
 
 

@@ -26,8 +26,8 @@ def test_bench_batching_quick_trains_the_same_examples_in_every_variant(tmp_path
     result = json.loads(out.read_text())
     assert result["same_examples_every_variant"] is True
     v = result["variants"]
-    assert v["ftx_defaults"]["padding_fraction"] < v["ftx_random_order"]["padding_fraction"]
-    assert v["ftx_defaults"]["padding_fraction"] < v["trl_defaults"]["padding_fraction"]
+    assert v["ftx_grouped"]["padding_fraction"] < v["ftx_random_order"]["padding_fraction"]
+    assert v["ftx_grouped"]["padding_fraction"] < v["trl_defaults"]["padding_fraction"]
     assert result["per_example_loss"]["max_relative_diff"] < 1e-4
 
 

@@ -442,7 +442,9 @@ class HostedBackend(Backend):
         raise NotImplementedError
 
     def plan(self, recipe: "ResolvedRecipe", data: dict[str, Any]) -> dict[str, Any]:
-        prepared = self.prepare(recipe)
+        from ..prepared import prepare_once
+
+        prepared = prepare_once(self, recipe)  # the launch reuses it
         details: dict[str, Any] = {"request": prepared.display_request(), "client key": prepared.client_key}
         details.update(prepared.summary)
         if prepared.warnings:

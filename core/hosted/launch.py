@@ -107,7 +107,9 @@ def _launch(backend: HostedBackend, recipe: Any, plan: Any) -> dict[str, Any]:
     from ..registry import Registry
 
     label = backend.provider_label
-    prepared = getattr(plan, "prepared", None) or backend.prepare(recipe)
+    from ..prepared import prepare_once
+
+    prepared = prepare_once(backend, recipe)  # the one the dry-run plan built, if the data is unchanged
     again = bool(getattr(plan.options, "extra", {}).get("train_again"))
     with Registry() as registry:
         key, run = find_attempt(registry, prepared.client_key, again)

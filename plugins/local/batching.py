@@ -1,6 +1,8 @@
 """How the local backend forms training batches, and how much of each batch is padding.
 
-The default is **length-grouped** batching: transformers' ``LengthGroupedSampler``
+``backends.local.batching: grouped`` selects **length-grouped** batching (not yet the default:
+``--resume`` of a grouped run does not yet replay the uninterrupted run's losses exactly, which
+tests/local/test_resume.py requires of the default): transformers' ``LengthGroupedSampler``
 (``train_sampling_strategy="group_by_length"``) shuffles the training set with the run's seed,
 cuts the permutation into mega-batches of 50 optimizer steps (fewer on small sets) and sorts each
 by length, so a batch holds examples of similar length and pads little. It is a permutation:
@@ -8,6 +10,11 @@ every example is trained exactly once per epoch, as with random order, and paddi
 of the loss, so the loss each example gets is the same (``tests/local/test_batching.py``
 checks both). ``random`` is TRL's default order. DPO pairs keep random order (their rows have no
 single length column the sampler reads).
+
+The order is drawn from a generator seeded with the run's seed and the epoch
+(:func:`seeded_sampler`), not from torch's global random state as transformers' own sampler does:
+a resumed run then replays exactly the batches the interrupted one would have trained, and every
+process of a distributed run draws the same permutation before it is sharded.
 
 Packing (``hyperparameters.packing``) stays opt-in: it concatenates examples into one row.
 Padding-free batching without packing is not offered: TRL then stops enforcing ``max_length``,
@@ -30,13 +37,54 @@ def trainer_args(recipe: Any) -> dict[str, Any]:
     return {}
 
 
+def seeded_sampler(trainer: Any) -> Any:
+    """The length-grouped sampler for ``trainer``'s training set, seeded by ``args.seed`` and
+    the epoch (``set_epoch``, which the trainer calls at every epoch start, resumes included)."""
+    import torch
+    from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
+
+    class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
+        def __init__(self, batch_size: int, lengths: list[int], seed: int) -> None:
+            super().__init__(batch_size, lengths=lengths)
+            self.seed, self.epoch = seed, 0
+
+        def set_epoch(self, epoch: int) -> None:
+            self.epoch = int(epoch)
+
+        def __iter__(self):
+            generator = torch.Generator()
+            generator.manual_seed(self.seed * 1_000_003 + self.epoch)
+            return iter(get_length_grouped_indices(self.lengths, self.batch_size, generator=generator))
+
+    args = trainer.args
+    lengths = [len(ids) for ids in trainer.train_dataset["input_ids"]]
+    return EpochSeededLengthGroupedSampler(args.train_batch_size * args.gradient_accumulation_steps, lengths,
+                                           args.seed)
+
+
+def install(trainer: Any) -> None:
+    """Use :func:`seeded_sampler` for a trainer configured for length-grouped batches."""
+    import types
+
+    if getattr(trainer.args, "train_sampling_strategy", None) != "group_by_length":
+        return
+    original = trainer._get_train_sampler
+
+    def _get_train_sampler(self: Any, train_dataset: Any = None) -> Any:
+        if train_dataset is not None and train_dataset is not self.train_dataset:
+            return original(train_dataset)
+        return seeded_sampler(self)
+
+    trainer._get_train_sampler = types.MethodType(_get_train_sampler, trainer)
+
+
 def effective_mode(recipe: Any) -> str:
     """``grouped``, ``random`` or ``packed``: what a run of ``recipe`` does."""
     if recipe.recipe.objective != "sft":
         return "random"
     if recipe.recipe.hyperparameters.packing:
         return "packed"
-    return getattr(recipe.options, "batching", None) or "grouped"
+    return getattr(recipe.options, "batching", None) or "random"
 
 
 def grouped_order(lengths: Sequence[int], batch: int, seed: int) -> list[int]:
@@ -80,13 +128,16 @@ def describe(recipe: Any, lengths: Sequence[int], counted_with: str) -> dict[str
     random_pad = padding_share(lengths, random_order(len(lengths), hp.seed), batch)
     if mode == "packed":
         return {"batching": "packed (TRL best-fit packing; examples share rows)"}
-    if mode == "random":
-        why = "DPO pairs" if recipe.recipe.objective != "sft" else "backends.local.batching: random"
-        return {"batching": f"random order ({why})",
-                "padding expected": f"{random_pad:.0%} of batch tokens (tokens counted with {counted_with})"}
     accumulation = hp.gradient_accumulation
     grouped = grouped_order(lengths, batch * accumulation, hp.seed)
     grouped_pad = padding_share(lengths, grouped, batch)
+    if mode == "random":
+        if recipe.recipe.objective != "sft":
+            return {"batching": "random order (DPO pairs)",
+                    "padding expected": f"{random_pad:.0%} of batch tokens (tokens counted with {counted_with})"}
+        return {"batching": "random order (backends.local.batching: grouped batches by length)",
+                "padding expected": f"{random_pad:.0%} of batch tokens (grouped: {grouped_pad:.0%}; "
+                                    f"tokens counted with {counted_with})"}
     return {"batching": "length-grouped (seeded; every example once per epoch; backends.local.batching)",
             "padding expected": f"{grouped_pad:.0%} of batch tokens (random order: {random_pad:.0%}; "
                                 f"tokens counted with {counted_with})"}

@@ -21,9 +21,10 @@ class LocalOptions(BaseModel):
                                 "(more threads only add overhead, and stall when cores are shared), "
                                 "else torch's default")
     batching: Literal["grouped", "random"] = Field(
-        "grouped", description="SFT batch order: grouped puts examples of similar length together "
-                               "(seeded, every example once per epoch, little padding); random is "
-                               "TRL's default order")
+        "random", description="SFT batch order: random is TRL's order; grouped puts examples of "
+                              "similar length together (seeded, every example once per epoch, the "
+                              "same per-example loss, little padding; not yet replayed exactly by "
+                              "--resume, so not the default)")
     checkpoint_steps: int | None = Field(
         None, ge=1, description="save a resumable checkpoint (weights, optimizer, scheduler, RNG "
                                 "states) every this many optimizer steps; default: once per epoch")

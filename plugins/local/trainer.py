@@ -26,6 +26,9 @@ def build_trainer(objective: Any, model: Any, tokenizer: Any, data: TrlData, arg
                             processing_class=tokenizer, callbacks=callbacks)
     for default in (PrinterCallback, ProgressCallback):
         trainer.remove_callback(default)
+    from .batching import install
+
+    install(trainer)  # length-grouped batches in an order seeded by the run's seed and the epoch
     if float32_trainables:
         import torch
 

@@ -16,7 +16,8 @@ Every term, in bytes (GB = 1e9 bytes):
   every other parameter (embeddings, lm_head, norms) to float32.
 * **trainable state** per trained parameter: fp32 gradient (4) + AdamW's two fp32 moments (8)
   = 12 bytes, plus the fp32 adapter weight itself (4) for adapters, which come on top of the
-  frozen weights. Trained parameters = parameters x the method's ``trainable_fraction``.
+  frozen weights. In full fine-tuning the gradients fill as the backward pass frees the
+  activations, so the smaller of the two is not counted twice. Trained parameters = parameters x the method's ``trainable_fraction``.
 * **activations** saved for the backward pass, per token per layer, in elements:
   7h + 3kv + 4i (h hidden, kv the key/value width, i the MLP width): both norms' inputs and
   outputs, q, k, v, the rotary-embedded q and k, the attention output; gate, up, SiLU(gate) and
@@ -28,8 +29,12 @@ Every term, in bytes (GB = 1e9 bytes):
   2 in mixed precision) x (layers + 1): the backward pass holds one layer's worth of activation
   gradients on top. Gradient checkpointing keeps only each layer's input (h elements) plus two
   layers' full activations (the one recomputed and its gradients).
-* **logits**: batch x sequence x vocabulary x (logits + fp32 upcast + log-softmax + gradient) =
-  14 bytes in mixed precision, 12 in float32.
+* **logits**: batch x sequence x vocabulary x bytes per element. In float32 (CPU) 24: six
+  full-vocabulary fp32 buffers live at the peak (the logits, the shifted copy the loss takes,
+  log-softmax, its gradient, the logits' gradient and the lm_head backward's copy), fitted on
+  32k-vocabulary models in ``benchmarks/memory_calibration.py`` (three buffers, the earlier
+  figure, left those peaks 20-35% above the estimate). In mixed precision 14 (16-bit logits, an
+  fp32 upcast, log-softmax and gradient), not yet measured on a GPU.
 * **overhead**: a fixed part (GPU: CUDA context and cuBLAS workspace; CPU: the Python process
   with torch, transformers, peft and trl imported) plus allocator fragmentation, a share of the rest.
 """
@@ -134,7 +139,7 @@ def activation_bytes(shape: ModelShape, device: Device, plan: LocalPlan, batch: 
 
 
 def logits_bytes(shape: ModelShape, plan: LocalPlan, batch: int, seq_len: int) -> float:
-    per = 12 if plan.activation_bytes == 4 else 14
+    per = 24 if plan.activation_bytes == 4 else 14
     return batch * seq_len * shape.vocab * per
 
 
@@ -151,5 +156,11 @@ def peak_memory(shape: ModelShape, device: Device, method: Any, method_params: A
     dropout = float(getattr(method_params, "dropout", 0) or 0) > 0 and hasattr(method_params, "r")
     acts = activation_bytes(shape, device, plan, batch, seq_len, dropout)
     logits = logits_bytes(shape, plan, batch, seq_len)
+    if full:
+        # The backward pass frees activations as it fills the gradients: the fp32 gradients (4
+        # bytes of the 12) and the saved activations are not both whole at the peak, which is the
+        # larger of the two (measured: benchmarks/memory_calibration.py, full fine-tuning).
+        grads = trained * 4.0
+        state -= min(grads, acts)
     overhead = device.overhead_gb * GB + device.fragmentation * (weights + state + acts + logits)
     return MemoryEstimate(weights, state, acts, logits, overhead, trained, plan.checkpointing)

@@ -1,0 +1,89 @@
+"""A hosted launch on a real-sized dataset: ``ftx run --backend openai --yes --detach`` until the
+job exists, against a minimal script doing the same upload + create with the OpenAI SDK, both
+against the project's fake OpenAI server on loopback (tests/fakes), in the same run.
+
+ftx does more than the script: it validates every record, counts billing tokens, checks
+duplicates and train/validation leakage, estimates the cost, converts the data and records the
+run in the registry before uploading; the ratio is what that costs. Issue 13's goal: <= 3x.
+Also the dry run alone (``--dry-run``) with its peak RSS.
+
+Writes benchmarks/results/hosted_launch.json. Run: .venv/bin/python benchmarks/bench_hosted_launch.py [--examples 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from bench_foundation import FTX, make_chat_file  # noqa: E402
+
+MODEL = "gpt-4.1-nano-2025-04-14"
+SDK_SCRIPT = """
+import sys
+from openai import OpenAI
+client = OpenAI()
+with open(sys.argv[1], "rb") as fh:
+    train = client.files.create(file=fh, purpose="fine-tune")
+client.fine_tuning.jobs.create(model=sys.argv[2], training_file=train.id)
+"""
+
+
+def timed(cmd: list[str], env: dict[str, str], cwd: str) -> dict[str, float]:
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd)
+    _, status, usage = os.wait4(proc.pid, 0)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{err[-2000:]}")
+    return {"wall_s": round(time.perf_counter() - started, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+
+
+def main() -> None:
+    from fakes.openai_server import FakeOpenAI
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=100_000)
+    parser.add_argument("--out", default=str(HERE / "results" / "hosted_launch.json"))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ftx-bench-hosted-") as tmp, FakeOpenAI(lifetime=3600) as server:
+        work = Path(tmp)
+        data = work / "train.jsonl"
+        make_chat_file(data, args.examples)
+        recipe = work / "r.yaml"
+        recipe.write_text(f"name: launch\nmodel: {{openai: {MODEL}}}\ndata: {{train: {data}}}\n", encoding="utf-8")
+        env = {**os.environ, "OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": "sk-bench-not-a-key",
+               "FTX_HOME": str(work / "home"), "FTX_TODAY": "2026-12-03"}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        dry = timed([FTX, "run", str(recipe), "--backend", "openai", "--dry-run"], env, tmp)
+        sdk = timed([sys.executable, "-c", SDK_SCRIPT, str(data), MODEL], env, tmp)
+        ftx = timed([FTX, "run", str(recipe), "--backend", "openai", "--yes", "--detach"], env, tmp)
+        jobs = len(server.jobs)
+        size = data.stat().st_size
+    result = {"examples": args.examples, "bytes": size, "jobs_created": jobs,
+              "ftx_run_detach": ftx, "ftx_dry_run": dry, "sdk_script": sdk,
+              "ratio_wall": round(ftx["wall_s"] / max(sdk["wall_s"], 1e-9), 1),
+              "ratio_cpu": round(ftx["cpu_s"] / max(sdk["cpu_s"], 1e-9), 1), "goal_ratio": 3.0,
+              "load_average_at_end": [round(x, 2) for x in os.getloadavg()]}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"{args.examples:,} examples: ftx run --detach {ftx['wall_s']:.1f} s ({ftx['cpu_s']:.1f} s CPU, "
+          f"peak {ftx['peak_rss_mb']:,.0f} MB); dry run {dry['wall_s']:.1f} s; SDK script {sdk['wall_s']:.1f} s "
+          f"-> {result['ratio_wall']}x wall, {result['ratio_cpu']}x CPU")
+    print(f"-> {out}")
+
+
+if __name__ == "__main__":
+    main()
