@@ -200,3 +200,17 @@ def test_each_epoch_samples_afresh_with_the_same_counts(sources):
     assert [e.text() for e in mixmod.epoch_mixes(recipe, 2)[0]] == [e.text() for e in second]
     whole, _, info = load_splits(recipe_of(sources, "train:\n  - {path: a.jsonl}\n  - {path: c.jsonl}\n", name="w.yaml"))
     assert not mixmod.resampled(info["mix"])  # every source given whole: nothing to resample
+
+
+def test_curriculum_by_field_puts_missing_values_last(sources):
+    rows = [dict(chat("f", i), level=(3 - i % 3) if i % 4 else None) for i in range(40)]
+    for r in rows:
+        if r["level"] is None:
+            del r["level"]
+    (sources / "f.jsonl").write_text(jsonl(rows))
+    train, _, _ = load_splits(recipe_of(sources, "train:\n  - {path: f.jsonl}\nsplit: 0.2\n"
+                                        "mix: {curriculum: {by: field, field: level}}\n"))
+    levels = [e.meta.get("level") for e in train]
+    present = [v for v in levels if v is not None]
+    assert present == sorted(present) and levels[: len(present)] == present
+    assert all(v is None for v in levels[len(present):]) and len(present) < len(levels)
