@@ -135,19 +135,19 @@ def test_a_large_source_is_streamed_not_held(sources, monkeypatch):
     data = THREE + "mix: {examples: 60}\nsplit: 0.2\n"
     held = load_splits(recipe_of(sources, data, name="held.yaml"))
     monkeypatch.setattr(mixmod, "KEEP", 10)
-    peak = []
-    real = mixmod._smallest
+    sizes = []
+    real = mixmod._Bottom.push
 
-    def spy(items, k, key):
-        out = real(items, k, key)
-        peak.append((k, len(out)))
-        return out
+    def spy(self, i, ex):
+        real(self, i, ex)
+        sizes.append((self.k, len(self.heap)))
 
-    monkeypatch.setattr(mixmod, "_smallest", spy)
+    monkeypatch.setattr(mixmod._Bottom, "push", spy)
     streamed = load_splits(recipe_of(sources, data, name="streamed.yaml"))
     assert [e.text() for e in streamed[0]] == [e.text() for e in held[0]]
     assert [e.text() for e in streamed[1]] == [e.text() for e in held[1]]
-    assert all(n <= k for k, n in peak)
+    assert len(sizes) > 500  # every record of the three sources went through a bounded heap
+    assert all(n <= k for k, n in sizes) and max(k for k, _ in sizes) <= 36  # the largest planned count (60 x 0.6), not the 300 records
 
 
 def test_curriculum_by_length_and_by_source(sources):
