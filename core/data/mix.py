@@ -79,10 +79,9 @@ def _locate(recipe: Any, dotted: str) -> tuple[str | None, int | None]:
 
 
 def _split_side(src: _Source, example: Example, seed: int) -> bool:
-    """True when ``example`` belongs to the validation side of its source's split."""
-    from .minhash import exact_hash
-
-    return _unit(seed, "split", exact_hash(example)) < (src.ratio or 0.0)
+    """True when ``example`` belongs to the validation side of its source's split (decided by its
+    kind and text, so copies land on the same side)."""
+    return _unit(seed, "split", example.kind, example.text()) < (src.ratio or 0.0)
 
 
 def _first_pass(src: _Source, seed: int, problems: list[Problem]) -> None:
