@@ -79,10 +79,9 @@ def _locate(recipe: Any, dotted: str) -> tuple[str | None, int | None]:
 
 
 def _split_side(src: _Source, example: Example, seed: int) -> bool:
-    """True when ``example`` belongs to the validation side of its source's split."""
-    from .minhash import exact_hash
-
-    return _unit(seed, "split", exact_hash(example)) < (src.ratio or 0.0)
+    """True when ``example`` belongs to the validation side of its source's split (decided by its
+    kind and text, so copies land on the same side)."""
+    return _unit(seed, "split", example.kind, example.text()) < (src.ratio or 0.0)
 
 
 def _first_pass(src: _Source, seed: int, problems: list[Problem]) -> None:
@@ -138,45 +137,63 @@ def _plan(sources: list[_Source], total: int | None, replay_ratio: float | None)
             s.val_planned = s.val_n
 
 
+class _Bottom:
+    """The ``k`` items with the smallest keys seen so far, holding at most ``k`` at a time."""
+
+    def __init__(self, k: int, key: Any):
+        self.k, self.key = max(k, 0), key
+        self.heap: list[tuple[float, int, Example]] = []
+
+    def push(self, i: int, ex: Example) -> None:
+        if not self.k:
+            return
+        entry = (-self.key(i), i, ex)
+        if len(self.heap) < self.k:
+            heapq.heappush(self.heap, entry)
+        elif entry > self.heap[0]:
+            heapq.heapreplace(self.heap, entry)
+
+    def items(self) -> list[Example]:
+        """In index order."""
+        return [ex for _, _, ex in sorted(self.heap, key=lambda e: e[1])]
+
+
 def _smallest(items: Iterator[tuple[int, Example]], k: int, key: Any) -> list[Example]:
     """The ``k`` items with the smallest keys, in index order, holding at most ``k`` at a time."""
-    if k <= 0:
-        return []
-    heap: list[tuple[float, int, Example]] = []
+    bottom = _Bottom(k, key)
     for i, ex in items:
-        entry = (-key(i), i, ex)
-        if len(heap) < k:
-            heapq.heappush(heap, entry)
-        elif entry > heap[0]:
-            heapq.heapreplace(heap, entry)
-    return [ex for _, _, ex in sorted(heap, key=lambda e: e[1])]
+        bottom.push(i, ex)
+    return bottom.items()
 
 
-def _train_items(src: _Source, seed: int, validation: bool = False) -> Iterator[tuple[int, Example]]:
-    """The records of one side of the source's split, numbered; read again when not held."""
-    held = src.val_kept if validation else src.kept
-    if held is not None:
-        yield from enumerate(held)
-        return
-    i = 0
-    for example in _examples(src.path, src.spec.format, []):
-        if bool(src.ratio and _split_side(src, example, seed)) != validation:
-            continue
-        yield i, example
-        i += 1
-
-
-def _take(src: _Source, seed: int, epoch: int = 0) -> list[Example]:
+def _take(src: _Source, seed: int, epoch: int = 0) -> tuple[list[Example], list[Example]]:
+    """(training sample, validation sample) of a source: from memory when it is held, else in one
+    more read that feeds both bounded heaps."""
     n, k = src.train_n, src.planned
-    if n == 0 or k == 0:
-        return []
     pick = ("pick",) if epoch == 0 else ("pick", epoch)  # epoch 0 is the mix every backend sees
     key = lambda i: _unit(seed, src.task, *pick, i)  # noqa: E731
-    copies, rest = divmod(k, n)
+    val_key = lambda i: _unit(seed, src.task, "val", i)  # noqa: E731
+    copies, rest = divmod(k, n) if n else (0, 0)
+    if src.kept is not None:
+        held, val_held = src.kept, src.val_kept or []
+    else:
+        held, val_bottom, bottom = [], _Bottom(src.val_planned, val_key), _Bottom(rest if copies else k, key)
+        ti = vi = 0
+        for example in _examples(src.path, src.spec.format, []):
+            if src.ratio and _split_side(src, example, seed):
+                val_bottom.push(vi, example)
+                vi += 1
+                continue
+            if copies:
+                held.append(example)  # given more than once: the whole source is needed anyway
+            bottom.push(ti, example)
+            ti += 1
+        val = val_bottom.items() if src.ratio else []
+        return (held * copies + bottom.items() if copies else bottom.items()), val
+    val = _smallest(iter(enumerate(val_held)), src.val_planned, val_key) if src.ratio else []
     if copies:
-        whole = [ex for _, ex in _train_items(src, seed)]
-        return whole * copies + _smallest(iter(enumerate(whole)), rest, key)
-    return _smallest(_train_items(src, seed), k, key)
+        return held * copies + _smallest(iter(enumerate(held)), rest, key), val
+    return _smallest(iter(enumerate(held)), k, key), val
 
 
 def _tag(example: Example, src: _Source) -> Example:
@@ -243,7 +260,7 @@ def mix_splits(recipe: Any, epoch: int = 0) -> tuple[list, list, dict[str, Any],
     seen: set[int] = set()
     train: list[Example] = []
     for src in sources:
-        picked = _take(src, seed, epoch)
+        picked, val_picked = _take(src, seed, epoch)
         tagged: dict[int, Example] = {}
         own: set[int] = set()
         for ex in picked:
@@ -257,9 +274,8 @@ def mix_splits(recipe: Any, epoch: int = 0) -> tuple[list, list, dict[str, Any],
             src.train.append(ex)
         seen |= own
         train.extend(src.train)
-        key = lambda i, t=src.task: _unit(seed, t, "val", i)  # noqa: E731
         if src.ratio:
-            val = [_tag(e, src) for e in _smallest(_train_items(src, seed, True), src.val_planned, key)]
+            val = [_tag(e, src) for e in val_picked]
             src.kept = src.val_kept = []
         elif src.spec.validation:
             val = _read_validation(recipe.data_path(src.spec.validation), src.spec.format, src, problems)

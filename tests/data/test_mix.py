@@ -135,19 +135,19 @@ def test_a_large_source_is_streamed_not_held(sources, monkeypatch):
     data = THREE + "mix: {examples: 60}\nsplit: 0.2\n"
     held = load_splits(recipe_of(sources, data, name="held.yaml"))
     monkeypatch.setattr(mixmod, "KEEP", 10)
-    peak = []
-    real = mixmod._smallest
+    sizes = []
+    real = mixmod._Bottom.push
 
-    def spy(items, k, key):
-        out = real(items, k, key)
-        peak.append((k, len(out)))
-        return out
+    def spy(self, i, ex):
+        real(self, i, ex)
+        sizes.append((self.k, len(self.heap)))
 
-    monkeypatch.setattr(mixmod, "_smallest", spy)
+    monkeypatch.setattr(mixmod._Bottom, "push", spy)
     streamed = load_splits(recipe_of(sources, data, name="streamed.yaml"))
     assert [e.text() for e in streamed[0]] == [e.text() for e in held[0]]
     assert [e.text() for e in streamed[1]] == [e.text() for e in held[1]]
-    assert all(n <= k for k, n in peak)
+    assert len(sizes) > 500  # every record of the three sources went through a bounded heap
+    assert all(n <= k for k, n in sizes) and max(k for k, _ in sizes) <= 36  # the largest planned count (60 x 0.6), not the 300 records
 
 
 def test_curriculum_by_length_and_by_source(sources):
@@ -200,3 +200,17 @@ def test_each_epoch_samples_afresh_with_the_same_counts(sources):
     assert [e.text() for e in mixmod.epoch_mixes(recipe, 2)[0]] == [e.text() for e in second]
     whole, _, info = load_splits(recipe_of(sources, "train:\n  - {path: a.jsonl}\n  - {path: c.jsonl}\n", name="w.yaml"))
     assert not mixmod.resampled(info["mix"])  # every source given whole: nothing to resample
+
+
+def test_curriculum_by_field_puts_missing_values_last(sources):
+    rows = [dict(chat("f", i), level=(3 - i % 3) if i % 4 else None) for i in range(40)]
+    for r in rows:
+        if r["level"] is None:
+            del r["level"]
+    (sources / "f.jsonl").write_text(jsonl(rows))
+    train, _, _ = load_splits(recipe_of(sources, "train:\n  - {path: f.jsonl}\nsplit: 0.2\n"
+                                        "mix: {curriculum: {by: field, field: level}}\n"))
+    levels = [e.meta.get("level") for e in train]
+    present = [v for v in levels if v is not None]
+    assert present == sorted(present) and levels[: len(present)] == present
+    assert all(v is None for v in levels[len(present):]) and len(present) < len(levels)
