@@ -49,7 +49,7 @@ def test_create_run_records_everything_and_parses_json(reg, tmp_path):
     assert re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{4}", run.id)
     assert (run.name, run.backend, run.model, run.status) == ("demo", "local", "Qwen/Qwen2.5-0.5B", "planned")
     assert run.recipe_snapshot == SNAPSHOT and run.recipe_hash == "abc123"
-    assert run.data_hashes == {"train.jsonl": "f" * 64} and run.extra == {"seed": 7}
+    assert run.data_hashes == {"train.jsonl": "f" * 64} and run.extra == {"seed": 7, "user": store.current_user()}
     assert run.estimated_cost_usd == 1.0 and isinstance(run.estimated_cost_usd, float)
     assert run.actual_cost_usd is None and run.metrics == {} and run.artifacts == {}
     assert run.output_dir == str(tmp_path / "out") and run.client_key == "ck-1"

@@ -21,10 +21,12 @@ SCHEMAS = ["FineTuningJob", "FineTuningJobEvent", "FineTuningJobCheckpoint", "Op
 
 
 @pytest.fixture(scope="module")
-def validator(request) -> Validator:
+def validator(request, tmp_path_factory) -> Validator:
     if not SPEC.is_file():
         pytest.skip(f"the OpenAI OpenAPI spec is not at {SPEC.resolve()} (shared/reference next to the repository)")
-    return Validator(load_schemas(SPEC, SCHEMAS, request.config.cache.mkdir("ftx-openapi")))
+    cache = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
+    folder = cache.mkdir("ftx-openapi") if cache is not None else tmp_path_factory.mktemp("ftx-openapi")
+    return Validator(load_schemas(SPEC, SCHEMAS, folder))
 
 
 def test_the_validator_catches_violations(validator):
