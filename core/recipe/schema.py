@@ -6,6 +6,8 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..tracking.spec import TrackingSpec
+
 Auto = Literal["auto"]
 
 
@@ -80,6 +82,8 @@ class Recipe(Strict):
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
     eval: EvalSpec = Field(default_factory=EvalSpec)
     output_dir: str | None = Field(None, description="where run outputs go; default: the ftx home's runs/")
+    tracking: TrackingSpec = Field(default_factory=TrackingSpec,
+                                   description="experiment trackers the run reports to: mlflow, wandb, tensorboard")
     backends: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="per-backend overrides: recipe sections to merge, plus the backend's own options")
