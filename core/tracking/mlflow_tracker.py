@@ -42,14 +42,16 @@ class MlflowTracker(Tracker):
             location = (root / "artifacts").as_uri() if default else None
             experiment_id = self.client.create_experiment(self.experiment, artifact_location=location)
         run_id = self.state.get("mlflow_run_id")
-        if not run_id or not self._exists(run_id):
+        if run_id and not self._exists(run_id):
+            run_id = None  # the store was moved or wiped: start a new run
+        if not run_id:
             run = self.client.create_run(experiment_id, run_name=self.info.run_id,
                                          tags={**self.info.tags(), **spec.tags})
-            run_id = run.info.run_id
-            self.state["mlflow_run_id"] = run_id
+            self.run_id = run.info.run_id
+            self.state["mlflow_run_id"] = self.run_id
             self.state["mlflow_uri"] = self.uri
             self.log_params({f"ftx.{k}": v for k, v in self.info.params.items()})
-        self.run_id = run_id
+        self.run_id = run_id or self.run_id
 
     def _exists(self, run_id: str) -> bool:
         try:

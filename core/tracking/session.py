@@ -151,8 +151,10 @@ class Tracking:
             return
         run = self.registry.get_run(self.run_id)
         status = status or run.status
+        if self.state.get("finished") == status:
+            return  # recorded already (`ftx jobs wait` on a finished run)
         values = {"estimated_cost_usd": run.estimated_cost_usd, "actual_cost_usd": run.actual_cost_usd}
-        values.update(_flat_numbers(run.metrics))
+        values.update(_flat_numbers(run.metrics, prefix="final."))  # not the series' own keys
         for key in ("evaluation", "eval", "evals"):
             values.update(_flat_numbers((run.extra or {}).get(key) or {}, prefix=f"{key}."))
         values = {k: float(v) for k, v in values.items() if _number(v)}

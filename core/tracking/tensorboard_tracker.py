@@ -56,10 +56,16 @@ class TensorBoardTracker(Tracker):
             self._text("ftx/tags", "\n".join(f"{k}: {v}" for k, v in sorted(tags.items())))
 
     def _text(self, tag: str, text: str) -> None:
-        from tensorboard.plugins.text.summary import pb
+        """A text summary as TensorBoard's text plugin reads it (built from the protos: the
+        plugin's own helper needs TensorFlow)."""
+        from tensorboard.compat.proto.summary_pb2 import Summary, SummaryMetadata
+        from tensorboard.compat.proto.tensor_pb2 import TensorProto
+        from tensorboard.compat.proto.tensor_shape_pb2 import TensorShapeProto
+        from tensorboard.compat.proto.types_pb2 import DT_STRING
 
-        summary = pb(tag, text)
-        self._event(0, list(summary.value))
+        metadata = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(plugin_name="text"))
+        tensor = TensorProto(dtype=DT_STRING, string_val=[text.encode("utf-8")], tensor_shape=TensorShapeProto())
+        self._event(0, [Summary.Value(tag=tag, metadata=metadata, tensor=tensor)])
         self.writer.flush()
 
     def finish(self, status: str) -> None:
