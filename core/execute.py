@@ -26,6 +26,7 @@ def execute(plan: "RunPlan") -> Any:
         return hosted_launch(plan)
     guard_paid(plan)
     from .registry import Registry
+    from .tracking import tracked
 
     recipe = plan.recipe
     launched = {**process_identity(), **_processes_extra(plan.options.processes)}
@@ -45,14 +46,16 @@ def execute(plan: "RunPlan") -> Any:
         plan.run_id = run.id
         plan.recorder = _recorder(registry, run.id)
         try:
-            summary = plan.backend.run(recipe, plan)
+            with tracked(recipe, registry, run.id) as tracking:  # recipe `tracking:` (ftx.tracking)
+                summary = plan.backend.run(recipe, plan)
+                registry.update_run(run.id, **_outcome(plan.backend, summary).registry_fields())
+                tracking.summary = summary
         except BaseException as exc:
             status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
             registry.update_run(run.id, status=status, error=f"{type(exc).__name__}: {exc}")
             raise
         finally:
             plan.recorder = None
-        registry.update_run(run.id, **_outcome(plan.backend, summary).registry_fields())
     return summary
 
 

@@ -114,20 +114,27 @@ def follow(session: Session, live: bool | None = None) -> Outcome:
     """Poll until the job ends, showing it live; Ctrl-C detaches (the job keeps running)."""
     from .hosted_view import JobView
 
+    from .tracking.hosted import HostedStream
+
     interval = poll_interval(session.backend)
     run = session.run
     view = JobView(session.label(), run.id, live=live)
+    stream = HostedStream.open(session)  # the recipe's trackers (ftx.tracking), if any
     try:
         with view:
             while True:
                 job, events, checkpoints = sync(session)
+                stream.events(events)
                 view.update(job, events, checkpoints)
                 if job.finished:
                     break
                 time.sleep(interval)
     except KeyboardInterrupt:
+        stream.detach()
         return detach(session)
-    return finish(session, job, view.console)
+    outcome = finish(session, job, view.console)
+    stream.finish(outcome)
+    return outcome
 
 
 def detach(session: Session) -> Outcome:

@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh "all,dev"
+bash scripts/postgres.sh  # server binaries for the PostgreSQL registry tests (they start their own server)
 export HF_HUB_OFFLINE=1
 .venv/bin/python -m pytest "$@"

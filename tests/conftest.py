@@ -75,3 +75,29 @@ def venv_python() -> str:
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server on a free loopback port for the whole session (see
+    tests/postgres_server.py); skipped, with the reason, only where none can be started."""
+    pytest.importorskip("psycopg", reason="psycopg (extra 'postgres') is not installed")
+    from postgres_server import PostgresServer, Unavailable
+
+    try:
+        server = PostgresServer().start()
+    except Unavailable as exc:
+        pytest.skip(f"no PostgreSQL server: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server, request):
+    """A fresh, empty database on the session's server; dropped after the test."""
+    import re as _re
+
+    name = "ftx_" + _re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:40] + f"_{os.getpid()}"
+    url = postgres_server.create_database(name)
+    yield url
+    postgres_server.drop_database(name)

@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 HEAVY = ("torch", "transformers", "peft", "trl", "accelerate", "bitsandbytes", "datasets",
-         "openai", "google", "tiktoken", "ray", "together")
+         "openai", "google", "tiktoken", "ray", "together", "mlflow", "wandb", "tensorboard", "tensorboardX",
+         "psycopg")
 
 # Runs ftx's CLI like the console script does, then writes the heavy modules it imported.
 DRIVER = """

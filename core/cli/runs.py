@@ -27,14 +27,17 @@ def runs_group() -> None:
 @runs_group.command("list")
 @click.option("--backend", "-b", default=None, help="only runs on this backend")
 @click.option("--status", "-s", type=click.Choice(_STATUSES), default=None, help="only runs in this status")
+@click.option("--recipe", "-r", default=None, help="only runs of the recipe with this name")
+@click.option("--user", "-u", default=None, help="only runs launched by this user (a shared registry)")
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=50, show_default=True, help="at most N runs")
 @click.option("--json", "as_json", is_flag=True, help="print the runs as JSON")
-def list_runs(backend: str | None, status: str | None, limit: int, as_json: bool) -> None:
+def list_runs(backend: str | None, status: str | None, recipe: str | None, user: str | None, limit: int,
+              as_json: bool) -> None:
     """List runs, newest first."""
     from ..registry import Registry
 
     with Registry() as registry:
-        runs = registry.list_runs(limit=limit, backend=backend, status=status)
+        runs = registry.list_runs(limit=limit, backend=backend, status=status, recipe=recipe, user=user)
     from ..registry.liveness import shown_status
 
     if as_json:
@@ -42,7 +45,7 @@ def list_runs(backend: str | None, status: str | None, limit: int, as_json: bool
                                for r in runs], indent=2))
         return
     if not runs:
-        click.echo("no runs recorded" + (" matching the filters" if backend or status else " yet"))
+        click.echo("no runs recorded" + (" matching the filters" if backend or status or recipe or user else " yet"))
         return
     _print_run_table(runs)
 
@@ -63,6 +66,28 @@ def show_run(run: str, n_events: int, as_json: bool) -> None:
         click.echo(json.dumps(run_json(found, events), indent=2))
         return
     _print_run(found, events)
+
+
+@runs_group.command("migrate")
+@click.option("--to", "target", required=True, metavar="URL",
+              help="the registry to copy into, e.g. postgresql://user@host/ftx (a team's shared registry)")
+@click.option("--from", "source", default=None, metavar="PATH",
+              help="the SQLite registry to copy from (default: this machine's, $FTX_REGISTRY or the ftx home's)")
+def migrate_runs(target: str, source: str | None) -> None:
+    """Copy every run (with its events) into another registry; running it again copies nothing twice."""
+    from ..registry import Registry
+    from ..registry.copy import copy_registry
+    from ..registry.db import registry_path
+
+    with Registry(source or registry_path()) as src, Registry(target) as dst:
+        if src.location == dst.location:
+            raise click.UsageError("--from and --to name the same registry")
+        report = copy_registry(src, dst)
+        where = dst.location
+    click.echo(f"copied {len(report.copied)} run(s) and {report.events} event(s) into {where}; "
+               f"{len(report.already)} already there")
+    for line in report.conflicts:
+        click.echo(f"skipped {line}", err=True)
 
 
 def run_json(run: "Run", events: list["Event"]) -> dict[str, Any]:

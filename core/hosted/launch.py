@@ -23,6 +23,7 @@ import click
 
 from ..errors import BackendError
 from ..hosted_watch import Outcome, Session, check, follow
+from .claim import claim, release
 from .contract import HostedBackend, HostedProvider, PreparedJob, RemoteJob
 from .errors import ProviderError
 from .retry import command_deadline, retrying
@@ -128,16 +129,27 @@ def _launch(backend: HostedBackend, recipe: Any, plan: Any) -> dict[str, Any]:
         provider = backend.connect(connection)  # missing credentials fail here, before any record
         try:
             estimate = estimate_for(backend, recipe, plan)
-            if run is None:
-                confirm_spend(plan, estimate)
-                run = _record(registry, backend, recipe, prepared, connection, estimate)
-            else:
+            if run is not None:
                 # Recorded earlier, interrupted before its job id was written: the job may exist.
                 click.echo(f"continuing run {run.id} (status {run.status}), interrupted before its job was "
                            "recorded", err=True)
-                confirm_spend(plan, estimate)
+            confirm_spend(plan, estimate)
+            # One transaction decides which of the processes launching this recipe creates the job.
+            got = claim(registry, prepared.client_key, _record_fields(backend, recipe, prepared, connection, estimate),
+                        lambda line: click.echo(line, err=True))
+            run = got.run
+            if got.state == "created":
+                run = _recorded(registry, backend, recipe, prepared, run)
+            elif got.state == "job":
+                click.echo(f"run {run.id} has {label} job {run.remote_job_id}, launched by another ftx; "
+                           "following it", err=True)
+                if not plan.options.watch:
+                    return {"run_id": run.id, "job_id": run.remote_job_id, "status": run.status, "detached": True}
+                return _follow(backend, registry, run.id, provider).to_dict()
+            else:
                 run = registry.update_run(run.id, extra={**(run.extra or {}), **_process()})
-            job = _start(provider, registry, run.id, prepared, label, getattr(plan.options, "max_cost", None))
+            job = _start(provider, registry, run.id, prepared, label, getattr(plan.options, "max_cost", None),
+                         got.owner)
             if not plan.options.watch:
                 click.echo(f"launched {label} job {job.id} (run {run.id}); not following it (--detach)\n"
                            f"  follow it:  ftx jobs wait {run.id}\n  status:     ftx jobs status {run.id}")
@@ -154,15 +166,17 @@ def _process() -> dict[str, Any]:
     return process_identity()
 
 
-def _record(registry: Any, backend: HostedBackend, recipe: Any, prepared: PreparedJob,
-            connection: dict[str, Any], estimate: Any) -> Any:
-    """The run, written with its idempotency key before anything remote happens."""
-    run = registry.create_run(
-        recipe.recipe.name, backend.name, recipe.to_dict(), recipe.snapshot_hash(), model=recipe.model,
-        data_hashes=prepared.data_hashes(), status="planned", client_key=prepared.client_key,
-        estimated_cost_usd=getattr(estimate, "cost_usd", None),
-        extra={"base_model": prepared.base_model, "connection": connection,
-               "request": prepared.display_request(), "prepared": prepared.summary, **_process()})
+def _record_fields(backend: HostedBackend, recipe: Any, prepared: PreparedJob, connection: dict[str, Any],
+                   estimate: Any) -> dict[str, Any]:
+    """The run as recorded, with its idempotency key, before anything remote happens."""
+    return dict(name=recipe.recipe.name, backend=backend.name, recipe_snapshot=recipe.to_dict(),
+                recipe_hash=recipe.snapshot_hash(), model=recipe.model, data_hashes=prepared.data_hashes(),
+                status="planned", estimated_cost_usd=getattr(estimate, "cost_usd", None),
+                extra={"base_model": prepared.base_model, "connection": connection,
+                       "request": prepared.display_request(), "prepared": prepared.summary, **_process()})
+
+
+def _recorded(registry: Any, backend: HostedBackend, recipe: Any, prepared: PreparedJob, run: Any) -> Any:
     run = registry.update_run(run.id, output_dir=_output_dir(recipe, run.id))
     registry.add_event(run.id, "info", f"recorded with client key {prepared.client_key} before launching "
                                        f"on {backend.provider_label}")
@@ -170,8 +184,17 @@ def _record(registry: Any, backend: HostedBackend, recipe: Any, prepared: Prepar
 
 
 def _start(provider: HostedProvider, registry: Any, run_id: str, prepared: PreparedJob, label: str,
-           max_cost: float | None = None) -> RemoteJob:
+           max_cost: float | None = None, owner: str = "") -> RemoteJob:
     """Upload and create, recording how an attempt that stops half-way may continue."""
+    try:
+        return _start_or_explain(provider, registry, run_id, prepared, label, max_cost)
+    except BaseException:
+        release(registry, run_id, owner)  # the next launcher need not wait for the lease to lapse
+        raise
+
+
+def _start_or_explain(provider: HostedProvider, registry: Any, run_id: str, prepared: PreparedJob, label: str,
+                      max_cost: float | None = None) -> RemoteJob:
     try:
         return _upload_and_create(provider, registry, run_id, prepared, label, max_cost)
     except KeyboardInterrupt:

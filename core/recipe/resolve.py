@@ -87,7 +87,9 @@ class ResolvedRecipe:
         return out
 
     def snapshot_hash(self) -> str:
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        data = self.to_dict()
+        data.pop("tracking", None)  # where a run is logged does not change what it trains
+        blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ..eval.spec import TaskEvalSpec
 from ..data.sources import MixSpec, ReplaySpec, SourceSpec
 from .regularization import RegularizationSpec
+from ..tracking.spec import TrackingSpec
 
 Auto = Literal["auto"]
 
@@ -117,6 +118,8 @@ class Recipe(Strict):
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
     eval: EvalSpec = Field(default_factory=EvalSpec)
     output_dir: str | None = Field(None, description="where run outputs go; default: the ftx home's runs/")
+    tracking: TrackingSpec = Field(default_factory=TrackingSpec,
+                                   description="experiment trackers the run reports to: mlflow, wandb, tensorboard")
     backends: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="per-backend overrides: recipe sections to merge, plus the backend's own options")

@@ -33,6 +33,8 @@ def common_args(recipe: Any, device: DevicePlan, output_dir: str, n_train: int, 
     training processes (``batch_size`` is per process); ``eval_first``: evaluate the untrained
     model as training starts (the baseline; inside ``train()``, once the model is wrapped for
     distribution: an evaluation before it leaves the model unwrapped, unsynchronised)."""
+    from ftx.tracking.trainer import trainer_args as tracking_args
+
     from .distributed import strategy_args
 
     hp = recipe.recipe.hyperparameters
@@ -76,7 +78,7 @@ def common_args(recipe: Any, device: DevicePlan, output_dir: str, n_train: int, 
         load_best_model_at_end=early,
         metric_for_best_model="eval_loss" if early else None,
         greater_is_better=False if early else None,
-        report_to="none",
+        **tracking_args(),  # the trackers ftx opened for this run (recipe `tracking:`), else "none"
         push_to_hub=False,
         disable_tqdm=True,  # our own progress display replaces the trainer's
         dataloader_num_workers=0,

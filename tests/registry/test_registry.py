@@ -49,7 +49,7 @@ def test_create_run_records_everything_and_parses_json(reg, tmp_path):
     assert re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{4}", run.id)
     assert (run.name, run.backend, run.model, run.status) == ("demo", "local", "Qwen/Qwen2.5-0.5B", "planned")
     assert run.recipe_snapshot == SNAPSHOT and run.recipe_hash == "abc123"
-    assert run.data_hashes == {"train.jsonl": "f" * 64} and run.extra == {"seed": 7}
+    assert run.data_hashes == {"train.jsonl": "f" * 64} and run.extra == {"seed": 7, "user": store.current_user()}
     assert run.estimated_cost_usd == 1.0 and isinstance(run.estimated_cost_usd, float)
     assert run.actual_cost_usd is None and run.metrics == {} and run.artifacts == {}
     assert run.output_dir == str(tmp_path / "out") and run.client_key == "ck-1"
@@ -383,3 +383,29 @@ def test_secrets_never_reach_the_database_file(monkeypatch, tmp_path):
         assert stored.metrics == {"note": "token ***", "loss": 0.5}
         assert [e.message for e in reg.events(run.id)] == ["request with key *** and *** failed"]
         assert reg.find_by_client_key(f"ck-{SECRET_ENV}").id == run.id  # same scrubbing on lookup
+
+
+def test_list_runs_filters_by_recipe_and_user(reg, monkeypatch):
+    monkeypatch.setenv("FTX_USER", "alice")
+    a = reg.create_run("alpha", "local", {}, "h")
+    monkeypatch.setenv("FTX_USER", "bob")
+    b = reg.create_run("beta", "openai", {}, "h")
+    assert a.extra["user"] == "alice" and b.extra["user"] == "bob"
+    assert [r.id for r in reg.list_runs(user="alice")] == [a.id]
+    assert [r.id for r in reg.list_runs(recipe="beta", user="bob", backend="openai")] == [b.id]
+    assert reg.list_runs(recipe="alpha", user="bob") == []
+
+
+def test_claim_launch_gives_one_launcher_the_job(reg):
+    fields = dict(name="demo", backend="openai", recipe_snapshot={}, recipe_hash="h")
+    run, state = reg.claim_launch("ck", "one", 60, **fields)
+    assert state == "created" and run.client_key == "ck" and run.extra["launch_claim"]["owner"] == "one"
+    assert reg.claim_launch("ck", "two", 60, **fields)[1] == "busy"  # the first holds a live claim
+    assert reg.claim_launch("ck", "two", 60, stale_owner="one", **fields)[1] == "claimed"  # its process died
+    reg.release_launch(run.id, "two")
+    assert reg.claim_launch("ck", "three", 60, **fields)[1] == "claimed"
+    reg.update_run(run.id, remote_job_id="job-1")
+    assert reg.claim_launch("ck", "four", 60, **fields)[1] == "busy"  # it has a job: follow it
+    assert len(reg.list_runs()) == 1
+    expired = reg.claim_launch("ck2", "five", -1, **fields)[0]
+    assert reg.claim_launch("ck2", "six", 60, **fields) == (reg.get_run(expired.id), "claimed")  # lapsed lease
