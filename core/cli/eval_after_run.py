@@ -30,10 +30,19 @@ def describe(plan: Any) -> str | None:
     spec = plan.recipe.recipe.eval
     if not spec.test:
         return None
+    if not can_generate(plan.backend):
+        return f"after training: not evaluated (backend {plan.backend.name!r} cannot generate answers)"
     metrics = ", ".join(str(m) if not isinstance(m, dict) else f"{next(iter(m))}" for m in spec.metrics)
     forgetting = "" if spec.forgetting.probe == "none" else f"; forgetting probe: {spec.forgetting.probe}"
     return (f"after training: ftx eval on {spec.test} ({metrics}; tuned vs {', '.join(spec.baselines)}"
             f"{forgetting})")
+
+
+def can_generate(backend: Any) -> bool:
+    """Whether ``backend`` implements the inference contract (``Backend.generator``)."""
+    from ..backends import Backend
+
+    return getattr(type(backend), "generator", Backend.generator) is not Backend.generator
 
 
 def _run_id(plan: Any, summary: Any) -> str | None:
@@ -53,6 +62,10 @@ def evaluate_after(plan: Any, summary: Any, yes: bool, max_cost: float | None) -
     if run_id is None or status not in ("succeeded", None) or (isinstance(summary, dict) and summary.get("detached")):
         if run_id:
             click.echo(f"evaluate once the job succeeds: ftx eval {run_id}", err=True)
+        return
+    if not can_generate(plan.backend):
+        click.echo(f"not evaluated: backend {plan.backend.name!r} cannot generate answers, so ftx eval cannot "
+                   f"score its model (eval.test is kept for a backend that can)", err=True)
         return
     from ..eval.runner import EvalOptions, evaluate
     from ..registry import Registry

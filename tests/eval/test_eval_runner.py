@@ -60,7 +60,7 @@ class ScriptedGenerator(Generator):
 
 class ScriptedBackend(Backend):
     name = "scripted"
-    hosted = True
+    paid = True  # answers cost money, like a hosted service's (a plain Backend: it trains nothing)
     quality = "good"
     price = 0.0
 
