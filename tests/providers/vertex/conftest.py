@@ -75,8 +75,17 @@ def make_recipe(tmp_path):
             (tmp_path / "valid.jsonl").write_text(validation, encoding="utf-8")
             data += "  validation: valid.jsonl\n"
         path = tmp_path / f"{name}.yaml"
+        hyper = f"hyperparameters:\n  epochs: {epochs}\n"
+        if extra.startswith("hyperparameters:\n") or "\nhyperparameters:\n" in extra:
+            # one hyperparameters block: a second one is a duplicate key, refused by the loader
+            hyper = ""
+            head, _, rest = extra.partition("hyperparameters:\n")
+            block = rest.split("\n")
+            has_epochs = any(line.strip().startswith("epochs:") for line in block
+                             if line.startswith("  ") or not line)
+            extra = head + "hyperparameters:\n" + ("" if has_epochs else f"  epochs: {epochs}\n") + rest
         path.write_text(f"name: {name}\nmodel:\n  vertex: {model}\n{data}objective: {objective}\n"
-                        f"hyperparameters:\n  epochs: {epochs}\n{extra}", encoding="utf-8")
+                        f"{hyper}{extra}", encoding="utf-8")
         return path
 
     return make
