@@ -69,11 +69,12 @@ class OpenAIChatGenerator(HostedGenerator):
     def prompt_tokens(self, prompt: Prompt) -> int:
         if self._counter is None:
             return super().prompt_tokens(prompt)
-        from ftx.data.tokens import count_chat_tokens
         from ftx.example import Example, Message
 
+        from .billing import openai_example_tokens  # OpenAI's chat accounting, as training bills it
+
         messages = [Message("user", prompt)] if isinstance(prompt, str) else list(prompt)
-        return count_chat_tokens(Example(messages), self._counter)
+        return openai_example_tokens(Example(messages), self._counter)
 
     def answer(self, prompt: Prompt) -> tuple[str, dict[str, int]]:
         from .client import call
