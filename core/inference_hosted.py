@@ -34,7 +34,7 @@ class HostedGenerator(Generator):
         raise NotImplementedError
 
     def prompt_tokens(self, prompt: Prompt) -> int:
-        from .cost.tokens_billing import chars_tokens
+        from .cost.tally import chars_tokens
         from .inference_cache import prompt_json
 
         text = prompt if isinstance(prompt, str) else " ".join(m["content"] for m in prompt_json(prompt))

@@ -21,11 +21,11 @@ def _runs(cli) -> list[dict]:
     return json.loads(r.stdout)
 
 
-def _recipe(tmp_path, extra: str = "", objective: str = "sft", method: str = "lora") -> Path:
+def _recipe(tmp_path, extra: str = "", objective: str = "sft", method: str = "{name: lora}") -> Path:
     data = ROOT / "recipes" / "data" / ("preferences.jsonl" if objective == "dpo" else "quickstart.jsonl")
     path = tmp_path / "r.yaml"
     path.write_text(f"name: tg\nmodel: {{together: meta-llama/Meta-Llama-3.1-8B-Instruct-Reference}}\n"
-                    f"data: {{train: {data}}}\nobjective: {objective}\nmethod: {{name: {method}}}\n{extra}",
+                    f"data: {{train: {data}}}\nobjective: {objective}\nmethod: {method}\n{extra}",
                     encoding="utf-8")
     return path
 
@@ -44,15 +44,15 @@ def test_answers_follow_togethers_openapi_spec(cli, fake_together, tmp_path):
 
 
 def test_lora_and_full_sft_and_dpo_map_to_togethers_request(cli, fake_together, tmp_path):
-    r = cli("run", _recipe(tmp_path, "hyperparameters: {epochs: 2, learning_rate: 1.0e-4, batch_size: 16}\n"
-                                     "method: {name: lora, r: 8, alpha: 16}\n"), "--backend", "together", "--yes")
+    r = cli("run", _recipe(tmp_path, "hyperparameters: {epochs: 2, learning_rate: 1.0e-4, batch_size: 16}\n",
+                           method="{name: lora, r: 8, alpha: 16}"), "--backend", "together", "--yes")
     assert r.exit_code == 0, r
     body = fake_together.requests_bodies[-1]
     assert body["n_epochs"] == 2 and body["learning_rate"] == 1e-4 and body["batch_size"] == 16
     assert body["training_type"]["type"] == "Lora" and body["training_type"]["lora_r"] == 8
     assert body["training_type"]["lora_alpha"] == 16 and body["training_method"]["method"] == "sft"
     assert body["suffix"].startswith("ftx") and len(body["suffix"]) <= 40
-    r = cli("run", _recipe(tmp_path, method="full"), "--backend", "together", "--yes")
+    r = cli("run", _recipe(tmp_path, method="{name: full}"), "--backend", "together", "--yes")
     assert r.exit_code == 0, r
     assert fake_together.requests_bodies[-1]["training_type"] == {"type": "Full"}
     r = cli("run", _recipe(tmp_path, "hyperparameters: {beta: 0.2}\n", objective="dpo"), "--backend", "together",
