@@ -228,10 +228,21 @@ trl {g['trl']}; Liger kernels {'installed' if g['liger_kernel'] else 'not instal
 """
 
 
+def _sections(text: str) -> list[tuple[str, str]]:
+    """(heading, text) of each ``## `` section of a page."""
+    parts = ("\n" + text).split("\n## ")[1:]
+    return [(part.split("\n", 1)[0].strip(), "\n## " + part.rstrip("\n") + "\n") for part in parts]
+
+
 def main() -> None:
     out = ROOT / "docs" / "benchmarks.md"
-    out.write_text(HEADER + foundation() + tokens() + startup() + batching() + memory() + data_stats() + gpu()
-                   + local() + ray())
+    generated = (foundation() + tokens() + startup() + batching() + memory() + data_stats() + gpu()
+                 + local() + ray())
+    ours = {heading for heading, _ in _sections(generated)}
+    # Sections written by hand (each names its script and result file) are kept as they are.
+    kept = [body for heading, body in _sections(out.read_text())
+            if heading not in ours] if out.exists() else []
+    out.write_text(HEADER + generated + "".join(kept))
     print(f"wrote {out}")
 
 
