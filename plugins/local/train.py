@@ -167,6 +167,10 @@ def run_prepared(recipe: Any, ctx: RunContext, echo: Echo = default_echo, progre
 
         train_ex, val_ex, dropped = drop_untrainable(train_ex, val_ex, tokenizer, hp.max_length,
                                                      recipe.recipe.objective)
+        if "data_mix" in summary:  # what really trains, per source, after examples with nothing to train
+            from ftx.data.mix import task_counts
+
+            summary["data_mix"]["trained"] = task_counts(train_ex)
         data = build_datasets(train_ex, val_ex, recipe.recipe.objective, tokenizer)
         data.notes += dropped + _packing_notes(recipe, model)
         for note in data.notes:

@@ -11,7 +11,7 @@ import pytest
 from ftx.plugins.local.batching import grouped_order, padding_share, random_order
 
 
-def _recipe(tmp_path, rows, extra: str = ""):
+def _recipe(tmp_path, rows, extra: str = "", hp: str = ""):
     from ftx.recipe import load_recipe
 
     data = tmp_path / "train.jsonl"
@@ -19,7 +19,7 @@ def _recipe(tmp_path, rows, extra: str = ""):
     path = tmp_path / "r.yaml"
     extra = extra or "backends: {local: {batching: grouped}}\n"
     path.write_text(f"name: b\nmodel: {{local: ftx/tiny-llama}}\ndata: {{train: {data}}}\n"
-                    f"hyperparameters: {{batch_size: 4, max_length: 256, seed: 3}}\n{extra}")
+                    f"hyperparameters: {{batch_size: 4, max_length: 256, seed: 3{hp}}}\n{extra}")
     return load_recipe(path, backend="local")
 
 
@@ -50,7 +50,7 @@ def test_sft_batches_are_length_grouped_on_request_and_random_by_default(tmp_pat
 
     assert trainer_args(_recipe(tmp_path, _rows(4))) == {"train_sampling_strategy": "group_by_length"}
     assert trainer_args(_recipe(tmp_path, _rows(4), "backends: {local: {batching: random}}\n")) == {}
-    assert trainer_args(_recipe(tmp_path, _rows(4), "hyperparameters: {packing: true}\n")) == {}
+    assert trainer_args(_recipe(tmp_path, _rows(4), hp=", packing: true")) == {}
 
 
 def test_the_dry_run_names_the_batching_and_its_padding(tmp_path):
