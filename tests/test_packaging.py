@@ -314,7 +314,7 @@ def test_plugins_json_lists_the_example_and_the_broken_plugin(plugin_venv):
     assert (ex["package"], ex["version"], ex["module"], ex["builtin"], ex["error"]) == (
         "ftx-plugin-example", "0.3.1", "ftx_plugin_example", False, None)
     assert ex["hooks"] == ["ftx_estimate", "ftx_register_backends", "ftx_register_commands",
-                           "ftx_register_formats", "ftx_register_methods", "ftx_register_objectives",
+                           "ftx_register_formats", "ftx_register_methods", "ftx_register_metrics", "ftx_register_objectives",
                            "ftx_register_price_tables"]
     assert ex["provides"] == {"backends": ["echo"], "commands": ["example-hello"], "formats": ["qa"],
                               "methods": ["lora-lite"], "objectives": ["answer-only"],
