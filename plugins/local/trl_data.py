@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ftx.eval.testset import prompt_of as eval_prompt_of, reference_of  # noqa: F401 (re-exported)
 from ftx.errors import BackendError
 from ftx.example import Example, Message
 
@@ -129,21 +130,8 @@ def build_datasets(train: list[Example], validation: list[Example], objective: A
 
 
 def prompt_of(example: Example) -> list[Message] | str:
-    """What the model is asked: the turns before the first assistant answer (chat, preference)
-    or the raw prompt text (completion)."""
-    if example.kind == "completion":
-        return "".join(m.content or "" for m in example.messages if m.role != "assistant")
+    """What the model is asked: the turns before the first assistant answer (chat), the raw prompt
+    text (completion), or a preference pair's prompt turns."""
     if example.kind == "preference":
         return list(example.messages)
-    turns: list[Message] = []
-    for m in example.messages:
-        if m.role == "assistant":
-            break
-        turns.append(m)
-    return turns
-
-
-def reference_of(example: Example) -> str | None:
-    """The expected first answer, for showing next to the model's."""
-    answer = example.completion_messages()
-    return answer[0].content if answer else None
+    return eval_prompt_of(example)
