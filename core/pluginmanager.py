@@ -16,12 +16,10 @@ registration wins, and a plugin overrides a built-in only by asking for it with 
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import os
 import sys
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any
 
 import pluggy
@@ -156,6 +154,8 @@ class Plugins:
                                                      for i in c.get_hookimpls()))
         if unknown:
             self.pm.unregister(plugin, name=name)
+            import difflib
+
             hints = [f"{u} (did you mean {m[0]}?)" if (m := difflib.get_close_matches(u, SPECS, 1)) else u
                      for u in unknown]
             raise PluginError(f"unknown hook{'s' if len(hints) > 1 else ''} {', '.join(hints)}")
@@ -276,11 +276,15 @@ def _names(value: str | None) -> set[str]:
     return {n.strip() for n in (value or "").split(",") if n.strip()}
 
 
-def _entry_points() -> list[metadata.EntryPoint]:
-    return list(metadata.entry_points(group=GROUP))
+def _entry_points() -> list[Any]:
+    """The ``ftx`` entry points (``importlib.metadata``'s answer, cached: see ``ftx.entrypoints``)."""
+    from .entrypoints import entry_points, quiet_pydantic_plugins
+
+    quiet_pydantic_plugins()
+    return entry_points(GROUP)
 
 
-def _is_builtin(ep: metadata.EntryPoint) -> bool:
+def _is_builtin(ep: Any) -> bool:
     dist = getattr(ep, "dist", None)
     if dist is not None:
         return _dist_name(dist) == "ftx"
@@ -299,7 +303,7 @@ def _dist_name(dist: Any) -> str:
     return known[1]
 
 
-def _allowed(ep: metadata.EntryPoint, wanted: set[str] | None) -> bool:
+def _allowed(ep: Any, wanted: set[str] | None) -> bool:
     if wanted is None:
         return True
     if not wanted or wanted == {"none"}:
