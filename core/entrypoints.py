@@ -4,9 +4,8 @@
 ``entry_points.txt`` of every installed distribution: together about a third of what ``ftx --help``
 cost. The answer only changes when a distribution is installed, removed or rewritten, so it is kept
 in ``<ftx home>/cache/entry_points.json`` under a key that says what is installed: every
-``sys.path`` entry, and in each folder every ``*.dist-info`` / ``*.egg-info`` with the modification
-times and sizes of the files the answer is read from (``entry_points.txt``, ``METADATA``,
-``PKG-INFO``). pip writes a new dist-info on every install, upgrade or editable reinstall and
+``sys.path`` entry, and in each folder every ``*.dist-info`` / ``*.egg-info`` (whose names carry the
+version) with the modification time and size of the folder and of its ``entry_points.txt``. pip writes a new dist-info on every install, upgrade or editable reinstall and
 deletes it on uninstall, so any of those changes the key and the next start reads the metadata
 again. Reading the key costs a ``scandir`` per path entry and a few ``stat`` calls per
 distribution (about a millisecond here with ~200 distributions).
@@ -28,7 +27,7 @@ from typing import Any
 GROUPS = ("ftx", "pydantic")
 VERSION = 1
 _PATTERN = re.compile(r"(?P<module>[\w.]+)\s*(:\s*(?P<attr>[\w.]+)\s*)?((?P<extras>\[.*\])\s*)?$")
-_FILES = ("entry_points.txt", "METADATA", "PKG-INFO")
+_FILES = ("entry_points.txt",)
 
 
 class CachedDist:
@@ -123,7 +122,14 @@ def _scan() -> dict[str, list[list[Any]]]:
     return out
 
 
+# Read once per process: ``forget()`` (called by ``ftx.pluginmanager.reset_plugins``) after
+# installing or removing a plugin in-process.
 _memo: tuple[list[Any] | None, dict[str, list[list[Any]]]] | None = None
+
+
+def forget() -> None:
+    global _memo
+    _memo = None
 
 
 KEEP = 4  # answers kept: ``ftx``, ``python -m ftx`` and tests each start with another sys.path
@@ -131,9 +137,9 @@ KEEP = 4  # answers kept: ``ftx``, ``python -m ftx`` and tests each start with a
 
 def _table() -> dict[str, list[list[Any]]]:
     global _memo
-    key = install_key()
-    if _memo is not None and key is not None and _memo[0] == key:
+    if _memo is not None:
         return _memo[1]
+    key = install_key()
     table = None
     path = None
     kept: list[Any] = []

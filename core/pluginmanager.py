@@ -329,3 +329,6 @@ def reset_plugins() -> None:
     """Forget loaded plugins (tests; after installing a plugin in-process)."""
     global _plugins
     _plugins = None
+    from .entrypoints import forget
+
+    forget()

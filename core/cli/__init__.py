@@ -11,8 +11,34 @@ from .. import __version__
 from ..errors import FtxError
 
 
+# ftx's own commands: name -> the module (of this package) whose COMMANDS holds it. A module is
+# imported only when its command runs or help lists it, so ``ftx runs list`` does not import
+# what ``ftx data`` or ``ftx eval`` need.
+OWN = {"data": "data", "recipes": "recipes", "estimate": "estimate", "run": "run", "runs": "runs",
+       "jobs": "jobs", "plugins": "plugins_cmd", "eval": "eval"}
+
+
 class FtxGroup(click.Group):
-    """Turns :class:`FtxError` into one line per problem, no traceback (``FTX_DEBUG=1`` re-raises)."""
+    """Turns :class:`FtxError` into one line per problem, no traceback (``FTX_DEBUG=1`` re-raises).
+
+    ftx's own commands are loaded on first use (``OWN``); a command a plugin added under the same
+    name stays in front of ftx's, as when every command was added at start-up."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.lazy: dict[str, str] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(self.lazy))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            import importlib
+
+            module = importlib.import_module(f"{__name__}.{self.lazy.pop(cmd_name)}")
+            for command in module.COMMANDS:
+                self.commands.setdefault(command.name, command)
+        return self.commands.get(cmd_name)
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
@@ -45,11 +71,9 @@ def cli() -> None:
 
 
 def _add_commands() -> None:
-    from . import data, estimate, eval, jobs, plugins_cmd, recipes, run, runs
-
-    for module in (data, recipes, estimate, run, runs, jobs, plugins_cmd, eval):
-        for command in module.COMMANDS:
-            cli.add_command(command)
+    for name, module in OWN.items():
+        if name not in cli.commands:
+            cli.lazy[name] = module
     from .origins import add_plugin_commands
 
     add_plugin_commands(cli)
