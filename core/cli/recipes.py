@@ -16,10 +16,10 @@ def recipes() -> None:
 def list_() -> None:
     """List the recipes shipped with ftx."""
     from ..recipe.shipped import shipped_recipes, usage_line
-    from ..recipe.yamlmap import load_yaml
+    from ..yamlio import load_file
 
     for name, path in shipped_recipes().items():
-        data = load_yaml(path.read_text(encoding="utf-8"), str(path)).data or {}
+        data = load_file(path) or {}  # parsed once, then from the ftx home's cache
         click.echo(f"{name:<24} {data.get('description') or ''}")
         click.echo(f"{'':<24} {usage_line(path) or ''}")
 

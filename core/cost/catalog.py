@@ -47,13 +47,15 @@ class Device:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    import yaml
-
     from ..yamlio import load_file
 
     try:
         data = load_file(path) or {}
-    except (OSError, yaml.YAMLError) as exc:
+    except Exception as exc:
+        import yaml  # only now: load_file may have read the catalog without PyYAML
+
+        if not isinstance(exc, (OSError, yaml.YAMLError)):
+            raise
         raise CostError(f"cannot read device catalog: {exc}", file=str(path)) from None
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise CostError("a device catalog maps names to mappings of fields", file=str(path))

@@ -9,7 +9,6 @@ are final with a hint), :func:`retry_after` reads the server's advice on how lon
 
 from __future__ import annotations
 
-import email.utils
 import time
 from typing import Any
 
@@ -60,6 +59,8 @@ def retry_after(headers: Any) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
+        import email.utils  # an HTTP date: rare, and email costs ~10 ms to import
+
         try:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError):
