@@ -108,14 +108,17 @@ def _model(name: str, raw: Any, where: str) -> ModelInfo:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    import yaml
+    from ftx.yamlio import load_file
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}
+        data = load_file(path) or {}  # parsed once; later commands read the ftx home's cache
     except OSError as exc:
         raise BackendError(f"cannot read the OpenAI model catalog: {exc.strerror}", file=str(path)) from exc
-    except yaml.YAMLError as exc:
+    except Exception as exc:
+        import yaml
+
+        if not isinstance(exc, yaml.YAMLError):
+            raise
         mark = getattr(exc, "problem_mark", None)
         raise BackendError(f"invalid YAML in the OpenAI model catalog: {getattr(exc, 'problem', exc)}",
                            file=str(path), line=mark.line + 1 if mark else None) from exc
@@ -240,10 +243,10 @@ def _moves(info: ModelInfo | None, now: dt.date, backend: str = "openai") -> str
 
 def get_catalog_top(key: str) -> Any:
     """A top-level field of the packaged catalog (with the override's on top)."""
-    import yaml
+    from ftx.yamlio import load_file
 
     value = None
     for path in get_catalog().files:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        data = load_file(path) or {}
         value = data.get(key, value)
     return value

@@ -1,0 +1,274 @@
+"""Start-up (issue 13): light commands do not build the pydantic recipe schema, import rich, PyYAML
+or ``importlib.metadata`` when they have nothing to validate, draw or discover; and the caches
+that make that possible (entry points, parsed catalogs) stay correct when things change.
+
+Which modules a command imports is checked, not how long it takes: the timing is
+``benchmarks/bench_startup.py``'s job.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Runs ftx's CLI like the console script does, then writes which of WATCH it imported.
+DRIVER = """
+import atexit, json, sys
+WATCH = json.loads(sys.argv[1])
+OUT = sys.argv[2]
+
+def report():
+    with open(OUT, "w") as f:
+        json.dump(sorted(m for m in WATCH if m in sys.modules), f)
+
+atexit.register(report)
+sys.argv = ["ftx", *sys.argv[3:]]
+from ftx.cli import main
+main()
+"""
+
+# What a light command must not need: the recipe schema (and pydantic under it), rich, PyYAML
+# (catalogs come from the ftx home's cache), importlib.metadata (entry points likewise).
+WATCH = ["pydantic", "ftx.recipe.schema", "ftx.recipe.resolve", "rich", "yaml", "importlib.metadata"]
+
+CHAT = ('{"messages": [{"role": "user", "content": "What is 2+2?"}, '
+        '{"role": "assistant", "content": "4"}]}\n')
+
+LIGHT = {
+    "help": ["--help"],
+    "plugins": ["plugins"],
+    "plugins-json": ["plugins", "--json"],
+    "recipes-list": ["recipes", "list"],
+    "runs-list": ["runs", "list"],
+    "jobs-list": ["jobs", "list"],
+    "data-validate": ["data", "validate", "train.jsonl"],
+    "runs-help": ["runs", "--help"],
+}
+
+
+def imported(tmp_path: Path, home: Path, *args: str) -> list[str]:
+    out = tmp_path / "imports.json"
+    env = {**os.environ, "FTX_HOME": str(home)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    proc = subprocess.run([sys.executable, "-c", DRIVER, json.dumps(WATCH), str(out), *args],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120, env=env)
+    assert proc.returncode == 0, f"ftx {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
+    return json.loads(out.read_text())
+
+
+@pytest.mark.parametrize("name", list(LIGHT))
+def test_light_command_imports_no_schema_rich_yaml_or_metadata(name, tmp_path, ftx_home):
+    (tmp_path / "train.jsonl").write_text(CHAT * 12, encoding="utf-8")
+    args = LIGHT[name]
+    imported(tmp_path, ftx_home, *args)  # the first start fills the caches in the ftx home
+    assert imported(tmp_path, ftx_home, *args) == [], f"ftx {' '.join(args)} imported more than it needs"
+
+
+def test_the_check_sees_a_heavy_import(tmp_path, ftx_home):
+    """The driver works: ``recipes validate`` builds the schema, and is reported doing so."""
+    recipe = tmp_path / "r.yaml"
+    (tmp_path / "train.jsonl").write_text(CHAT * 12, encoding="utf-8")
+    recipe.write_text("name: s\nmodel: {local: ftx/tiny-llama}\ndata: {train: train.jsonl}\n")
+    assert {"pydantic", "ftx.recipe.schema"} <= set(imported(tmp_path, ftx_home, "recipes", "validate", str(recipe)))
+
+
+# -- the entry-point cache ---------------------------------------------------------------------
+
+def _install(site: Path, dist: str, entry: str, version: str = "1.0") -> Path:
+    module = dist.replace("-", "_")
+    (site / f"{module}.py").write_text("from ftx import hookimpl\n", encoding="utf-8")
+    info = site / f"{module}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[ftx]\n{entry} = {module}\n")
+    return info
+
+
+def _names() -> dict[str, tuple[str, str | None]]:
+    from ftx import entrypoints
+
+    entrypoints.forget()
+    return {ep.name: (ep.value, ep.dist.version if ep.dist else None) for ep in entrypoints.entry_points("ftx")}
+
+
+def test_entry_point_cache_follows_installs_and_removals(tmp_path, monkeypatch):
+    import shutil
+    from importlib import metadata
+
+    from ftx import entrypoints
+
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    real = {ep.name for ep in metadata.entry_points(group="ftx")}
+    assert set(_names()) == real
+
+    info = _install(site, "startup-probe", "probe")
+    assert _names()["probe"] == ("startup_probe", "1.0"), "a newly installed plugin is seen"
+
+    # A hit does not read the metadata again: the answer comes from the cache file.
+    monkeypatch.setattr(entrypoints, "_scan", lambda: pytest.fail("the cache was not used"))
+    assert _names()["probe"] == ("startup_probe", "1.0")
+    monkeypatch.undo()
+    monkeypatch.syspath_prepend(str(site))
+
+    (info / "entry_points.txt").write_text("[ftx]\nprobe = startup_probe:other\n")
+    assert _names()["probe"][0] == "startup_probe:other", "an entry_points.txt rewritten in place is seen"
+
+    shutil.rmtree(info)
+    _install(site, "startup-probe", "probe", version="2.0")
+    assert _names()["probe"] == ("startup_probe", "2.0"), "an upgrade is seen"
+
+    shutil.rmtree(site / "startup_probe-2.0.dist-info")
+    assert "probe" not in _names(), "an uninstalled plugin is gone"
+    assert set(_names()) == real
+
+
+def test_plugins_installed_in_process_load_after_reset(tmp_path, monkeypatch):
+    """``reset_plugins()`` (documented for installing a plugin in-process) sees the new one."""
+    from ftx.pluginmanager import get_plugins, reset_plugins
+
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    assert "probe" not in get_plugins().info
+    _install(site, "startup-probe", "probe")
+    reset_plugins()
+    try:
+        info = get_plugins().info["probe"]
+        assert (info.dist, info.version, info.builtin) == ("startup-probe", "1.0", False)
+    finally:
+        sys.modules.pop("startup_probe", None)
+
+
+def test_cached_entry_point_loads_module_and_attribute():
+    from ftx.entrypoints import CachedEntryPoint
+
+    assert CachedEntryPoint("x", "ftx.cli", "ftx", None).load().__name__ == "ftx.cli"
+    assert CachedEntryPoint("x", "ftx.cli:main", "ftx", None).load().__name__ == "main"
+    with pytest.raises(ValueError):
+        CachedEntryPoint("x", "not a value!", "ftx", None).load()
+
+
+def test_no_pydantic_plugin_scan_when_none_is_installed(tmp_path, ftx_home):
+    """pydantic's own scan of every distribution is skipped, with the same (empty) answer."""
+    code = """
+import sys
+import importlib.metadata as im
+calls = []
+real = im.entry_points
+im.entry_points = lambda *a, **k: calls.append(k) or real(*a, **k)
+from ftx.pluginmanager import get_plugins
+get_plugins()
+import ftx.recipe.schema
+import pydantic.plugin._loader as loader
+assert loader._plugins == {}, loader._plugins
+print(calls)
+"""
+    env = {**os.environ, "FTX_HOME": str(ftx_home)}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.stdout.strip() == "[]"
+
+
+# -- the parsed-YAML cache ---------------------------------------------------------------------
+
+def test_yaml_cache_keeps_types_and_follows_changes(tmp_path, monkeypatch):
+    import datetime as dt
+
+    from ftx import yamlio
+
+    path = tmp_path / "catalog.yaml"
+    path.write_text("date: 2026-11-01\nat: 2026-11-01T10:00:00\nmodels: {a: {price: 1.5, n: 3}}\n1: one\n")
+    first = yamlio.load_file(path)
+    assert first == {"date": dt.date(2026, 11, 1), "at": dt.datetime(2026, 11, 1, 10), "models": {"a": {"price": 1.5, "n": 3}},
+                     1: "one"}
+    yamlio._cached.cache_clear()
+    monkeypatch.setattr(yamlio, "safe_load", lambda text: pytest.fail("parsed again instead of the cache"))
+    again = yamlio.load_file(path)
+    assert again == first and type(again["date"]) is dt.date and type(again["at"]) is dt.datetime
+    monkeypatch.undo()
+
+    path.write_text("date: 2026-12-01\n")
+    yamlio._cached.cache_clear()
+    assert yamlio.load_file(path) == {"date": dt.date(2026, 12, 1)}, "a changed file is parsed again"
+
+
+def test_yaml_cache_ignores_a_damaged_entry(tmp_path):
+    from ftx import yamlio
+
+    path = tmp_path / "c.yaml"
+    path.write_text("a: 1\n")
+    assert yamlio.load_file(path) == {"a": 1}
+    Path(yamlio._cache_path(str(path.resolve()))).write_bytes(b"\x00garbage")
+    yamlio._cached.cache_clear()
+    assert yamlio.load_file(path) == {"a": 1}
+
+
+def test_yaml_errors_still_surface(tmp_path):
+    import yaml
+
+    from ftx import yamlio
+
+    path = tmp_path / "bad.yaml"
+    path.write_text("a: [1, 2\n")
+    with pytest.raises(yaml.YAMLError):
+        yamlio.load_file(path)
+
+
+# -- ftx's own commands, loaded on use -------------------------------------------------------------
+
+def test_lazy_command_table_names_every_command():
+    import importlib
+
+    from ftx.cli import OWN
+
+    for name, module in OWN.items():
+        commands = importlib.import_module(f"ftx.cli.{module}").COMMANDS
+        assert [c.name for c in commands] == [name], f"ftx.cli.{module} does not hold (only) {name!r}"
+
+
+def test_help_lists_every_own_command(cli):
+    from ftx.cli import OWN
+
+    out = cli("--help").stdout
+    for name in OWN:
+        assert f"\n  {name} " in out, name
+
+
+def test_plugin_command_of_the_same_name_wins(tmp_path, monkeypatch):
+    """As when every command was added at start-up: a plugin's command added under one of ftx's
+    names is the one that runs (its plugin asked for that)."""
+    import click
+    from click.testing import CliRunner
+
+    from ftx import hookimpl
+    from ftx.cli import _add_commands, cli as group
+    from ftx.pluginmanager import get_plugins
+
+    class Shadow:
+        @hookimpl
+        def ftx_register_commands(self, cli):
+            @cli.command("estimate")
+            def shadow() -> None:
+                click.echo("shadowed")
+
+    get_plugins().register(Shadow(), "shadow")
+    saved = dict(group.commands), dict(group.lazy)
+    try:
+        group.commands.pop("estimate", None)
+        _add_commands()
+        assert CliRunner().invoke(group, ["estimate"]).output == "shadowed\n"
+    finally:
+        group.commands.clear()
+        group.commands.update(saved[0])
+        group.lazy.clear()
+        group.lazy.update(saved[1])
