@@ -28,6 +28,20 @@ BIN = Path(sys.executable).parent
 FTX = str(BIN / "ftx")
 GOAL = 5.0
 
+# What a command does beyond starting (the report prints it beside the figures): the commands
+# that read the recipe build the pydantic schema, and those that read the data set do the data work.
+WORK = {
+    "ftx data stats (320 examples)": "reads and parses the data, counts tokens, runs the near-duplicate index",
+    "ftx recipes validate": "recipe schema (pydantic), data read, split, stats and duplicate/leak check, "
+                            "each backend's offline checks",
+    "ftx estimate": "recipe schema (pydantic) per backend, data read, split and stats, token counts "
+                    "(o200k tokenizer), every backend's estimate, the rich table",
+    "ftx run --dry-run (local)": "recipe schema (pydantic), data plan (read, split, stats, duplicate/leak check), "
+                                 "local estimate, the rich plan",
+    "ftx run --backend openai --dry-run": "recipe schema (pydantic), data plan, o200k token counts, the "
+                                          "provider's data preparation and checks, the rich plan",
+}
+
 
 def measure(cmd: list[str], env: dict[str, str], cwd: str) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of one child process."""
@@ -87,6 +101,8 @@ def main() -> None:
             "ftx plugins": [FTX, "plugins"],
             "ftx recipes list": [FTX, "recipes", "list"],
             "ftx data validate (320 examples)": [FTX, "data", "validate", str(data)],
+            "ftx data stats (320 examples)": [FTX, "data", "stats", str(data)],
+            "ftx recipes validate": [FTX, "recipes", "validate", str(recipe)],
             "ftx estimate": [FTX, "estimate", str(recipe)],
             "ftx run --dry-run (local)": [FTX, "run", str(recipe), "--backend", "local", "--dry-run"],
             "ftx run --backend openai --dry-run": [FTX, "run", str(recipe), "--backend", "openai", "--dry-run"],
@@ -116,7 +132,7 @@ def main() -> None:
     reg = {name: {"wall_s": round(med(v, 0), 4), "cpu_s": round(med(v, 1), 4),
                   "ratio_cpu_vs_empty_registry": round(med(v, 1) / rows[name]["cpu_s"], 2) if name in rows else None}
            for name, v in registry.items()}
-    result = {"repeat": args.repeat, "load_average_at_end": load, "goal_ratio": GOAL,
+    result = {"repeat": args.repeat, "load_average_at_end": load, "goal_ratio": GOAL, "work": WORK,
               "baseline": rows.pop("python -c pass"), "commands": rows,
               "registry_runs": args.runs, "registry": reg, "job_lookup": lookup,
               "all_under_goal_cpu": all(r["ratio_cpu"] < GOAL for r in rows.values()),

@@ -134,8 +134,12 @@ def startup() -> str:
     if s is None:
         return ""
     base = s["baseline"]
-    rows = "\n".join(f"| `{name}` | {r['wall_s'] * 1000:.0f} ms | {r['ratio_wall']:.1f}x | {r['cpu_s'] * 1000:.0f} ms | "
-                      f"{r['ratio_cpu']:.1f}x |" for name, r in s["commands"].items())
+    work = s.get("work", {})
+    rows = "\n".join([f"| `python -c pass` (baseline, same run) | {base['wall_s'] * 1000:.0f} ms | 1.0x | "
+                       f"{base['cpu_s'] * 1000:.0f} ms | 1.0x | |"]
+                      + [f"| `{name}` | {r['wall_s'] * 1000:.0f} ms | {r['ratio_wall']:.1f}x | {r['cpu_s'] * 1000:.0f} ms | "
+                         f"{r['ratio_cpu']:.1f}x | {'**yes**' if r['ratio_cpu'] < s['goal_ratio'] else 'no'}"
+                         f"{': ' + work[name] if name in work else ''} |" for name, r in s["commands"].items()])
     reg = s["registry"]
     look = s["job_lookup"]
     return f"""
@@ -145,9 +149,17 @@ Each command as a fresh process, bytecode cached, median of {s['repeat']} interl
 `python -c pass` {base['wall_s'] * 1000:.0f} ms wall, {base['cpu_s'] * 1000:.0f} ms CPU (user + sys; steadier
 than wall time on shared cores). Goal: under {s['goal_ratio']:.0f}x. Load average at the end: {s['load_average_at_end']}.
 
-| command | wall | ratio | CPU | ratio |
-| --- | ---: | ---: | ---: | ---: |
+| command | wall | ratio | CPU | ratio | under {s['goal_ratio']:.0f}x (CPU); work beyond start-up |
+| --- | ---: | ---: | ---: | ---: | --- |
 {rows}
+
+What makes the light commands fast: ftx's own commands are imported when used; the entry points
+of group `ftx` come from a cache in the ftx home keyed by the installed distributions (no
+`importlib.metadata` import or scan; pydantic is told there are no pydantic plugins when none is
+installed); parsed YAML catalogs are cached there too (keyed by path, mtime and size; PyYAML is
+not imported on a hit); the recipe schema and rich are imported only by the commands that
+validate a recipe or draw a table (`tests/test_startup.py` checks which modules each light
+command imports).
 
 With {s['registry_runs']:,} runs in the registry: `ftx jobs list` {reg['ftx jobs list']['cpu_s'] * 1000:.0f} ms CPU
 ({reg['ftx jobs list']['ratio_cpu_vs_empty_registry']}x the empty registry), `ftx runs list`
