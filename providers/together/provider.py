@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +88,8 @@ class TogetherProvider(HostedProvider):
                                lambda f: f.filename == file.filename and f.bytes == len(file.content))
         if existing is not None:
             return existing.id
+        import tempfile  # here: registering the backend (every command) imports this module
+
         with tempfile.TemporaryDirectory(prefix="ftx-upload-") as tmp:
             path = Path(tmp) / file.filename
             path.write_bytes(file.content)
