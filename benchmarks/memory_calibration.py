@@ -11,7 +11,14 @@ already made, after the estimator changes).
 32k, LoRA and full fine-tuning and two sequence lengths. ``QUICK`` is the subset the
 calibration test runs (tests/cost/test_memory_calibration.py).
 
+The high-water mark counts the libraries' resident code pages, whose share depends on the page
+cache (a fresh install's libraries sit in large folios, which the kernel maps whole):
+``--library-pages evicted`` or ``read`` puts the installed libraries in one state before each
+case; each row records the resident file-backed and anonymous memory at the end of the run.
+
 Run: .venv/bin/python benchmarks/memory_calibration.py [--quick]  -> benchmarks/results/memory.json
+(a fresh install's run: results/memory_fresh_install.json; one case per page-cache state:
+results/memory_library_pages.json)
 """
 
 from __future__ import annotations
