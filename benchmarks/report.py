@@ -206,10 +206,12 @@ On a fresh install, as in CI (a clean clone, `scripts/setup.sh "all,dev"`, empty
 The same packages measure differently because the high-water mark counts the libraries' resident code
 pages, and how much of them is resident depends on the page cache, not on the run: the kernel here (Linux
 6.18) maps a cached large folio whole on a fault, so libraries written by a fresh install, or read through,
-count up to ~170 MB more than the same files faulted back in small pieces; the anonymous memory is the same
-to the megabyte. The estimate takes the middle of that range (`LIBRARY_PAGES_GB` in
-`plugins/local/estimator/memory.py`). The same case in each state of the fresh install's libraries
-(`--library-pages evicted|read`; "as installed" = untouched after `setup.sh`):
+count more than the same files faulted back in small pieces; the anonymous memory is the same to a few
+megabytes. This case has peaked between 586 MB (an earlier development-venv run) and 756 MB (libraries
+rewritten as pip writes them), 128-299 MB of it file-backed; the estimate takes the middle of that range
+(`LIBRARY_PAGES_GB` in `plugins/local/estimator/memory.py`), so both ends are within 13%. The same case in
+each state of the fresh install's libraries (`--library-pages evicted|read`; "as installed" = as pip wrote
+them, the state CI runs in; runs of one state differ too: an earlier eviction gave 633 MB, 175 file-backed):
 
 | libraries' pages | case | measured MB | anonymous MB | file-backed MB | estimated MB | error |
 | --- | --- | ---: | ---: | ---: | ---: | ---: |
