@@ -11,7 +11,14 @@ already made, after the estimator changes).
 32k, LoRA and full fine-tuning and two sequence lengths. ``QUICK`` is the subset the
 calibration test runs (tests/cost/test_memory_calibration.py).
 
+The high-water mark counts the libraries' resident code pages, whose share depends on the page
+cache (a fresh install's libraries sit in large folios, which the kernel maps whole):
+``--library-pages evicted`` or ``read`` puts the installed libraries in one state before each
+case; each row records the resident file-backed and anonymous memory at the end of the run.
+
 Run: .venv/bin/python benchmarks/memory_calibration.py [--quick]  -> benchmarks/results/memory.json
+(a fresh install's run: results/memory_fresh_install.json; one case per page-cache state:
+results/memory_library_pages.json)
 """
 
 from __future__ import annotations
@@ -51,8 +58,11 @@ os.environ["FTX_HOME"] = sys.argv[1]
 from ftx.plugins.local.train import run_local
 from ftx.recipe import load_recipe
 summary = run_local(load_recipe(sys.argv[2], [], backend="local"), None, echo=lambda _: None, progress=False)
-print("RESULT " + json.dumps({k: summary.get(k) for k in (
-    "peak_memory_mb", "peak_rss_sampled_mb", "total_parameters")}))
+status = {l.split(":")[0]: int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(("RssAnon", "RssFile"))}
+print("RESULT " + json.dumps({**{k: summary.get(k) for k in (
+    "peak_memory_mb", "peak_rss_sampled_mb", "total_parameters")},
+    "end_rss_anon_mb": round(status.get("RssAnon", 0) / 1024, 1),
+    "end_rss_file_mb": round(status.get("RssFile", 0) / 1024, 1)}))
 """
 
 
@@ -116,7 +126,32 @@ def _with_prediction(row: dict[str, Any], predicted: float) -> dict[str, Any]:
             "peak_memory_error": round(row["peak_memory_mb"] / predicted - 1, 4)}
 
 
-def measure(cases: list[tuple[str, str, int]], work: Path) -> list[dict[str, Any]]:
+def library_files() -> list[Path]:
+    """The shared libraries of the installed packages (torch's, numpy's, tokenizers', ...)."""
+    import site
+
+    roots = {Path(p) for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()}
+    roots |= {Path(p) for p in site.getsitepackages() if Path(p).is_dir()}
+    return sorted({f.resolve() for root in roots for f in root.rglob("*.so*") if f.is_file() and not f.is_symlink()})
+
+
+def set_library_pages(state: str) -> None:
+    """Put the libraries' pages in the page cache in ``state``: ``evicted`` drops them (the
+    next run faults them back in small pieces), ``read`` drops them and reads each file through
+    (the page cache then holds them in large folios, as after a fresh install). Only the cache
+    changes, never a file."""
+    for path in library_files():
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            if state == "read":
+                while os.read(fd, 1 << 20):
+                    pass
+        finally:
+            os.close(fd)
+
+
+def measure(cases: list[tuple[str, str, int]], work: Path, library_pages: str | None = None) -> list[dict[str, Any]]:
     os.environ.setdefault("FTX_HOME", str(work / "home"))
     home = os.environ["FTX_HOME"]
     from ftx.plugins.local.tiny_model import ensure_tiny_model
@@ -126,13 +161,15 @@ def measure(cases: list[tuple[str, str, int]], work: Path) -> list[dict[str, Any
     out = []
     for shape, method, seq in cases:
         recipe = _recipe(work, models, shape, method, seq)
+        if library_pages:
+            set_library_pages(library_pages)
         proc = subprocess.run([sys.executable, "-c", CHILD, home, str(recipe)], capture_output=True, text=True,
                               env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=900)
         line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
         if proc.returncode != 0 or line is None:
             raise RuntimeError(f"{shape} {method} {seq} failed: {proc.stderr[-2000:]}")
-        row = _with_prediction({"shape": shape, "method": method, "max_length": seq, **json.loads(line[7:])},
-                               predict(recipe))
+        row = _with_prediction({"shape": shape, "method": method, "max_length": seq, **json.loads(line[7:]),
+                                **({"library_pages": library_pages} if library_pages else {})}, predict(recipe))
         out.append(row)
         _show(row)
     return out
@@ -161,6 +198,9 @@ def main() -> None:
     parser.add_argument("--cases", default=None, help="shape:method:length,... (default: all, or --quick's)")
     parser.add_argument("--merge", default=None, help="keep the cases of this earlier result not measured now")
     parser.add_argument("--predict-only", default=None, help="recompute the predictions of this result file")
+    parser.add_argument("--library-pages", choices=("evicted", "read"), default=None,
+                        help="before each case, drop the installed libraries from the page cache (evicted) "
+                             "or drop and read them through (read); default: leave the cache as it is")
     parser.add_argument("--out", default=str(HERE / "results" / "memory.json"))
     args = parser.parse_args()
     cases = QUICK if args.quick else CASES
@@ -170,13 +210,14 @@ def main() -> None:
         if args.predict_only:
             rows = repredict(json.loads(Path(args.predict_only).read_text())["cases"], Path(tmp))
         else:
-            rows = measure(cases, Path(tmp))
+            rows = measure(cases, Path(tmp), args.library_pages)
             if args.merge:
                 done = {(r["shape"], r["method"], r["max_length"]) for r in rows}
                 earlier = json.loads(Path(args.merge).read_text())["cases"]
                 rows = [r for r in earlier if (r["shape"], r["method"], r["max_length"]) not in done] + rows
     worst = max(abs(r["peak_memory_error"]) for r in rows)
-    result = {"quick": args.quick, "tolerance": TOLERANCE, "worst_error": worst,
+    result = {"quick": args.quick, "library_pages": args.library_pages or "as found",
+              "python": sys.prefix, "tolerance": TOLERANCE, "worst_error": worst,
               "all_within_tolerance": worst <= TOLERANCE, "cases": rows}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,15 @@ the peaks inside a step (the backward pass, the optimizer update) that sampling 
 misses. It is the whole process's peak, model loading included. On CUDA the peak is
 ``torch.cuda.max_memory_allocated`` since the run started (tensors), with the allocator's
 reserved peak beside it.
+
+The high-water mark counts file-backed pages too: the shared libraries' code (torch's alone is
+434 MB on disk) and weights read through mmap. How much library code is resident depends on the
+page cache, not on the run: the kernel (Linux 6.18 here; "mm/filemap: map entire large folio
+faultaround") maps a cached large folio whole on a fault, so freshly installed libraries (written
+in large folios) or ones read through count up to ~170 MB more than the same libraries faulted
+back in small pieces (measured:
+``benchmarks/memory_calibration.py``, docs/benchmarks.md). ``rss_file_backed_mb`` (the
+file-backed resident pages at the end of the run) shows that share beside the peak.
 """
 
 from __future__ import annotations
@@ -15,15 +24,23 @@ import sys
 from typing import Any
 
 
-def high_water_bytes() -> int:
-    """The process's peak resident memory so far (bytes)."""
+def _status(key: str) -> int | None:
+    """A memory line of /proc/self/status in bytes (None off Linux)."""
     try:
         with open("/proc/self/status", encoding="utf-8") as fh:
             for line in fh:
-                if line.startswith("VmHWM:"):
+                if line.startswith(key + ":"):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
+    return None
+
+
+def high_water_bytes() -> int:
+    """The process's peak resident memory so far (bytes)."""
+    peak = _status("VmHWM")
+    if peak is not None:
+        return peak
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, kilobytes on Linux
 
@@ -54,6 +71,9 @@ class PeakMemory:
         rss = max(high_water_bytes(), self.sampled_rss)
         out: dict[str, Any] = {"peak_rss_mb": round(rss / 2**20, 1),
                                "peak_rss_sampled_mb": round(self.sampled_rss / 2**20, 1)}
+        mapped = _status("RssFile")
+        if mapped is not None:  # libraries' code and mmapped weights: part of the peak, see the module docstring
+            out["rss_file_backed_mb"] = round(mapped / 2**20, 1)
         if self.device == "cuda":
             import torch
 

@@ -6,8 +6,8 @@ import pytest
 
 from ftx.components import get_method
 from ftx.cost.catalog import Device
-from ftx.plugins.local.estimator.memory import (DOUBLE_QUANT_BYTES, GB, activation_bytes, local_plan, logits_bytes,
-                                   peak_memory, state_bytes, weight_bytes)
+from ftx.plugins.local.estimator.memory import (DOUBLE_QUANT_BYTES, GB, LIBRARY_PAGES_GB, activation_bytes, local_plan,
+                                   logits_bytes, peak_memory, state_bytes, weight_bytes)
 from ftx.plugins.local.estimator.model_shape import ModelShape, count_params
 
 H, L, I, V, HEADS, KV = 1024, 8, 2816, 32000, 16, 4
@@ -70,6 +70,9 @@ def test_activations_per_token_per_layer_and_checkpointing():
     assert activation_bytes(s, gpu, no_gc, 2, 512, adapter_dropout=True) == 2 * 512 * 2 * (per + 6 * H + I) * (L + 1)
     # on CPU too sdpa's fused (flash) kernel keeps no score matrix: the same elements, in fp32
     assert activation_bytes(s, cpu, local_plan(cpu, lora), 2, 512) == 2 * 512 * 4 * per * (L + 1)
+    # CPU dropout is not fused: its float32 noise tensor is kept beside the dropped-out input
+    assert activation_bytes(s, cpu, local_plan(cpu, lora), 2, 512, adapter_dropout=True) == \
+        2 * 512 * 4 * (per + 2 * (6 * H + I)) * (L + 1)
     # checkpointing: each layer's input, plus the recomputed layer and its gradients
     assert activation_bytes(s, gpu, local_plan(gpu, lora), 2, 512) == 2 * 512 * 2 * (H * L + 2 * per)
 
@@ -92,6 +95,18 @@ def test_peak_sums_the_terms_plus_overhead_and_fragmentation():
     body = s.params * 2 + trained * 16 + acts + logits_bytes(s, plan, 4, 256)
     assert mem.total == pytest.approx(body * 1.1 + 0.5 * GB)
     assert set(mem.breakdown()) == {"weights", "trainable_state", "activations", "logits", "overhead"}
+
+
+def test_the_cpu_peak_counts_the_runtime_and_the_libraries_code_pages():
+    s, cpu = shape(), device("fp32", key="cpu")
+    m, p = method("full")
+    mem = peak_memory(s, cpu, m, p, batch=1, seq_len=64)
+    body = mem.weights + mem.trainable_state + mem.activations + mem.logits
+    # the high-water mark counts the libraries' resident code (file-backed) besides the runtime
+    assert mem.overhead == pytest.approx((0.5 + LIBRARY_PAGES_GB) * GB + 0.1 * body)
+    assert 0.1 < LIBRARY_PAGES_GB < 0.35  # the measured range: 128-299 MiB
+    gpu = peak_memory(s, device("bf16"), m, p, batch=1, seq_len=64)
+    assert gpu.overhead == pytest.approx(0.5 * GB + 0.1 * (gpu.total - gpu.overhead))  # a CUDA peak: no library pages
 
 
 def test_full_needs_far_more_than_lora_and_qlora_least():

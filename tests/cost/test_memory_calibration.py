@@ -25,6 +25,7 @@ def test_the_memory_estimate_is_within_15_percent_of_the_measured_peak(tmp_path)
     assert {(c["shape"], c["method"]) for c in result["cases"]} == {("tiny", "lora"), ("20m-v32k", "lora")}
     for case in result["cases"]:
         assert case["peak_memory_mb"] >= case["peak_rss_sampled_mb"] > 0
-        # +-15% held in the calibration run (benchmarks/memory_calibration.py); a fresh install measured the
-        # tiny shape outside it (752 MB peak), so CI checks a looser bound until that is understood.
-        assert abs(case["peak_memory_error"]) <= 0.25, case
+        # the peak counts the libraries' resident code pages, which differ between a fresh install (as in CI)
+        # and an older one by up to ~170 MB: the estimate takes the middle, so both must hold here
+        assert case["end_rss_file_mb"] > 0
+        assert abs(case["peak_memory_error"]) <= 0.15, case

@@ -22,9 +22,12 @@ Every term, in bytes (GB = 1e9 bytes):
   7h + 3kv + 4i (h hidden, kv the key/value width, i the MLP width): both norms' inputs and
   outputs, q, k, v, the rotary-embedded q and k, the attention output; gate, up, SiLU(gate) and
   their product. LoRA-style adapters with dropout keep each adapted layer's dropped-out input
-  too: 6h + i. Attention runs in a fused kernel that keeps no score matrix: transformers' default
-  ``sdpa`` uses flash or memory-efficient kernels on CUDA and PyTorch's flash-attention CPU kernel
-  on the CPU (measured: ``benchmarks/memory_calibration.py``; counting the scores overshot the
+  too: 6h + i; on the CPU twice that, since PyTorch's CPU dropout is not fused and the backward
+  keeps its float32 noise tensor as well (measured: the LoRA shapes of
+  ``benchmarks/memory_calibration.py`` sat up to 18% above the estimate without it). CUDA's
+  fused dropout keeps a 1-byte mask instead, not counted (not measured on a GPU). Attention runs
+  in a fused kernel that keeps no score matrix: transformers' default ``sdpa`` uses flash or
+  memory-efficient kernels on CUDA and PyTorch's flash-attention CPU kernel on the CPU (measured: ``benchmarks/memory_calibration.py``; counting the scores overshot the
   CPU peaks by up to 18%). Multiplied by batch x sequence x bytes per element (4 on CPU,
   2 in mixed precision) x (layers + 1): the backward pass holds one layer's worth of activation
   gradients on top. Gradient checkpointing keeps only each layer's input (h elements) plus two
@@ -35,8 +38,20 @@ Every term, in bytes (GB = 1e9 bytes):
   32k-vocabulary models in ``benchmarks/memory_calibration.py`` (three buffers, the earlier
   figure, left those peaks 20-35% above the estimate). In mixed precision 14 (16-bit logits, an
   fp32 upcast, log-softmax and gradient), not yet measured on a GPU.
-* **overhead**: a fixed part (GPU: CUDA context and cuBLAS workspace; CPU: the Python process
-  with torch, transformers, peft and trl imported) plus allocator fragmentation, a share of the rest.
+* **overhead**: a fixed part plus allocator fragmentation, a share of the rest. On a GPU the
+  fixed part is the CUDA context and cuBLAS workspace (``overhead_gb`` of the device). On the CPU
+  the measured peak is the process high-water mark, which counts two fixed parts:
+
+  - the runtime (``overhead_gb`` of ``cpu``): the interpreter and the objects of every module
+    torch, transformers, peft and trl import (anonymous memory; identical on every install
+    measured);
+  - the libraries' code pages (``LIBRARY_PAGES_GB``, file-backed). How much of torch's 434 MB
+    ``libtorch_cpu.so`` and the other libraries is resident depends on the page cache, not on
+    the run: the kernel (Linux 6.18 here) maps a cached large folio whole on a fault, so
+    libraries freshly installed (written in large folios) or read through count up to ~170 MB
+    more than the same libraries faulted back in small pieces. The estimate takes the middle of
+    the measured range (``benchmarks/memory_calibration.py --library-pages``); on the tiny model,
+    where this part weighs most, either end is within 13% of it.
 """
 
 from __future__ import annotations
@@ -54,6 +69,10 @@ ADAPTER_WEIGHT_BYTES = 4  # adapters train in float32
 NF4_BYTES = 0.5
 ABSMAX_BYTES = 4 / 64
 DOUBLE_QUANT_BYTES = (1 + 4 / 256) / 64
+# Resident library code of a CPU training process: the middle of 128-299 MiB, measured at the
+# peak of ftx/tiny-llama runs with the libraries faulted back in small pieces and freshly
+# installed (docs/benchmarks.md, "Peak memory").
+LIBRARY_PAGES_GB = 0.224
 
 
 @dataclass(frozen=True)
@@ -118,11 +137,11 @@ def state_bytes(trained: int, full: bool) -> float:
 
 
 def activation_elements_per_token_layer(shape: ModelShape, seq_len: int, fused_attention: bool,
-                                        adapter_dropout: bool = False) -> int:
+                                        adapter_dropout: bool = False, dropout_copies: int = 1) -> int:
     kv = shape.kv_heads * shape.head_dim
     n = 7 * shape.hidden + 3 * kv + 4 * shape.intermediate
     if adapter_dropout:
-        n += 6 * shape.hidden + shape.intermediate
+        n += dropout_copies * (6 * shape.hidden + shape.intermediate)
     if not fused_attention:
         n += 2 * shape.heads * seq_len
     return n
@@ -131,7 +150,10 @@ def activation_elements_per_token_layer(shape: ModelShape, seq_len: int, fused_a
 def activation_bytes(shape: ModelShape, device: Device, plan: LocalPlan, batch: int, seq_len: int,
                      adapter_dropout: bool = False) -> float:
     fused = True  # sdpa (flash / memory-efficient on CUDA, flash on the CPU) keeps no score matrix
-    per_layer = activation_elements_per_token_layer(shape, seq_len, fused, adapter_dropout)
+    # On the CPU dropout is not fused: it multiplies by a float32 noise tensor the size of its
+    # input, which the backward pass keeps beside the dropped-out input.
+    copies = 2 if device.is_cpu else 1
+    per_layer = activation_elements_per_token_layer(shape, seq_len, fused, adapter_dropout, copies)
     tokens = batch * seq_len
     if plan.checkpointing:
         return tokens * plan.activation_bytes * (shape.hidden * shape.layers + 2 * per_layer)
@@ -162,5 +184,6 @@ def peak_memory(shape: ModelShape, device: Device, method: Any, method_params: A
         # larger of the two (measured: benchmarks/memory_calibration.py, full fine-tuning).
         grads = trained * 4.0
         state -= min(grads, acts)
-    overhead = device.overhead_gb * GB + device.fragmentation * (weights + state + acts + logits)
+    fixed = device.overhead_gb + (LIBRARY_PAGES_GB if device.is_cpu else 0.0)
+    overhead = fixed * GB + device.fragmentation * (weights + state + acts + logits)
     return MemoryEstimate(weights, state, acts, logits, overhead, trained, plan.checkpointing)
