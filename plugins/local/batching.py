@@ -37,9 +37,10 @@ def trainer_args(recipe: Any) -> dict[str, Any]:
     return {}
 
 
-def seeded_sampler(trainer: Any) -> Any:
-    """The length-grouped sampler for ``trainer``'s training set, seeded by ``args.seed`` and
-    the epoch (``set_epoch``, which the trainer calls at every epoch start, resumes included)."""
+def seeded_sampler(trainer: Any, dataset: Any = None) -> Any:
+    """The length-grouped sampler for ``dataset`` (default: ``trainer``'s training set), seeded
+    by ``args.seed`` and the epoch (``set_epoch``, which the trainer calls at every epoch start,
+    resumes included)."""
     import torch
     from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
 
@@ -57,25 +58,42 @@ def seeded_sampler(trainer: Any) -> Any:
             return iter(get_length_grouped_indices(self.lengths, self.batch_size, generator=generator))
 
     args = trainer.args
-    lengths = [len(ids) for ids in trainer.train_dataset["input_ids"]]
+    dataset = trainer.train_dataset if dataset is None else dataset
+    lengths = [len(ids) for ids in dataset["input_ids"]]
     return EpochSeededLengthGroupedSampler(args.train_batch_size * args.gradient_accumulation_steps, lengths,
                                            args.seed)
 
 
 def install(trainer: Any) -> None:
-    """Use :func:`seeded_sampler` for a trainer configured for length-grouped batches."""
+    """Use :func:`seeded_sampler` for a trainer configured for length-grouped batches.
+
+    Both of the trainer's samplers are replaced. Training: ``get_train_dataloader`` passes
+    ``_get_train_sampler`` the training set *with its unused columns removed* (a new dataset
+    object), and transformers' own ``LengthGroupedSampler`` draws its permutation from torch's
+    global random state, which a resumed run restores only after its first batch: the resumed
+    epoch was then cut in another order (the cause of the resume mismatch this module once had).
+    Evaluation: ``group_by_length`` would also regroup the evaluation batches, and the logged
+    ``eval_loss`` is a mean of batch means, so it keeps the order random batching evaluates in.
+    """
     import types
 
     if getattr(trainer.args, "train_sampling_strategy", None) != "group_by_length":
         return
-    original = trainer._get_train_sampler
+    original_eval = trainer._get_eval_sampler
 
     def _get_train_sampler(self: Any, train_dataset: Any = None) -> Any:
-        if train_dataset is not None and train_dataset is not self.train_dataset:
-            return original(train_dataset)
-        return seeded_sampler(self)
+        return seeded_sampler(self, train_dataset)
+
+    def _get_eval_sampler(self: Any, eval_dataset: Any) -> Any:
+        strategy = self.args.train_sampling_strategy
+        self.args.train_sampling_strategy = "random"  # only read here: training has its sampler
+        try:
+            return original_eval(eval_dataset)
+        finally:
+            self.args.train_sampling_strategy = strategy
 
     trainer._get_train_sampler = types.MethodType(_get_train_sampler, trainer)
+    trainer._get_eval_sampler = types.MethodType(_get_eval_sampler, trainer)
 
 
 def effective_mode(recipe: Any) -> str:

@@ -20,7 +20,7 @@ data: {{train: {train}, validation: {val}}}
 method: {{name: lora}}
 hyperparameters: {{max_steps: {steps}, batch_size: 4, max_length: 48, learning_rate: 3.0e-3, seed: 3}}
 eval: {{strategy: steps, steps: 10, samples: ["What is the opposite of up?"]}}
-backends: {{local: {{checkpoint_steps: 5}}}}
+backends: {{local: {{checkpoint_steps: 5, batching: grouped}}}}
 """
 
 
