@@ -107,8 +107,14 @@ def seeded_sampler(trainer: Any, dataset: Any = None) -> Any:
     args = trainer.args
     dataset = trainer.train_dataset if dataset is None else dataset
     lengths = [len(ids) for ids in dataset["input_ids"]]
-    return EpochSeededLengthGroupedSampler(args.train_batch_size * args.gradient_accumulation_steps, lengths,
-                                           args.seed)
+    return EpochSeededLengthGroupedSampler(global_batch(args), lengths, args.seed)
+
+
+def global_batch(args: Any) -> int:
+    """Examples an optimizer step takes over all processes: the sampler's mega-batches are cut
+    in these, so the permutation (and what each step trains) does not depend on how many
+    processes share a step; accelerate then deals each process its batches of it."""
+    return args.train_batch_size * args.gradient_accumulation_steps * max(1, int(getattr(args, "world_size", 1)))
 
 
 def install(trainer: Any) -> None:
@@ -160,7 +166,7 @@ def grouped_block_order(trainer: Any) -> Any:
 
     args = trainer.args
     lengths = [len(ids) for ids in trainer.train_dataset["input_ids"]]
-    batch = args.train_batch_size * args.gradient_accumulation_steps
+    batch = global_batch(args)
 
     def order(indices: list[int], epoch: int) -> list[int]:
         generator = torch.Generator()
