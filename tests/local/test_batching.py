@@ -155,7 +155,7 @@ def test_a_refusal_while_the_trainer_is_built_names_the_recipe_line(tmp_path):
     recipe = _recipe(tmp_path, _rows(4), "backends:\n  local:\n    batching: padding_free\n")
     with pytest.raises(BackendError) as refused, located(recipe):
         raise BackendError("padding_free is not proven with x attention", field=FIELD)
-    assert refused.value.lines() == [f"{tmp_path / 'r.yaml'}:6: backends.local.batching: "
+    assert refused.value.lines() == [f"{tmp_path / 'r.yaml'}:7: backends.local.batching: "
                                      "padding_free is not proven with x attention"]
 
 
