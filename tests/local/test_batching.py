@@ -109,6 +109,29 @@ def test_the_permutation_is_seeded_and_the_same_for_every_process():
     assert list(single) != one and sorted(single) == sorted(one)
 
 
+def test_a_mix_sampled_afresh_each_epoch_groups_each_epoch_block():
+    from ftx.plugins.local.batching import grouped_block_order
+    from ftx.plugins.local.epochs import EpochBlocks
+
+    class Args:
+        seed, gradient_accumulation_steps, train_batch_size, world_size = 1, 1, 4, 1
+        train_sampling_strategy = "group_by_length"
+
+    class Trainer:
+        args = Args()
+        train_dataset = {"input_ids": [[0] * random.Random(i).choice([4, 60, 400]) for i in range(160)]}
+
+    lengths = [len(x) for x in Trainer.train_dataset["input_ids"]]
+    blocks = EpochBlocks([0, 80], [80, 80], seed=1, order=grouped_block_order(Trainer()))
+    for epoch, block in ((0, range(80)), (1, range(80, 160))):
+        order = blocks.indices(epoch)
+        assert sorted(order) == list(block)  # each epoch's block, every row once
+        shuffled = EpochBlocks([0, 80], [80, 80], seed=1).indices(epoch)
+        assert padding_share(lengths, order, 4) < padding_share(lengths, shuffled, 4)
+    Args.train_sampling_strategy = "random"
+    assert grouped_block_order(Trainer()) is None
+
+
 def test_padding_free_is_refused_where_it_cannot_be_proven(cli, write, tmp_path):
     rows = _rows(8)
     write("t.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
