@@ -165,7 +165,7 @@ def ftx_run(model_dir: str, train: str, method: str, steps: int, work: Path, cud
     run["predicted_peak_memory_mb"] = summary.get("predicted_peak_memory_mb")
     run["settings"] = (f"recipe names model, data, method, max_steps: {summary['device']['precision']}, "
                        f"activation checkpointing {'on' if summary['device']['gradient_checkpointing'] else 'off'}, "
-                       f"batch {summary['batch_per_process']}, random order")
+                       f"batch {summary['batch_per_process']}, {summary.get('batching', {}).get('mode', 'random')} batches")
     return run
 
 

@@ -62,7 +62,9 @@ def bench_overhead(work: Path, size: dict[str, int]) -> dict[str, Any]:
                                   "warmup_ratio": hp["warmup_ratio"], "weight_decay": hp["weight_decay"],
                                   "max_grad_norm": hp["max_grad_norm"], "max_length": hp["max_length"],
                                   "seed": hp["seed"]},
-              "eval": {"strategy": "no", "baseline": False}}
+              "eval": {"strategy": "no", "baseline": False},
+              # the equivalent script takes TRL's random order: compare batches with the same examples
+              "backends": {"local": {"batching": "random"}}}
     model_dir = str(ensure_tiny_model())
     threads = cpu_threads(count_params(model_dir), None)  # as ftx picks them for this model size
     ftx_runs, base_runs, default_runs = [], [], []

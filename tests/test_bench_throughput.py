@@ -29,6 +29,8 @@ def test_bench_batching_quick_trains_the_same_examples_in_every_variant(tmp_path
     assert v["ftx_grouped"]["padding_fraction"] < v["ftx_random_order"]["padding_fraction"]
     assert v["ftx_grouped"]["padding_fraction"] < v["trl_defaults"]["padding_fraction"]
     assert result["per_example_loss"]["max_relative_diff"] < 1e-4
+    assert v["ftx_grouped"]["batching"] == "grouped" and v["ftx_padding_free"]["padding_fraction"] == 0
+    assert result["per_example_loss"]["padding_free_max_relative_diff"] < 1e-4
 
 
 @pytest.mark.slow

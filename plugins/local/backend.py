@@ -47,6 +47,9 @@ class LocalBackend(Backend):
         if missing:
             out.append(Finding("warning", f"not installed: {', '.join(missing)} "
                                           "(pip install 'ftx[local]' torch==2.13.0)"))
+        from .batching import FIELD as BATCHING, findings as batching_findings
+
+        out += [Finding(level, message, BATCHING) for level, message in batching_findings(recipe)]
         out += self._check_ray(recipe)
         return out
 

@@ -1,7 +1,8 @@
 """Recipe hyperparameters + device plan -> a TRL ``SFTConfig`` or ``DPOConfig``.
 
 SFT batches are length-grouped by default (:mod:`.batching`): the same examples once per epoch,
-with little padding. Packing stays off unless the recipe asks: without a flash-attention kernel
+with little padding, and the same loss per example; ``backends.local.batching`` picks random or
+proven padding-free batches instead. Packing stays off unless the recipe asks: without a flash-attention kernel
 the packed sequences can attend across example boundaries (TRL warns of cross-contamination).
 ``packing: true`` is honoured (TRL's best-fit packing) for users who know their attention kernel
 supports it.
@@ -143,7 +144,7 @@ def sft_config(recipe: Any, device: DevicePlan, output_dir: str, n_train: int, h
     """TRL's ``SFTConfig``; ``run`` takes :func:`common_args`' keywords (checkpoints, world_size)."""
     from trl import SFTConfig
 
-    from .batching import trainer_args
+    from .batching import effective_mode, trainer_args
 
     hp = recipe.recipe.hyperparameters
     args = common_args(recipe, device, output_dir, n_train, has_eval, **run)
@@ -154,7 +155,9 @@ def sft_config(recipe: Any, device: DevicePlan, output_dir: str, n_train: int, h
         completion_only_loss=None,  # TRL: on for prompt/completion data, the loss covers the completion
         dataset_num_proc=None,
     )
-    return SFTConfig(**args)
+    config = SFTConfig(**args)
+    config.ftx_batching = effective_mode(recipe)  # read by batching.install (not a TRL field)
+    return config
 
 
 def dpo_config(recipe: Any, device: DevicePlan, output_dir: str, n_train: int, has_eval: bool, **run: Any) -> Any:

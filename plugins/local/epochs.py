@@ -68,6 +68,8 @@ def attach_epochs(trainer: Any, rows: list[Any], seed: int, shuffle: bool = True
         lengths.append(len(b))
         at += len(b)
     trainer.train_dataset = concatenate_datasets(blocks)
-    sampler = EpochBlocks(starts, lengths, seed, shuffle)
+    from .batching import grouped_block_order
+
+    sampler = EpochBlocks(starts, lengths, seed, shuffle, order=grouped_block_order(trainer) if shuffle else None)
     trainer._get_train_sampler = lambda train_dataset=None: sampler
     return sampler

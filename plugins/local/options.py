@@ -20,11 +20,12 @@ class LocalOptions(BaseModel):
         None, ge=1, description="torch CPU threads; default: 1 for models under 20M parameters "
                                 "(more threads only add overhead, and stall when cores are shared), "
                                 "else torch's default")
-    batching: Literal["grouped", "random"] = Field(
-        "random", description="SFT batch order: random is TRL's order; grouped puts examples of "
-                              "similar length together (seeded, every example once per epoch, the "
-                              "same per-example loss, little padding; not yet replayed exactly by "
-                              "--resume, so not the default)")
+    batching: Literal["grouped", "random", "padding_free"] | None = Field(
+        None, description="SFT batches: grouped (the default) puts examples of similar length together "
+                          "(seeded, every example once per epoch, the same per-example loss, little "
+                          "padding); random is TRL's order; padding_free flattens each batch into one "
+                          "row without padding, where a check on the model before training proves "
+                          "each example keeps its padded loss. Other objectives use random order")
     checkpoint_steps: int | None = Field(
         None, ge=1, description="save a resumable checkpoint (weights, optimizer, scheduler, RNG "
                                 "states) every this many optimizer steps; default: once per epoch")

@@ -242,8 +242,11 @@ def _train(recipe: Any, device: DevicePlan, ctx: RunContext, data: TrlData, mode
     if main:
         callbacks += [checkpoint_callback(log, marker_path(run_dir)),
                       progress_callback(echo, every_evals=evaluating, show_bar=progress)]
-    trainer = build_trainer(recipe.recipe.objective, model, tokenizer, data, args, callbacks,
-                            float32_trainables=device.device == "cpu")
+    from .batching import located
+
+    with located(recipe):  # a refused padding-free proof names the recipe's batching line
+        trainer = build_trainer(recipe.recipe.objective, model, tokenizer, data, args, callbacks,
+                                float32_trainables=device.device == "cpu")
     from .task_eval import add_task_eval, task_losses
 
     add_task_eval(trainer, data.eval, data.eval_tasks)
@@ -297,6 +300,9 @@ def _train(recipe: Any, device: DevicePlan, ctx: RunContext, data: TrlData, mode
         # None where the objective's trainer does not count input tokens (TRL's ORPO)
         "tokens_per_second": round(tokens / compute, 1) if tokens else None,
         "batch_per_process": batch,
+        "batching": {"mode": getattr(args, "ftx_batching", None) or "random",
+                     **({"padding_free_proof": proof} if (proof := getattr(trainer, "ftx_padding_free_proof", None))
+                        else {})},
         "effective_batch": batch * accumulation * ctx.world_size,
         **memory.result(),
         "warnings": [w["message"] for w in health["warnings"]],

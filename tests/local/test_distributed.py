@@ -53,6 +53,7 @@ def test_two_process_ddp_on_cpu(tiny_model, cli, ddp_recipe, ftx_home, capfd):
     assert summary["status"] == "succeeded" and summary["world_size"] == 2 and summary["strategy"] == "ddp"
     # 24 examples, 4 per process, 2 processes: 8 an optimizer step, so one epoch is 3 steps.
     assert summary["batch_per_process"] == 4 and summary["effective_batch"] == 8 and summary["steps"] == 3
+    assert summary["batching"]["mode"] == "grouped"  # the default: every rank draws the same permutation
     ddp = records(run_dir)
     assert [r["step"] for r in ddp] == [0, 1, 2, 3]  # each step once: only rank 0 logged
     assert summary["samples"][0]["tuned"] is not None
@@ -67,6 +68,8 @@ def test_two_process_ddp_on_cpu(tiny_model, cli, ddp_recipe, ftx_home, capfd):
     single = run_local(load_recipe(ddp_recipe(8), backend="local"), None, echo=lambda _: None, progress=False)
     one = records(Path(single["run_dir"]))
     assert [r["step"] for r in one] == [0, 1, 2, 3]
+    # The same examples, each once: the ranks' shards of one permutation make up the whole epoch.
+    assert summary["tokens_seen"] == single["tokens_seen"]
     for mine, theirs in zip(ddp, one):
         for key in ("loss", "grad_norm", "eval_loss"):
             if key in theirs:

@@ -1,5 +1,6 @@
 """Checkpoints and ``ftx run --resume``: a run killed mid-training continues where it stopped and
-ends exactly where an uninterrupted run ends."""
+ends exactly where an uninterrupted run ends (with the default, length-grouped batches: the
+resumed epoch is cut in the order the interrupted one was)."""
 
 from __future__ import annotations
 
@@ -92,6 +93,7 @@ def test_a_killed_run_resumes_to_the_losses_of_an_uninterrupted_one(tiny_model, 
     assert "resuming from checkpoint-" in resumed.stdout
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["run_id"] == killed.id and summary["status"] == "succeeded"
+    assert summary["batching"]["mode"] == "grouped"  # the default, resumed exactly
     assert 5 <= summary["resumed_from"]["step"] < 40
     assert (run_dir / "adapter" / "adapter_model.safetensors").is_file()
     assert not (run_dir / "checkpoints").exists()  # a finished run has nothing left to resume
