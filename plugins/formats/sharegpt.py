@@ -13,7 +13,7 @@ from ftx.data.readers import type_name
 from ftx.example import Example, Message
 from ftx.formats import CannotConvert, DataFormat, RecordInvalid
 
-from .messages import check_conversation, check_tools, missing, text_value
+from .messages import check_conversation, check_tools, is_object, missing, text_value
 
 SPEAKERS = {"human": "user", "gpt": "assistant", "system": "system", "tool": "tool",
             "function_call": "assistant", "observation": "tool"}
@@ -68,12 +68,8 @@ class ShareGPTFormat(DataFormat):
         return Example(messages=[m for _, m in items if m is not None], kind="chat", tools=tools, meta=meta)
 
     def _turn(self, turn: Any, at: str, problems: list, calls: int) -> Message | None:
-        if not isinstance(turn, dict):
-            problems.append((at, f"turn must be an object, not {type_name(turn)}"))
+        if not is_object(turn, at, "turn", TURN_KEYS, problems):
             return None
-        for key in turn:
-            if key not in TURN_KEYS:
-                problems.append((f"{at}.{key}", f"unknown key {key!r}"))
         speaker = turn.get("from")
         if speaker is None:
             missing(problems, f"{at}.from")

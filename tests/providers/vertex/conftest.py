@@ -28,26 +28,13 @@ def gcs(gcs_server, monkeypatch):
 
 
 @pytest.fixture
-def retry_waits(monkeypatch):
-    """The process-wide retry policy, made fast; its ``waits`` list records every back-off."""
-    from ftx import hosted_retry
-
-    policy = hosted_retry.RetryPolicy(attempts=5, initial_wait=0.01, max_wait=0.2, jitter=0.0)
-    monkeypatch.setattr(hosted_retry, "_default", policy)
-    return policy.waits
-
-
-@pytest.fixture
-def vertex_env(monkeypatch, tmp_path):
+def vertex_env(monkeypatch, tmp_path, fast_hosted_env):
     """Settings for a Vertex run, minus the endpoint; ADC can never reach the network."""
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", PROJECT)
     monkeypatch.setenv("GOOGLE_CLOUD_LOCATION", LOCATION)
     monkeypatch.setenv("FTX_VERTEX_BUCKET", BUCKET)
     monkeypatch.setenv("FTX_VERTEX_ACCESS_TOKEN", TOKEN)
-    monkeypatch.setenv("FTX_POLL_INTERVAL", "0.01")
-    monkeypatch.setenv("FTX_RETRY_WAIT", "0.01")
-    monkeypatch.setenv("FTX_RETRY_MAX_WAIT", "0.2")
-    monkeypatch.setenv("FTX_HTTP_TIMEOUT", "5")
+    fast_hosted_env("0.2")
     # google.auth.default() must fail at once (never probe the GCE metadata server).
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "no-adc.json"))
     monkeypatch.setenv("NO_GCE_CHECK", "True")

@@ -1,0 +1,21 @@
+"""Helpers every hosted provider's tests share (a plain module: tests/providers/conftest.py puts
+this folder on the path)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def runs_json(cli) -> list[dict[str, Any]]:
+    r = cli("runs", "list", "--json")
+    assert r.exit_code == 0, r
+    return json.loads(r.stdout)
+
+
+def chat_lines(n: int, start: int = 0) -> str:
+    """``n`` chat examples (system, user, assistant) as JSONL, numbered from ``start``."""
+    return "".join(json.dumps({"messages": [
+        {"role": "system", "content": "You answer briefly."},
+        {"role": "user", "content": f"What is {i} plus {i}?"},
+        {"role": "assistant", "content": f"{i} plus {i} is {2 * i}."}]}) + "\n" for i in range(start, start + n))
