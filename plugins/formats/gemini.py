@@ -13,7 +13,7 @@ from ftx.data.readers import type_name
 from ftx.example import Example, Message
 from ftx.formats import CannotConvert, DataFormat, RecordInvalid
 
-from .messages import is_object, missing
+from .messages import is_nonempty_list, is_object, missing
 
 ROLES = {"user": "user", "model": "assistant"}
 
@@ -36,11 +36,7 @@ class GeminiFormat(DataFormat):
         contents = record.get("contents")
         if "contents" not in record:
             missing(problems, "contents")
-        elif not isinstance(contents, list):
-            problems.append(("contents", f"contents must be a list of turns, not {type_name(contents)}"))
-        elif not contents:
-            problems.append(("contents", "contents is empty"))
-        else:
+        elif is_nonempty_list(contents, "contents", "turns", problems):
             roles = []
             for i, turn in enumerate(contents):
                 role, text = self._turn(turn, f"contents[{i}]", problems)

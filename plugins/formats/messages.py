@@ -25,6 +25,19 @@ def missing(problems: Problems, field: str) -> None:
     problems.append((field, "missing required key"))
 
 
+def is_nonempty_list(value: Any, field: str, items: str, problems: Problems, *, name: str | None = None) -> bool:
+    """Whether ``value`` is a non-empty list; reports it when not (``NAME must be a list of
+    ITEMS``, ``NAME is empty``; ``name`` defaults to ``field``)."""
+    name = name or field
+    if not isinstance(value, list):
+        problems.append((field, f"{name} must be a list of {items}, not {type_name(value)}"))
+        return False
+    if not value:
+        problems.append((field, f"{name} is empty"))
+        return False
+    return True
+
+
 def is_object(value: Any, field: str, what: str, known: Sequence[str], problems: Problems) -> bool:
     """Whether ``value`` is a JSON object; reports it when not (as ``what``), and each of its keys
     not in ``known`` (at ``field.KEY``)."""
@@ -157,11 +170,7 @@ def parse_tool_calls(value: Any, where: str, problems: Problems) -> list[dict[st
 def parse_messages(raw: Any, where: str, problems: Problems, *,
                    allow_weight: bool = True) -> list[tuple[str, Message]] | None:
     """Check a list of messages; return (field, message) pairs, or None if it is not a list."""
-    if not isinstance(raw, list):
-        problems.append((where, f"{where.rsplit('.', 1)[-1]} must be a list of messages, not {type_name(raw)}"))
-        return None
-    if not raw:
-        problems.append((where, f"{where.rsplit('.', 1)[-1]} is empty"))
+    if not is_nonempty_list(raw, where, "messages", problems, name=where.rsplit(".", 1)[-1]):
         return None
     out = []
     for i, item in enumerate(raw):

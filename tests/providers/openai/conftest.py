@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from fakes.openai_server import FakeOpenAI
-from openai_test_helpers import API_KEY, chat_lines
+from hosted_test_helpers import write_data
+from openai_test_helpers import API_KEY
 
 
 @pytest.fixture
@@ -30,11 +31,7 @@ def make_recipe(tmp_path):
 
     def make(train: str | None = None, validation: str | None = None, extra: str = "", name: str = "demo",
              model: str = "gpt-4.1-mini-2025-04-14", objective: str = "sft") -> Path:
-        (tmp_path / "train.jsonl").write_text(train if train is not None else chat_lines(30), encoding="utf-8")
-        data = "data:\n  train: train.jsonl\n"
-        if validation is not None:
-            (tmp_path / "valid.jsonl").write_text(validation, encoding="utf-8")
-            data += "  validation: valid.jsonl\n"
+        data = write_data(tmp_path, train, validation)
         path = tmp_path / f"{name}.yaml"
         path.write_text(f"name: {name}\nmodel:\n  openai: {model}\n  azure-openai: {model}\n{data}"
                         f"objective: {objective}\nhyperparameters:\n  epochs: 2\n{extra}", encoding="utf-8")

@@ -10,7 +10,8 @@ import pytest
 
 from fakes.gcs import GcsEmulator
 from fakes.vertex_server import FakeVertex
-from vertex_test_helpers import BUCKET, LOCATION, PROJECT, TOKEN, chat_lines
+from hosted_test_helpers import write_data
+from vertex_test_helpers import BUCKET, LOCATION, PROJECT, TOKEN
 
 
 @pytest.fixture(scope="session")
@@ -56,11 +57,7 @@ def make_recipe(tmp_path):
 
     def make(train: str | None = None, validation: str | None = None, extra: str = "", name: str = "demo",
              model: str = "gemini-3-flash-lite", objective: str = "sft", epochs: str = "2") -> Path:
-        (tmp_path / "train.jsonl").write_text(train if train is not None else chat_lines(30), encoding="utf-8")
-        data = "data:\n  train: train.jsonl\n"
-        if validation is not None:
-            (tmp_path / "valid.jsonl").write_text(validation, encoding="utf-8")
-            data += "  validation: valid.jsonl\n"
+        data = write_data(tmp_path, train, validation)
         path = tmp_path / f"{name}.yaml"
         hyper = f"hyperparameters:\n  epochs: {epochs}\n"
         if extra.startswith("hyperparameters:\n") or "\nhyperparameters:\n" in extra:
