@@ -90,13 +90,13 @@ class FakeVertex(FaultyServer):
         return f"http://127.0.0.1:{self.port}"
 
     # -- test control ----------------------------------------------------------------------------
-    def inject(self, op: str, *, status: int | None = None, times: int = 1, kind: str | None = None,
-               headers: dict[str, str] | None = None, when: str = "before") -> None:
+    def inject(self, op: str, *, status: int | None = None, times: int = 1,  # type: ignore[override]
+               kind: str | None = None, headers: dict[str, str] | None = None, when: str = "before") -> None:
         """Fault the next ``times`` calls of ``op`` (create, get, list, cancel)."""
         self.add_fault(Fault(op, ANY_PATH, times, status, headers, kind or ("status" if status else "reset"),
                              when=when))
 
-    def count(self, op: str) -> int:
+    def count(self, op: str) -> int:  # type: ignore[override]
         return sum(1 for o, _, _ in list(self.requests) if o == op)
 
     def advance(self, job_id: str, steps: int = 1) -> dict[str, Any]:
