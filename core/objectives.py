@@ -55,3 +55,15 @@ class Objective:
         documents, or ``None`` when this plugin does not say (a backend listing the objective in
         ``Backend.objectives`` trains it its own way)."""
         return None
+
+
+class PreferenceObjective(Objective):
+    """Base for objectives that train on preference pairs (prompt, chosen, rejected), like DPO and
+    ORPO: the ``preference`` data kind, ``beta`` 0.1 by default, and the chosen and rejected
+    answers side by side (two sequences per example). Subclasses set ``name``,
+    ``reference_model`` and :meth:`training`."""
+
+    data_kinds: ClassVar[frozenset[str]] = frozenset({"preference"})
+    data_needed: ClassVar[str] = "preference pairs (prompt, chosen, rejected)"
+    defaults: ClassVar[dict[str, Any]] = {"beta": 0.1}
+    sequences_per_example: ClassVar[int] = 2

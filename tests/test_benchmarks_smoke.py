@@ -14,14 +14,19 @@ ROOT = Path(__file__).resolve().parent.parent
 METHODS = {"full", "lora", "qlora", "dora", "prefix", "prompt", "ia3"}
 
 
+def _run_quick(script: str, out: Path) -> dict:
+    """Run ``benchmarks/SCRIPT --quick --out OUT`` offline in OUT's folder; the results it wrote."""
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--quick", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600, cwd=out.parent,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(out.read_text())
+
+
 @pytest.mark.slow
 def test_bench_local_quick_writes_sane_results(tmp_path):
     out = tmp_path / "local.json"
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_local.py"), "--quick", "--out", str(out)],
-                          capture_output=True, text=True, timeout=600, cwd=tmp_path,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.loads(out.read_text())
+    result = _run_quick("bench_local.py", out)
     assert result["quick"] is True and result["machine"]["cpus"] >= 1 and result["machine"]["versions"]["trl"]
 
     overhead = result["overhead"]
@@ -60,11 +65,7 @@ def test_bench_local_quick_writes_sane_results(tmp_path):
 @pytest.mark.slow
 def test_bench_eval_quick_writes_sane_results(tmp_path):
     out = tmp_path / "eval.json"
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_eval.py"), "--quick", "--out", str(out)],
-                          capture_output=True, text=True, timeout=600, cwd=tmp_path,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.loads(out.read_text())
+    result = _run_quick("bench_eval.py", out)
     local, hosted = result["local"], result["hosted"]
     assert local["same_answers"] is True and local["examples_per_s"]["batched"] > 0
     assert hosted["concurrency_1"]["requests"] == hosted["concurrency_8"]["requests"] == hosted["prompts"]

@@ -34,13 +34,13 @@ HTTP faults.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from ..environ import environ
 from .errors import TransientError
 
 SCENARIOS = ("dry_run", "faults", "lost_create", "killed_after_create", "detach_reattach", "cancel",
@@ -134,18 +134,9 @@ class _Kit:
         """A fresh ftx home for one scenario (kept until the end for the secret scan)."""
         path = Path(tempfile.mkdtemp(prefix="ftx-conformance-"))
         self.homes.append(path)
-        old = {k: os.environ.get(k) for k in ("FTX_HOME", "FTX_KEY_NAMESPACE")}
-        os.environ["FTX_HOME"] = str(path)
         # Each scenario's launches get keys of their own: the service keeps the earlier scenarios' jobs.
-        os.environ["FTX_KEY_NAMESPACE"] = f"conformance-{path.name}"
-        try:
+        with environ({"FTX_HOME": str(path), "FTX_KEY_NAMESPACE": f"conformance-{path.name}"}):
             yield path
-        finally:
-            for key, value in old.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
 
     @contextmanager
     def faults(self, plan: Plan) -> Iterator[Plan]:
@@ -287,37 +278,31 @@ def check_hosted_backend(backend: str, recipe: str | Path, *, jobs: Callable[[],
     duration (point the backend at its fake there); polling and retries are made fast."""
     fast = {"FTX_POLL_INTERVAL": "0.01", "FTX_RETRY_WAIT": "0.01", "FTX_RETRY_MAX_WAIT": "0.05",
             "FTX_RETRY_ATTEMPTS": "6", "FTX_UPLOAD_TIMEOUT": "30"}
-    saved = {k: os.environ.get(k) for k in {**fast, **(env or {})}}
-    os.environ.update({**fast, **(env or {})})
-    from .retry import set_default_policy
+    with environ({**fast, **(env or {})}):
+        from .retry import set_default_policy
 
-    set_default_policy(None)
-    kit = _Kit(backend, str(recipe), jobs, secret, tuple(args))
-    report = Report(backend)
-    try:
-        for name in scenarios:
-            if name == "key_never_written":
-                continue
-            with kit.home():
+        set_default_policy(None)
+        kit = _Kit(backend, str(recipe), jobs, secret, tuple(args))
+        report = Report(backend)
+        try:
+            for name in scenarios:
+                if name == "key_never_written":
+                    continue
+                with kit.home():
+                    try:
+                        getattr(kit, _RUNNERS[name])()
+                        report.results[name] = "ok"
+                    except _Failed as exc:
+                        report.results[name] = f"FAILED: {exc}"
+            if "key_never_written" in scenarios:
                 try:
-                    getattr(kit, _RUNNERS[name])()
-                    report.results[name] = "ok"
+                    kit.key_never_written()
+                    report.results["key_never_written"] = "ok"
                 except _Failed as exc:
-                    report.results[name] = f"FAILED: {exc}"
-        if "key_never_written" in scenarios:
-            try:
-                kit.key_never_written()
-                report.results["key_never_written"] = "ok"
-            except _Failed as exc:
-                report.results["key_never_written"] = f"FAILED: {exc}"
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        import shutil
+                    report.results["key_never_written"] = f"FAILED: {exc}"
+        finally:
+            import shutil
 
-        for home in kit.homes:
-            shutil.rmtree(home, ignore_errors=True)
+            for home in kit.homes:
+                shutil.rmtree(home, ignore_errors=True)
     return report

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from ..errors import RegistryError
 
@@ -105,21 +105,32 @@ def migrate(conn: sqlite3.Connection, path: str = "registry",
     ``conn`` must be in autocommit mode (``isolation_level=None``) so that the explicit
     transaction here is the only one.
     """
+    def apply(migration: Migration) -> None:
+        for statement in migration.statements:
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {int(migration.version)}")
+
+    return run_migrations(conn, path, migrations, version=schema_version,
+                          begin=lambda: conn.execute("BEGIN IMMEDIATE"), apply=apply)
+
+
+def run_migrations(conn: Any, where: str, migrations: Sequence[Migration], *, version: Callable[[Any], int],
+                   begin: Callable[[], Any], apply: Callable[[Migration], None]) -> int:
+    """The migration loop every registry database shares: refuse a newer schema, then in one
+    transaction (``begin`` opens it and takes the write lock) re-read ``version``, since another
+    process may have migrated meanwhile, and ``apply`` each pending migration; roll back on any error."""
     _check_ordered(migrations)
     latest = migrations[-1].version if migrations else 0
-    check_not_newer(schema_version(conn), path, latest)
-    if schema_version(conn) == latest:
+    check_not_newer(version(conn), where, latest)
+    if version(conn) == latest:
         return latest
-    conn.execute("BEGIN IMMEDIATE")
     try:
-        current = schema_version(conn)  # re-read under the write lock: another process may have won
-        check_not_newer(current, path, latest)
+        begin()
+        current = version(conn)
+        check_not_newer(current, where, latest)
         for migration in migrations:
-            if migration.version <= current:
-                continue
-            for statement in migration.statements:
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {int(migration.version)}")
+            if migration.version > current:
+                apply(migration)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import RegistryError
 from .db import Dialect
-from .migrations import MIGRATIONS, Migration, _check_ordered, check_not_newer
+from .migrations import MIGRATIONS, Migration, run_migrations
 
 #: Any constant: the advisory lock every ftx takes while migrating a PostgreSQL registry.
 MIGRATION_LOCK = 0x66747821  # "ftx!"
@@ -125,28 +125,16 @@ def schema_version(conn: PgConnection) -> int:
 def migrate_postgres(conn: PgConnection, where: str = "registry",
                      migrations: Sequence[Migration] = MIGRATIONS) -> int:
     """Apply pending migrations in one transaction under the migration lock; return the version."""
-    _check_ordered(migrations)
-    latest = migrations[-1].version if migrations else 0
-    check_not_newer(schema_version(conn), where, latest)
-    if schema_version(conn) == latest:
-        return latest
-    conn.execute("BEGIN")
-    try:
+    def begin() -> None:
+        conn.execute("BEGIN")
         conn.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
         conn.execute("CREATE TABLE IF NOT EXISTS ftx_schema (version INTEGER PRIMARY KEY, description TEXT NOT NULL,"
                      " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
-        current = schema_version(conn)  # re-read under the lock: another ftx may have migrated
-        check_not_newer(current, where, latest)
-        for migration in migrations:
-            if migration.version <= current:
-                continue
-            for statement in migration.statements:
-                conn.raw.execute(translate(statement))
-            conn.execute("INSERT INTO ftx_schema (version, description) VALUES (?, ?)",
-                         (migration.version, migration.description))
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return latest
+
+    def apply(migration: Migration) -> None:
+        for statement in migration.statements:
+            conn.raw.execute(translate(statement))
+        conn.execute("INSERT INTO ftx_schema (version, description) VALUES (?, ?)",
+                     (migration.version, migration.description))
+
+    return run_migrations(conn, where, migrations, version=schema_version, begin=begin, apply=apply)

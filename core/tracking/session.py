@@ -8,7 +8,6 @@ from __future__ import annotations
 import importlib
 import json
 import math
-import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -106,17 +105,10 @@ class Tracking:
     def environment(self) -> Iterator[None]:
         """The trainer's integrations pointed at this run's tracker runs while the block runs
         (inherited by torchrun's training processes)."""
-        env = self.trainer_env() if self.trackers else {}
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        try:
+        from ..environ import environ
+
+        with environ(self.trainer_env() if self.trackers else {}):
             yield
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
 
     # -- metric series -------------------------------------------------------------------------
     def log_rows(self, rows: Iterable[dict[str, Any]]) -> int:

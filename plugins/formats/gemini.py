@@ -13,7 +13,7 @@ from ftx.data.readers import type_name
 from ftx.example import Example, Message
 from ftx.formats import CannotConvert, DataFormat, RecordInvalid
 
-from .messages import missing
+from .messages import is_nonempty_list, is_object, missing
 
 ROLES = {"user": "user", "model": "assistant"}
 
@@ -36,11 +36,7 @@ class GeminiFormat(DataFormat):
         contents = record.get("contents")
         if "contents" not in record:
             missing(problems, "contents")
-        elif not isinstance(contents, list):
-            problems.append(("contents", f"contents must be a list of turns, not {type_name(contents)}"))
-        elif not contents:
-            problems.append(("contents", "contents is empty"))
-        else:
+        elif is_nonempty_list(contents, "contents", "turns", problems):
             roles = []
             for i, turn in enumerate(contents):
                 role, text = self._turn(turn, f"contents[{i}]", problems)
@@ -53,12 +49,8 @@ class GeminiFormat(DataFormat):
         return Example(messages=messages, kind="chat", meta=meta)
 
     def _system(self, value: Any, problems: list) -> str | None:
-        if not isinstance(value, dict):
-            problems.append(("systemInstruction", f"systemInstruction must be an object, not {type_name(value)}"))
+        if not is_object(value, "systemInstruction", "systemInstruction", ("role", "parts"), problems):
             return None
-        for key in value:
-            if key not in ("role", "parts"):
-                problems.append((f"systemInstruction.{key}", f"unknown key {key!r}"))
         if "role" in value and not isinstance(value["role"], str):
             problems.append(("systemInstruction.role", "role must be a string"))
         if "parts" not in value:
@@ -67,12 +59,8 @@ class GeminiFormat(DataFormat):
         return _parts(value["parts"], "systemInstruction.parts", problems)
 
     def _turn(self, turn: Any, at: str, problems: list) -> tuple[str | None, str | None]:
-        if not isinstance(turn, dict):
-            problems.append((at, f"turn must be an object, not {type_name(turn)}"))
+        if not is_object(turn, at, "turn", ("role", "parts"), problems):
             return None, None
-        for key in turn:
-            if key not in ("role", "parts"):
-                problems.append((f"{at}.{key}", f"unknown key {key!r}"))
         role = turn.get("role")
         if role is None:
             missing(problems, f"{at}.role")

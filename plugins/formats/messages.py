@@ -25,6 +25,31 @@ def missing(problems: Problems, field: str) -> None:
     problems.append((field, "missing required key"))
 
 
+def is_nonempty_list(value: Any, field: str, items: str, problems: Problems, *, name: str | None = None) -> bool:
+    """Whether ``value`` is a non-empty list; reports it when not (``NAME must be a list of
+    ITEMS``, ``NAME is empty``; ``name`` defaults to ``field``)."""
+    name = name or field
+    if not isinstance(value, list):
+        problems.append((field, f"{name} must be a list of {items}, not {type_name(value)}"))
+        return False
+    if not value:
+        problems.append((field, f"{name} is empty"))
+        return False
+    return True
+
+
+def is_object(value: Any, field: str, what: str, known: Sequence[str], problems: Problems) -> bool:
+    """Whether ``value`` is a JSON object; reports it when not (as ``what``), and each of its keys
+    not in ``known`` (at ``field.KEY``)."""
+    if not isinstance(value, dict):
+        problems.append((field, f"{what} must be an object, not {type_name(value)}"))
+        return False
+    for key in value:
+        if key not in known:
+            problems.append((f"{field}.{key}", f"unknown key {key!r}"))
+    return True
+
+
 def text_value(value: Any, field: str, problems: Problems, *, what: str = "content",
                allow_empty: bool = False) -> str | None:
     """A non-empty string (or OpenAI text parts, joined); report anything else."""
@@ -45,12 +70,8 @@ def text_value(value: Any, field: str, problems: Problems, *, what: str = "conte
 
 def parse_message(raw: Any, where: str, problems: Problems, *, allow_weight: bool = True) -> Message | None:
     """Check one message; return it (role normalised) when its role is usable, else None."""
-    if not isinstance(raw, dict):
-        problems.append((where, f"message must be an object, not {type_name(raw)}"))
+    if not is_object(raw, where, "message", MESSAGE_KEYS, problems):
         return None
-    for key in raw:
-        if key not in MESSAGE_KEYS:
-            problems.append((f"{where}.{key}", f"unknown key {key!r}"))
     role = None
     if raw.get("role") is None:
         missing(problems, f"{where}.role")
@@ -111,12 +132,8 @@ def parse_tool_calls(value: Any, where: str, problems: Problems) -> list[dict[st
         return None
     for j, call in enumerate(value):
         at = f"{where}[{j}]"
-        if not isinstance(call, dict):
-            problems.append((at, f"tool call must be an object, not {type_name(call)}"))
+        if not is_object(call, at, "tool call", ("id", "type", "function"), problems):
             continue
-        for key in call:
-            if key not in ("id", "type", "function"):
-                problems.append((f"{at}.{key}", f"unknown key {key!r}"))
         if call.get("id") is None:
             missing(problems, f"{at}.id")
         elif not isinstance(call["id"], str) or not call["id"]:
@@ -129,12 +146,8 @@ def parse_tool_calls(value: Any, where: str, problems: Problems) -> list[dict[st
         if function is None:
             missing(problems, f"{at}.function")
             continue
-        if not isinstance(function, dict):
-            problems.append((f"{at}.function", f"function must be an object, not {type_name(function)}"))
+        if not is_object(function, f"{at}.function", "function", ("name", "arguments"), problems):
             continue
-        for key in function:
-            if key not in ("name", "arguments"):
-                problems.append((f"{at}.function.{key}", f"unknown key {key!r}"))
         name = function.get("name")
         if name is None:
             missing(problems, f"{at}.function.name")
@@ -157,11 +170,7 @@ def parse_tool_calls(value: Any, where: str, problems: Problems) -> list[dict[st
 def parse_messages(raw: Any, where: str, problems: Problems, *,
                    allow_weight: bool = True) -> list[tuple[str, Message]] | None:
     """Check a list of messages; return (field, message) pairs, or None if it is not a list."""
-    if not isinstance(raw, list):
-        problems.append((where, f"{where.rsplit('.', 1)[-1]} must be a list of messages, not {type_name(raw)}"))
-        return None
-    if not raw:
-        problems.append((where, f"{where.rsplit('.', 1)[-1]} is empty"))
+    if not is_nonempty_list(raw, where, "messages", problems, name=where.rsplit(".", 1)[-1]):
         return None
     out = []
     for i, item in enumerate(raw):

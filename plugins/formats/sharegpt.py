@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ftx.data.readers import type_name
 from ftx.example import Example, Message
 from ftx.formats import CannotConvert, DataFormat, RecordInvalid
 
-from .messages import check_conversation, check_tools, missing, text_value
+from .messages import check_conversation, check_tools, is_nonempty_list, is_object, missing, text_value
 
 SPEAKERS = {"human": "user", "gpt": "assistant", "system": "system", "tool": "tool",
             "function_call": "assistant", "observation": "tool"}
@@ -51,11 +50,7 @@ class ShareGPTFormat(DataFormat):
         turns = record.get("conversations")
         if "conversations" not in record:
             missing(problems, "conversations")
-        elif not isinstance(turns, list):
-            problems.append(("conversations", f"conversations must be a list of turns, not {type_name(turns)}"))
-        elif not turns:
-            problems.append(("conversations", "conversations is empty"))
-        else:
+        elif is_nonempty_list(turns, "conversations", "turns", problems):
             calls = 0
             for i, turn in enumerate(turns):
                 message = self._turn(turn, f"conversations[{i}]", problems, calls)
@@ -68,12 +63,8 @@ class ShareGPTFormat(DataFormat):
         return Example(messages=[m for _, m in items if m is not None], kind="chat", tools=tools, meta=meta)
 
     def _turn(self, turn: Any, at: str, problems: list, calls: int) -> Message | None:
-        if not isinstance(turn, dict):
-            problems.append((at, f"turn must be an object, not {type_name(turn)}"))
+        if not is_object(turn, at, "turn", TURN_KEYS, problems):
             return None
-        for key in turn:
-            if key not in TURN_KEYS:
-                problems.append((f"{at}.{key}", f"unknown key {key!r}"))
         speaker = turn.get("from")
         if speaker is None:
             missing(problems, f"{at}.from")

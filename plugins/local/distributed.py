@@ -72,22 +72,37 @@ def _per_device_batch(recipe: Any) -> tuple[int, int]:
     return batch, hp.gradient_accumulation
 
 
+def batch_and_steps(recipe: Any, data: dict[str, Any] | None, world: int, unit: str, units: str) -> dict[str, Any]:
+    """The plan's ``effective batch`` over ``world`` processes (called ``unit``/``units``: process,
+    worker) and, when the data size or ``max_steps`` is known, its ``optimizer steps``."""
+    from .config import DEFAULT_EPOCHS, total_steps
+
+    batch, accumulation = _per_device_batch(recipe)
+    out: dict[str, Any] = {
+        "effective batch": f"{batch * accumulation * world} ({batch} per {unit} x {accumulation} accumulation "
+                           f"x {world} {units})"}
+    hp = recipe.recipe.hyperparameters
+    n_train = (data or {}).get("train_examples")
+    if n_train or hp.max_steps:
+        epochs = hp.epochs if isinstance(hp.epochs, int) else DEFAULT_EPOCHS
+        out["optimizer steps"] = total_steps(n_train or 0, epochs, batch * world, accumulation, hp.max_steps)
+    return out
+
+
 def describe(recipe: Any, options: Any, processes: Any, data: dict[str, Any] | None = None) -> dict[str, Any]:
     """Updates to the plan ``--dry-run`` shows for ``processes``: a ``distributed`` section and
     the optimizer steps and effective batch over all of them."""
-    from .config import total_steps
-
     world = processes.world_size
     device = getattr(options, "device", "auto") or "auto"
     strategy = check_strategy(options, device if device != "auto" else None)
     comm = {"cpu": "gloo", "cuda": "nccl"}.get(device, "nccl on CUDA, else gloo")
-    batch, accumulation = _per_device_batch(recipe)
+    batch, _ = _per_device_batch(recipe)
     launcher = (f"torchrun --standalone --nproc_per_node {processes.nproc}" if processes.nnodes == 1 else
                 f"torchrun --nnodes {processes.nnodes} --node_rank {processes.node_rank} "
                 f"--nproc_per_node {processes.nproc} --master_addr {processes.master_addr} "
                 f"--master_port {processes.master_port}")
     nodes = f"{processes.nnodes} node{'s' if processes.nnodes > 1 else ''}"
-    updates: dict[str, Any] = {
+    return {
         "distributed": {
             "name": strategy,
             "processes": f"{world} ({nodes} x {processes.nproc})",
@@ -95,14 +110,5 @@ def describe(recipe: Any, options: Any, processes: Any, data: dict[str, Any] | N
             "launcher": launcher,
             "batch per process": batch,
         },
-        "effective batch": f"{batch * accumulation * world} ({batch} per process x {accumulation} accumulation "
-                           f"x {world} processes)",
+        **batch_and_steps(recipe, data, world, "process", "processes"),
     }
-    hp = recipe.recipe.hyperparameters
-    n_train = (data or {}).get("train_examples")
-    if n_train or hp.max_steps:
-        from .config import DEFAULT_EPOCHS
-
-        epochs = hp.epochs if isinstance(hp.epochs, int) else DEFAULT_EPOCHS
-        updates["optimizer steps"] = total_steps(n_train or 0, epochs, batch * world, accumulation, hp.max_steps)
-    return updates

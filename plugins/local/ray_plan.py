@@ -188,8 +188,7 @@ def check_engine(options: Any, method: Any) -> list[str]:
 def plan(recipe: Any, data: dict[str, Any] | None = None) -> dict[str, Any]:
     """Updates to the plan ``--dry-run`` shows: the cluster, and the batch and steps over its
     workers. Refuses (one line) what the cluster cannot run."""
-    from .config import DEFAULT_EPOCHS, total_steps
-    from .distributed import _per_device_batch
+    from .distributed import _per_device_batch, batch_and_steps
 
     problems = check_engine(recipe.options, recipe.method)
     if problems:
@@ -202,10 +201,10 @@ def plan(recipe: Any, data: dict[str, Any] | None = None) -> dict[str, Any]:
         resources = cluster_resources(cluster.address)
     check_request(cluster, resources)
     world = cluster.workers
-    batch, accumulation = _per_device_batch(recipe)
+    batch, _ = _per_device_batch(recipe)
     per_worker = f"{cluster.cpus_per_worker:g} CPU" + (f", {cluster.gpus_per_worker:g} GPU" if cluster.use_gpu else "")
     have = ", ".join(f"{resources.get(k, 0):g} {k}" for k in ("CPU", "GPU"))
-    updates: dict[str, Any] = {
+    return {
         "cluster": {
             "engine": "ray (Ray Train TorchTrainer)",
             "address": cluster.address or ("local instance (started for this run)"),
@@ -216,12 +215,5 @@ def plan(recipe: Any, data: dict[str, Any] | None = None) -> dict[str, Any]:
             "max failures": cluster.max_failures,
             "batch per worker": batch,
         },
-        "effective batch": f"{batch * accumulation * world} ({batch} per worker x {accumulation} accumulation "
-                           f"x {world} workers)",
+        **batch_and_steps(recipe, data, world, "worker", "workers"),
     }
-    hp = recipe.recipe.hyperparameters
-    n_train = (data or {}).get("train_examples")
-    if n_train or hp.max_steps:
-        epochs = hp.epochs if isinstance(hp.epochs, int) else DEFAULT_EPOCHS
-        updates["optimizer steps"] = total_steps(n_train or 0, epochs, batch * world, accumulation, hp.max_steps)
-    return updates

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ftx.objectives import Objective
+from ftx.objectives import PreferenceObjective
 from ftx.plugins.local.objectives import LocalTraining
 
 
@@ -27,13 +27,9 @@ class DpoLocal(LocalTraining):
         return DPOTrainer
 
 
-class Dpo(Objective):
+class Dpo(PreferenceObjective):
     name = "dpo"
     description = "direct preference optimisation on (prompt, chosen, rejected) pairs"
-    data_kinds = frozenset({"preference"})
-    data_needed = "preference pairs (prompt, chosen, rejected)"
-    defaults = {"beta": 0.1}
-    sequences_per_example = 2  # chosen and rejected side by side
     reference_model = True
 
     def training(self, backend: str) -> Any | None:

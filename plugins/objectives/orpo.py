@@ -13,7 +13,7 @@ import os
 from typing import Any
 
 from ftx import hookimpl
-from ftx.objectives import Objective
+from ftx.objectives import PreferenceObjective
 from ftx.plugins.local.objectives import LocalTraining
 
 
@@ -47,13 +47,9 @@ class OrpoLocal(LocalTraining):
         return ORPOTrainer
 
 
-class Orpo(Objective):
+class Orpo(PreferenceObjective):
     name = "orpo"
     description = "odds-ratio preference optimisation: SFT plus a preference penalty, no reference model"
-    data_kinds = frozenset({"preference"})
-    data_needed = "preference pairs (prompt, chosen, rejected)"
-    defaults = {"beta": 0.1}
-    sequences_per_example = 2  # chosen and rejected side by side
     reference_model = False
 
     def training(self, backend: str) -> Any | None:

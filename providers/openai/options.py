@@ -2,8 +2,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ftx.hosted.tags import check_user_tags, user_tag_limit
+
 # OpenAI accepts 16 metadata pairs; ftx adds two (ftx_client_key, ftx_recipe).
-MAX_USER_METADATA = 14
+MAX_METADATA = 16
+MAX_USER_METADATA = user_tag_limit(MAX_METADATA)
 
 
 class OpenAIOptions(BaseModel):
@@ -21,11 +24,8 @@ class OpenAIOptions(BaseModel):
     @field_validator("metadata")
     @classmethod
     def _metadata(cls, value: dict[str, str]) -> dict[str, str]:
-        if len(value) > MAX_USER_METADATA:
-            raise ValueError(f"at most {MAX_USER_METADATA} pairs (OpenAI takes 16 and ftx uses 2)")
+        check_user_tags(value, service="OpenAI", service_max=MAX_METADATA, many="pairs", key_noun="key")
         for key, item in value.items():
-            if key.startswith("ftx_"):
-                raise ValueError(f"key {key!r}: keys starting with ftx_ are ftx's own")
             if len(key) > 64:
                 raise ValueError(f"key {key[:20]!r}...: keys are at most 64 characters")
             if len(item) > 512:

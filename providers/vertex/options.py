@@ -4,8 +4,11 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ftx.hosted.tags import check_user_tags, user_tag_limit
+
 # Cloud labels: at most 64 per resource; ftx uses 2 (ftx_client_key, ftx_recipe).
-MAX_USER_LABELS = 62
+MAX_LABELS = 64
+MAX_USER_LABELS = user_tag_limit(MAX_LABELS)
 _LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
 
@@ -27,11 +30,8 @@ class VertexOptions(BaseModel):
     @field_validator("labels")
     @classmethod
     def _labels(cls, value: dict[str, str]) -> dict[str, str]:
-        if len(value) > MAX_USER_LABELS:
-            raise ValueError(f"at most {MAX_USER_LABELS} labels (Vertex takes 64 and ftx uses 2)")
+        check_user_tags(value, service="Vertex", service_max=MAX_LABELS, many="labels", key_noun="label")
         for key, item in value.items():
-            if key.startswith("ftx_"):
-                raise ValueError(f"label {key!r}: keys starting with ftx_ are ftx's own")
             if not _LABEL_KEY.match(key):
                 raise ValueError(f"label key {key!r}: lowercase letters, digits, _ and -, starting with a letter, "
                                  "at most 63 characters")

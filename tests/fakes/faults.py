@@ -1,4 +1,4 @@
-"""Fault injection and JSON plumbing for the fake provider servers written after the OpenAI one.
+"""Fault injection and JSON plumbing that every fake provider server shares.
 
     server.inject("POST", "/v1/fine-tunes", status=503)              # the next create: HTTP 503
     server.inject("POST", "/v1/fine-tunes", kind="reset", when="after")  # created, answer lost
@@ -8,6 +8,12 @@
 arrives): what idempotency must survive. ``hang`` stalls the answer until :meth:`release`.
 Every JSON answer is recorded with the schema it claims to follow (``answers``), so tests can
 check it against the provider's own OpenAPI spec.
+
+A fake subclasses :class:`FaultyServer` and :class:`FaultyHandler` and overrides only what its
+provider does its own way: the error shape (:meth:`FaultyHandler.error_body`), the credentials
+and unknown-URL answers (:meth:`FaultyHandler.reject`), what an injected status says
+(:meth:`FaultyHandler.fault_error`), a path prefix (:meth:`FaultyHandler.route_path`), or what
+faults and the request log key on (:meth:`FaultyHandler.fault_target`; Vertex: the operation).
 """
 
 from __future__ import annotations
@@ -24,7 +30,10 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .loopback import LoopbackServer
+try:
+    from .loopback import LoopbackServer
+except ImportError:  # a fake run by hand as a script
+    from loopback import LoopbackServer  # type: ignore[no-redef]
 
 
 class ApiError(Exception):
@@ -43,6 +52,22 @@ class Fault:
     kind: str = "status"  # status, reset, delay, hang
     delay: float = 0.0
     when: str = "before"
+    code: str | None = None  # the error code and message of a status fault (None: the provider's usual)
+    message: str | None = None
+
+
+#: A fault pattern for fakes whose faults key on an operation, not a path.
+ANY_PATH = re.compile(".*")
+
+#: google.rpc.Code names of HTTP statuses, for the Google-style error bodies (Vertex, Fireworks).
+RPC_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+              409: "ALREADY_EXISTS", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 502: "UNAVAILABLE",
+              503: "UNAVAILABLE"}
+
+
+def rpc_status_body(err: "ApiError") -> dict[str, Any]:
+    """``{"error": {"code", "message", "status"}}``: a google.rpc.Status error answer."""
+    return {"error": {"code": err.status, "message": err.message, "status": RPC_STATUS.get(err.status, "UNKNOWN")}}
 
 
 #: What a random fault is: mostly overload and rate limits, some resets, some lost answers.
@@ -65,11 +90,15 @@ class FaultyServer(LoopbackServer):
 
     def inject(self, method: str, path: str, *, status: int | None = None, times: int = 1,
                headers: dict[str, str] | None = None, kind: str | None = None, delay: float = 0.0,
-               when: str = "before") -> None:
-        """Fault the next ``times`` requests whose path matches the regex ``path``."""
+               when: str = "before", code: str | None = None, message: str | None = None) -> None:
+        """Fault the next ``times`` requests whose path matches the regex ``path``; a status fault
+        answers ``code`` and ``message`` if given."""
+        self.add_fault(Fault(method.upper(), re.compile(f"^{path}$"), times, status, headers,
+                             kind or ("status" if status else "reset"), delay, when, code, message))
+
+    def add_fault(self, fault: Fault) -> None:
         with self._fault_lock:
-            self.faults.append(Fault(method.upper(), re.compile(f"^{path}$"), times, status, headers,
-                                     kind or ("status" if status else "reset"), delay, when))
+            self.faults.append(fault)
 
     def random_faults(self, rate: float, seed: int = 0) -> None:
         """Fault each request with probability ``rate`` (a seeded mix of :data:`RANDOM_KINDS`)."""
@@ -108,12 +137,14 @@ class FaultyHandler(BaseHTTPRequestHandler):
     server_fake: FaultyServer
     protocol_version = "HTTP/1.1"
     routes: list[tuple[str, re.Pattern[str], str]] = []
+    json_type = "application/json"  # the Content-Type of JSON answers
 
     def log_message(self, *args: Any) -> None:
         pass
 
     def setup(self) -> None:
         super().setup()
+        # Headers and body go out in two writes; without this, Nagle + delayed ACK add ~40 ms each.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self) -> None:
@@ -132,6 +163,7 @@ class FaultyHandler(BaseHTTPRequestHandler):
         self._handle("PATCH")
 
     def _reset(self) -> None:
+        """Close with a TCP RST: the client sees a connection reset, not an answer."""
         self.close_connection = True
         try:
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -154,7 +186,7 @@ class FaultyHandler(BaseHTTPRequestHandler):
 
     def send_json(self, status: int, schema: str, body: Any, headers: dict[str, str] | None = None) -> None:
         self.server_fake.answers.append((schema, body))
-        self.send_body(status, json.dumps(body).encode(), headers=headers)
+        self.send_body(status, json.dumps(body).encode(), self.json_type, headers)
 
     def error_body(self, err: ApiError) -> tuple[str, Any]:
         """(schema, body) of an error answer, in the provider's shape."""
@@ -162,6 +194,32 @@ class FaultyHandler(BaseHTTPRequestHandler):
 
     def authorized(self) -> bool:
         return bool(self.headers.get("Authorization"))
+
+    def reject(self, method: str, url_path: str, routed: tuple[str, re.Match[str]] | None) -> ApiError | None:
+        """The error a request gets before an endpoint sees it (``routed`` is None for an unknown
+        URL), in the provider's order; default: missing credentials first, then the unknown URL."""
+        if not self.authorized():
+            return ApiError(401, "Invalid API key provided", "invalid_api_key")
+        if routed is None:
+            return ApiError(404, f"Unknown request URL: {method} {url_path}", "not_found")
+        return None
+
+    def fault_error(self, fault: Fault) -> ApiError:
+        """The error an injected status fault answers."""
+        status = fault.status or 500
+        return ApiError(status, fault.message or ("rate limited" if status == 429 else f"server error {status}"),
+                        fault.code or ("rate_limit" if status == 429 else "server_error"))
+
+    def route_path(self, path: str) -> str:
+        """The path routes, faults and the request log see (a fake strips an API version prefix here)."""
+        return path
+
+    def fault_target(self, method: str, routed: tuple[str, re.Match[str]] | None) -> str:
+        """What faults and the request log key on: the HTTP method (a fake may name the operation)."""
+        return method
+
+    def dispatch(self, name: str, match: re.Match[str], query: dict[str, str], raw: bytes) -> tuple:
+        return getattr(self, f"_{name}")(match, query, raw)
 
     def _apply(self, fault: Fault) -> bool:
         if fault.kind == "delay":
@@ -174,38 +232,36 @@ class FaultyHandler(BaseHTTPRequestHandler):
         if fault.kind == "reset":
             self._reset()
             return True
-        status = fault.status or 500
-        schema, body = self.error_body(ApiError(status, "rate limited" if status == 429 else f"server error {status}",
-                                                "rate_limit" if status == 429 else "server_error"))
-        self.send_json(status, schema, body, fault.headers)
+        err = self.fault_error(fault)
+        schema, body = self.error_body(err)
+        self.send_json(err.status, schema, body, fault.headers)
         return True
 
     def _handle(self, method: str) -> None:
         fake = self.server_fake
         parts = urlsplit(self.path)
-        path, query = parts.path, dict(parse_qsl(parts.query))
+        path, query = self.route_path(parts.path), dict(parse_qsl(parts.query))
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        fake.requests.append((method, path, query))
-        fault = fake.take_fault(method, path, "before")
-        if fault is not None and self._apply(fault):
-            return
-        if not self.authorized():
-            schema, body = self.error_body(ApiError(401, "Invalid API key provided", "invalid_api_key"))
-            self.send_json(401, schema, body)
-            return
         routed = next(((name, m) for verb, pattern, name in self.routes
                        if verb == method and (m := pattern.match(path))), None)
+        target = self.fault_target(method, routed)
+        fake.requests.append((target, path, query))
+        fault = fake.take_fault(target, path, "before")
+        if fault is not None and self._apply(fault):
+            return
         try:
-            if routed is None:
-                raise ApiError(404, f"Unknown request URL: {method} {path}", "not_found")
-            result = getattr(self, f"_{routed[0]}")(routed[1], query, raw)
+            rejected = self.reject(method, parts.path, routed)
+            if rejected is not None:
+                raise rejected
+            assert routed is not None
+            result = self.dispatch(routed[0], routed[1], query, raw)
         except ApiError as err:
             schema, body = self.error_body(err)
             self.send_json(err.status, schema, body)
             return
         status, schema, body, *rest = result
-        after = fake.take_fault(method, path, "after")
+        after = fake.take_fault(target, path, "after")
         if after is not None and self._apply(after):
             return
         headers = rest[0] if rest else None

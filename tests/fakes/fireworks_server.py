@@ -16,10 +16,8 @@ import re
 import threading
 from typing import Any
 
-from .faults import ApiError, FaultyHandler, FaultyServer, multipart
+from .faults import ApiError, FaultyHandler, FaultyServer, multipart, rpc_status_body
 
-_STATUS_NAMES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 404: "NOT_FOUND", 409: "ALREADY_EXISTS",
-                 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 502: "UNAVAILABLE", 503: "UNAVAILABLE"}
 _KINDS = {"supervisedFineTuningJobs": "supervisedFineTuningJobId", "dpoJobs": "dpoJobId"}
 
 
@@ -80,8 +78,7 @@ class _Handler(FaultyHandler):
     ]
 
     def error_body(self, err: ApiError) -> tuple[str, Any]:
-        return "Status", {"error": {"code": err.status, "message": err.message,
-                                    "status": _STATUS_NAMES.get(err.status, "UNKNOWN")}}
+        return "Status", rpc_status_body(err)
 
     def _account(self, m: Any) -> str:
         if m["a"] != self.server_fake.account:

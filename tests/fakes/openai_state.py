@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import itertools
-import json
 import math
 import secrets
 import threading
@@ -18,17 +17,19 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import faults
+
 VALIDATING_TICKS = 2
 QUEUED_TICKS = 2
 
 
-class ApiError(Exception):
+class ApiError(faults.ApiError):
     """An error answer: HTTP status plus OpenAI's error object."""
 
     def __init__(self, status: int, message: str, code: str | None = None, param: str | None = None,
                  type_: str = "invalid_request_error"):
-        super().__init__(message)
-        self.status, self.code, self.param, self.type = status, code, param, type_
+        super().__init__(status, message, code)
+        self.param, self.type = param, type_
 
     def body(self) -> dict[str, Any]:
         return {"error": {"message": str(self), "type": self.type, "param": self.param, "code": self.code}}
@@ -328,7 +329,3 @@ class State:
         with self.lock:
             return {"files": len(self.files), "jobs": len(self.jobs),
                     "statuses": {j.id: self._render(j)["status"] for j in self.jobs.values()}}
-
-
-def dumps(value: Any) -> bytes:
-    return json.dumps(value).encode()

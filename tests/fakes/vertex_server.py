@@ -27,20 +27,16 @@ import itertools
 import json
 import math
 import re
-import socket
-import struct
 import threading
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
-from urllib.parse import parse_qsl, urlsplit
 
 try:
-    from .loopback import LoopbackServer
+    from .faults import ANY_PATH, ApiError, Fault, FaultyHandler, FaultyServer, rpc_status_body
 except ImportError:  # run by hand as a script
-    from loopback import LoopbackServer  # type: ignore[no-redef]
+    from faults import (ANY_PATH, ApiError, Fault, FaultyHandler, FaultyServer,  # type: ignore[no-redef]
+                        rpc_status_body)
 
 DEFAULT_SCRIPT = ("JOB_STATE_PENDING", "JOB_STATE_RUNNING", "JOB_STATE_RUNNING", "JOB_STATE_SUCCEEDED")
 TERMINAL = {"JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED"}
@@ -53,8 +49,6 @@ SPEC_FIELDS = {"trainingDatasetUri", "validationDatasetUri", "hyperParameters", 
 HYPER_FIELDS = {"epochCount", "learningRateMultiplier", "adapterSize", "beta"}
 LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
-STATUS_NAMES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-                409: "ALREADY_EXISTS", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
 _ROUTES = [
     ("POST", re.compile(r"^/(?P<parent>projects/[^/]+/locations/[^/]+)/tuningJobs$"), "create"),
     ("GET", re.compile(r"^/(?P<parent>projects/[^/]+/locations/[^/]+)/tuningJobs$"), "list"),
@@ -66,35 +60,19 @@ _ROUTES = [
 ]
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status, self.message = status, message
-
-    def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.status, "message": self.message,
-                          "status": STATUS_NAMES.get(self.status, "UNKNOWN")}}
-
-
-@dataclass
-class Fault:
-    op: str  # create, get, list, cancel
-    times: int
-    kind: str = "status"  # status, reset, hang
-    status: int = 500
-    headers: dict[str, str] | None = None
-    when: str = "before"  # before: instead of the call; after: once it took effect
-
-
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-class FakeVertex(LoopbackServer):
+class FakeVertex(FaultyServer):
+    """Faults and the request log (:mod:`.faults`) key on the operation: create, get, list,
+    cancel, generate."""
+
     def __init__(self, *, token: str | None = "test-token", script: tuple[str, ...] = DEFAULT_SCRIPT,
                  error: dict[str, Any] | None = None, read_uri: Callable[[str], bytes | None] | None = None,
                  auto_advance: bool = True, default_epochs: int = 3, lifetime: float | None = 120.0,
                  port: int = 0):
+        self._init_faults()
         self.token = token
         self.script, self.error = tuple(script), error
         self.read_uri = read_uri
@@ -102,9 +80,6 @@ class FakeVertex(LoopbackServer):
         self.default_epochs = default_epochs
         self.jobs: dict[str, dict[str, Any]] = {}
         self.creates: list[dict[str, Any]] = []  # every create body that made a job
-        self.requests: list[tuple[str, str, dict[str, str]]] = []  # (op, path, query)
-        self.faults: list[Fault] = []
-        self.created = threading.Event()
         self._lock = threading.RLock()
         self._ids = itertools.count(4_000_000_000_000_000_001)
         self._private: dict[str, dict[str, Any]] = {}  # job id -> script position, script, error
@@ -115,17 +90,13 @@ class FakeVertex(LoopbackServer):
         return f"http://127.0.0.1:{self.port}"
 
     # -- test control ----------------------------------------------------------------------------
-    def inject(self, op: str, *, status: int | None = None, times: int = 1, kind: str | None = None,
-               headers: dict[str, str] | None = None, when: str = "before") -> None:
+    def inject(self, op: str, *, status: int | None = None, times: int = 1,  # type: ignore[override]
+               kind: str | None = None, headers: dict[str, str] | None = None, when: str = "before") -> None:
         """Fault the next ``times`` calls of ``op`` (create, get, list, cancel)."""
-        with self._lock:
-            self.faults.append(Fault(op, times, kind or ("status" if status else "reset"), status or 500, headers, when))
+        self.add_fault(Fault(op, ANY_PATH, times, status, headers, kind or ("status" if status else "reset"),
+                             when=when))
 
-    def release(self) -> None:
-        """Let calls stalled by a ``hang`` fault go (they then reset the connection)."""
-        self._release.set()
-
-    def count(self, op: str) -> int:
+    def count(self, op: str) -> int:  # type: ignore[override]
         return sum(1 for o, _, _ in list(self.requests) if o == op)
 
     def advance(self, job_id: str, steps: int = 1) -> dict[str, Any]:
@@ -136,14 +107,6 @@ class FakeVertex(LoopbackServer):
 
     def job_id(self, name: str) -> str:
         return name.rsplit("/", 1)[-1]
-
-    def _fault(self, op: str, when: str) -> Fault | None:
-        with self._lock:
-            for fault in self.faults:
-                if fault.times > 0 and fault.op == op and fault.when == when:
-                    fault.times -= 1
-                    return fault
-        return None
 
     # -- state -----------------------------------------------------------------------------------
     def create(self, parent: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -276,101 +239,60 @@ class FakeVertex(LoopbackServer):
             return {}
 
 
-class _Handler(BaseHTTPRequestHandler):
+_FAULT_MESSAGES = {429: "Quota exceeded for aiplatform.googleapis.com/tuning_requests.",
+                   503: "The service is currently unavailable."}
+
+
+class _Handler(FaultyHandler):
     server_fake: FakeVertex
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed-ACK stall
+    routes = _ROUTES
+    json_type = "application/json; charset=UTF-8"
 
-    def log_message(self, *args: Any) -> None:  # quiet
-        pass
+    def error_body(self, err: ApiError) -> tuple[str, Any]:
+        return "Status", rpc_status_body(err)
 
-    def do_GET(self) -> None:
-        self._handle("GET")
+    def route_path(self, path: str) -> str:
+        return re.sub(r"^/v1(beta1)?(?=/)", "", path)
 
-    def do_POST(self) -> None:
-        self._handle("POST")
+    def fault_target(self, method: str, routed: Any) -> str:
+        return routed[0] if routed else method
 
-    def _reset(self) -> None:
-        """Close with a TCP RST: the client sees a connection reset, not an answer."""
-        self.close_connection = True
-        try:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
-        except OSError:
-            pass
-
-    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
-            self.send_header("Content-Length", str(len(data)))
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
-    def _apply(self, fault: Fault) -> None:
-        if fault.kind == "hang":
-            self.server_fake._release.wait(timeout=30)
-            self._reset()
-        elif fault.kind == "reset":
-            self._reset()
-        else:
-            message = {429: "Quota exceeded for aiplatform.googleapis.com/tuning_requests.",
-                       503: "The service is currently unavailable."}.get(fault.status, "Internal error encountered.")
-            self._send(fault.status, ApiError(fault.status, message).body(), fault.headers)
-
-    def _handle(self, method: str) -> None:
-        fake = self.server_fake
-        parts = urlsplit(self.path)
-        path = re.sub(r"^/v1(beta1)?(?=/)", "", parts.path)
-        query = dict(parse_qsl(parts.query))
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        for route_method, pattern, op in _ROUTES:
-            match = pattern.match(path)
-            if match and route_method == method:
-                break
-        else:
-            self._send(404, ApiError(404, f"Unknown request URL: {method} {parts.path}").body())
-            return
-        fake.requests.append((op, path, query))
-        fault = fake._fault(op, "before")
-        if fault is not None:
-            self._apply(fault)
-            return
+    def reject(self, method: str, url_path: str, routed: Any) -> ApiError | None:
+        if routed is None:
+            return ApiError(404, f"Unknown request URL: {method} {url_path}")
         token = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
-        if not token or (fake.token is not None and token != fake.token):
-            self._send(401, ApiError(401, "Request had invalid authentication credentials.").body())
-            return
-        groups = match.groupdict()
-        try:
-            if op == "create":
-                body = fake.create(groups["parent"], json.loads(raw or b"{}"))
-            elif op == "list":
-                body = fake.list(groups["parent"], query)
-            elif op == "get":
-                body = fake.get(groups["id"])
-            elif op == "generate":
-                from .vertex_generate import generate_content
+        if not token or (self.server_fake.token is not None and token != self.server_fake.token):
+            return ApiError(401, "Request had invalid authentication credentials.")
+        return None
 
-                body = generate_content(fake, groups["model"], json.loads(raw or b"{}"))
-            else:
-                body = fake.cancel(groups["id"])
-        except ApiError as err:
-            self._send(err.status, err.body())
-            return
+    def fault_error(self, fault: Fault) -> ApiError:
+        status = fault.status or 500
+        return ApiError(status, _FAULT_MESSAGES.get(status, "Internal error encountered."))
+
+    def dispatch(self, name: str, match: re.Match[str], query: dict[str, str], raw: bytes) -> tuple:
+        try:
+            return super().dispatch(name, match, query, raw)
         except ValueError:
-            self._send(400, ApiError(400, "Invalid JSON payload received.").body())
-            return
-        after = fake._fault(op, "after")
-        if after is not None:
-            self._apply(after)
-            return
-        self._send(200, body)
+            raise ApiError(400, "Invalid JSON payload received.") from None
+
+    # -- endpoints (match, query, raw body) -> (status, schema, body) ------------------------------
+    def _create(self, m: re.Match[str], _query: dict, raw: bytes) -> tuple:
+        return 200, "TuningJob", self.server_fake.create(m["parent"], json.loads(raw or b"{}"))
+
+    def _list(self, m: re.Match[str], query: dict, _raw: bytes) -> tuple:
+        return 200, "ListTuningJobsResponse", self.server_fake.list(m["parent"], query)
+
+    def _get(self, m: re.Match[str], _query: dict, _raw: bytes) -> tuple:
+        return 200, "TuningJob", self.server_fake.get(m["id"])
+
+    def _cancel(self, m: re.Match[str], _query: dict, _raw: bytes) -> tuple:
+        return 200, "Empty", self.server_fake.cancel(m["id"])
+
+    def _generate(self, m: re.Match[str], _query: dict, raw: bytes) -> tuple:
+        from .vertex_generate import generate_content
+
+        body = json.loads(raw or b"{}")
+        return 200, "GenerateContentResponse", generate_content(self.server_fake, m["model"], body)
 
 
 def _texts(value: Any):

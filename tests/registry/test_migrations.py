@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 
 import pytest
 
 from ftx.errors import RegistryError
 from ftx.registry import LATEST_VERSION, MIGRATIONS, Registry, registry_path
 from ftx.registry.migrations import Migration, migrate, schema_version
+from thread_helpers import errors_in_threads
 
 
 def _raw(path):
@@ -153,21 +153,12 @@ def test_misnumbered_migrations_are_a_programming_error(tmp_path):
 
 def test_concurrent_first_opens_migrate_once(tmp_path):
     path = tmp_path / "race.db"
-    errors: list[BaseException] = []
 
     def open_and_write(i: int) -> None:
-        try:
-            with Registry(path) as reg:
-                reg.create_run(f"r{i}", "local", {}, "h")
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        with Registry(path) as reg:
+            reg.create_run(f"r{i}", "local", {}, "h")
 
-    threads = [threading.Thread(target=open_and_write, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert errors_in_threads(open_and_write, 6) == []
     with Registry(path) as reg:
         assert schema_version(reg._conn) == LATEST_VERSION
         assert sorted(r.name for r in reg.list_runs()) == [f"r{i}" for i in range(6)]

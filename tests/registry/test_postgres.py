@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
 from ftx.errors import RegistryError
 from ftx.registry import LATEST_VERSION, Registry
+from thread_helpers import errors_in_threads
 
 pytest.importorskip("psycopg", reason="psycopg (extra 'postgres') is not installed")
 
@@ -78,21 +78,11 @@ def test_migrations_are_recorded_and_a_newer_database_is_refused(postgres_url):
 
 
 def test_concurrent_first_opens_migrate_once(postgres_url):
-    errors: list[BaseException] = []
-
     def open_and_write(i: int) -> None:
-        try:
-            with Registry(postgres_url) as reg:
-                reg.create_run(f"r{i}", "local", {}, "h")
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        with Registry(postgres_url) as reg:
+            reg.create_run(f"r{i}", "local", {}, "h")
 
-    threads = [threading.Thread(target=open_and_write, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert errors_in_threads(open_and_write, 6) == []
     with Registry(postgres_url) as reg:
         assert sorted(r.name for r in reg.list_runs()) == [f"r{i}" for i in range(6)]
 

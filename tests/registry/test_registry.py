@@ -6,7 +6,6 @@ import re
 import sqlite3
 import subprocess
 import sys
-import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from ftx.errors import RegistryError
 from ftx.registry import Registry, Run, new_run_id
 from ftx.registry import store
 from ftx.registry.models import parse_time
+from thread_helpers import errors_in_threads
 
 SNAPSHOT = {"name": "demo", "method": {"name": "lora", "r": 8}, "training": {"epochs": 2}}
 
@@ -243,25 +243,16 @@ def test_cost_difference(reg):
 def test_concurrent_writers_in_threads_lose_nothing(tmp_path):
     path = tmp_path / "busy.db"
     Registry(path).close()
-    errors: list[BaseException] = []
 
     def work(worker: int) -> None:
-        try:
-            with Registry(path) as reg:
-                for i in range(10):
-                    run = reg.create_run(f"w{worker}-{i}", "local", {}, "h")
-                    reg.update_run(run.id, status="running")
-                    reg.add_event(run.id, "info", "tick")
-                    reg.merge_json(run.id, "metrics", {f"w{worker}": i})
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        with Registry(path) as reg:
+            for i in range(10):
+                run = reg.create_run(f"w{worker}-{i}", "local", {}, "h")
+                reg.update_run(run.id, status="running")
+                reg.add_event(run.id, "info", "tick")
+                reg.merge_json(run.id, "metrics", {f"w{worker}": i})
 
-    threads = [threading.Thread(target=work, args=(w,)) for w in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert errors_in_threads(work, 4) == []
     with Registry(path) as reg:
         runs = reg.list_runs(limit=None)
         assert len(runs) == 40 and {r.status for r in runs} == {"running"}
@@ -269,24 +260,14 @@ def test_concurrent_writers_in_threads_lose_nothing(tmp_path):
 
 
 def test_one_registry_shared_by_threads(reg):
-    errors: list[BaseException] = []
-
     def work(worker: int) -> None:
-        try:
-            for i in range(10):
-                run = reg.create_run(f"s{worker}-{i}", "local", {}, "h")
-                reg.add_event(run.id, "info", "tick")
-                reg.update_run(run.id, status="running")
-                assert reg.get_run(run.id).status == "running"
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        for i in range(10):
+            run = reg.create_run(f"s{worker}-{i}", "local", {}, "h")
+            reg.add_event(run.id, "info", "tick")
+            reg.update_run(run.id, status="running")
+            assert reg.get_run(run.id).status == "running"
 
-    threads = [threading.Thread(target=work, args=(w,)) for w in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert errors_in_threads(work, 4) == []
     assert len(reg.list_runs(limit=None)) == 40
 
 

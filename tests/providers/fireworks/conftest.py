@@ -10,14 +10,10 @@ API_KEY = "fw_ftxtest0123456789abcdefXYZ"
 
 
 @pytest.fixture
-def fake_fireworks(monkeypatch):
+def fake_fireworks(monkeypatch, fast_hosted_env):
     with FakeFireworks(steps=3) as server:
         monkeypatch.setenv("FIREWORKS_BASE_URL", server.url)
         monkeypatch.setenv("FIREWORKS_API_KEY", API_KEY)
         monkeypatch.setenv("FIREWORKS_ACCOUNT_ID", server.account)
-        monkeypatch.setenv("FTX_POLL_INTERVAL", "0.01")
-        monkeypatch.setenv("FTX_RETRY_WAIT", "0.01")
-        monkeypatch.setenv("FTX_RETRY_MAX_WAIT", "0.05")
-        monkeypatch.setenv("FTX_HTTP_TIMEOUT", "5")
-        monkeypatch.setenv("FTX_TODAY", "2026-12-03")
+        fast_hosted_env("0.05", today="2026-12-03")
         yield server

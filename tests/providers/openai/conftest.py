@@ -8,30 +8,17 @@ from pathlib import Path
 import pytest
 
 from fakes.openai_server import FakeOpenAI
-from openai_test_helpers import API_KEY, chat_lines
+from hosted_test_helpers import write_data
+from openai_test_helpers import API_KEY
 
 
 @pytest.fixture
-def retry_waits(monkeypatch):
-    """The process-wide retry policy, made fast; its ``waits`` list records every back-off."""
-    from ftx import hosted_retry
-
-    policy = hosted_retry.RetryPolicy(attempts=5, initial_wait=0.01, max_wait=0.2, jitter=0.0)
-    monkeypatch.setattr(hosted_retry, "_default", policy)
-    return policy.waits
-
-
-@pytest.fixture
-def fake_openai(monkeypatch, retry_waits):
+def fake_openai(monkeypatch, retry_waits, fast_hosted_env):
     """A fake OpenAI server; the environment points the SDK (and subprocesses) at it."""
     with FakeOpenAI(lifetime=300) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.url)
         monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
-        monkeypatch.setenv("FTX_POLL_INTERVAL", "0.01")
-        monkeypatch.setenv("FTX_RETRY_WAIT", "0.01")
-        monkeypatch.setenv("FTX_RETRY_MAX_WAIT", "0.2")
-        monkeypatch.setenv("FTX_HTTP_TIMEOUT", "5")
-        monkeypatch.setenv("FTX_TODAY", "2026-11-23")
+        fast_hosted_env("0.2", today="2026-11-23")
         for var in ("OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT",
                     "OPENAI_API_VERSION"):
             monkeypatch.delenv(var, raising=False)
@@ -44,11 +31,7 @@ def make_recipe(tmp_path):
 
     def make(train: str | None = None, validation: str | None = None, extra: str = "", name: str = "demo",
              model: str = "gpt-4.1-mini-2025-04-14", objective: str = "sft") -> Path:
-        (tmp_path / "train.jsonl").write_text(train if train is not None else chat_lines(30), encoding="utf-8")
-        data = "data:\n  train: train.jsonl\n"
-        if validation is not None:
-            (tmp_path / "valid.jsonl").write_text(validation, encoding="utf-8")
-            data += "  validation: valid.jsonl\n"
+        data = write_data(tmp_path, train, validation)
         path = tmp_path / f"{name}.yaml"
         path.write_text(f"name: {name}\nmodel:\n  openai: {model}\n  azure-openai: {model}\n{data}"
                         f"objective: {objective}\nhyperparameters:\n  epochs: 2\n{extra}", encoding="utf-8")

@@ -5,13 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from hosted_test_helpers import chat_lines, runs_json  # noqa: F401 (the tests import them from here)
+
 API_KEY = "sk-test-ftx0123456789abcdefXYZ"  # a dummy in the shape of a real key: redaction must catch it
-
-
-def runs_json(cli) -> list[dict[str, Any]]:
-    r = cli("runs", "list", "--json")
-    assert r.exit_code == 0, r
-    return json.loads(r.stdout)
 
 
 def create_requests(server) -> list[dict[str, Any]]:
@@ -19,13 +15,6 @@ def create_requests(server) -> list[dict[str, Any]]:
     with server.state.lock:
         jobs = sorted(server.state.jobs.values(), key=lambda j: j.id)
         return [dict(j.request) for j in jobs]
-
-
-def chat_lines(n: int, start: int = 0) -> str:
-    return "".join(json.dumps({"messages": [
-        {"role": "system", "content": "You answer briefly."},
-        {"role": "user", "content": f"What is {i} plus {i}?"},
-        {"role": "assistant", "content": f"{i} plus {i} is {2 * i}."}]}) + "\n" for i in range(start, start + n))
 
 
 def dpo_lines(n: int) -> str:

@@ -10,13 +10,9 @@ API_KEY = "tgp_v1_ftxtest0123456789abcdefXYZ"
 
 
 @pytest.fixture
-def fake_together(monkeypatch):
+def fake_together(monkeypatch, fast_hosted_env):
     with FakeTogether(steps=3) as server:
         monkeypatch.setenv("TOGETHER_BASE_URL", server.url)
         monkeypatch.setenv("TOGETHER_API_KEY", API_KEY)
-        monkeypatch.setenv("FTX_POLL_INTERVAL", "0.01")
-        monkeypatch.setenv("FTX_RETRY_WAIT", "0.01")
-        monkeypatch.setenv("FTX_RETRY_MAX_WAIT", "0.05")
-        monkeypatch.setenv("FTX_HTTP_TIMEOUT", "5")
-        monkeypatch.setenv("FTX_TODAY", "2026-12-03")
+        fast_hosted_env("0.05", today="2026-12-03")
         yield server

@@ -10,7 +10,8 @@ import pytest
 
 from fakes.gcs import GcsEmulator
 from fakes.vertex_server import FakeVertex
-from vertex_test_helpers import BUCKET, LOCATION, PROJECT, TOKEN, chat_lines
+from hosted_test_helpers import write_data
+from vertex_test_helpers import BUCKET, LOCATION, PROJECT, TOKEN
 
 
 @pytest.fixture(scope="session")
@@ -28,26 +29,13 @@ def gcs(gcs_server, monkeypatch):
 
 
 @pytest.fixture
-def retry_waits(monkeypatch):
-    """The process-wide retry policy, made fast; its ``waits`` list records every back-off."""
-    from ftx import hosted_retry
-
-    policy = hosted_retry.RetryPolicy(attempts=5, initial_wait=0.01, max_wait=0.2, jitter=0.0)
-    monkeypatch.setattr(hosted_retry, "_default", policy)
-    return policy.waits
-
-
-@pytest.fixture
-def vertex_env(monkeypatch, tmp_path):
+def vertex_env(monkeypatch, tmp_path, fast_hosted_env):
     """Settings for a Vertex run, minus the endpoint; ADC can never reach the network."""
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", PROJECT)
     monkeypatch.setenv("GOOGLE_CLOUD_LOCATION", LOCATION)
     monkeypatch.setenv("FTX_VERTEX_BUCKET", BUCKET)
     monkeypatch.setenv("FTX_VERTEX_ACCESS_TOKEN", TOKEN)
-    monkeypatch.setenv("FTX_POLL_INTERVAL", "0.01")
-    monkeypatch.setenv("FTX_RETRY_WAIT", "0.01")
-    monkeypatch.setenv("FTX_RETRY_MAX_WAIT", "0.2")
-    monkeypatch.setenv("FTX_HTTP_TIMEOUT", "5")
+    fast_hosted_env("0.2")
     # google.auth.default() must fail at once (never probe the GCE metadata server).
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "no-adc.json"))
     monkeypatch.setenv("NO_GCE_CHECK", "True")
@@ -69,11 +57,7 @@ def make_recipe(tmp_path):
 
     def make(train: str | None = None, validation: str | None = None, extra: str = "", name: str = "demo",
              model: str = "gemini-3-flash-lite", objective: str = "sft", epochs: str = "2") -> Path:
-        (tmp_path / "train.jsonl").write_text(train if train is not None else chat_lines(30), encoding="utf-8")
-        data = "data:\n  train: train.jsonl\n"
-        if validation is not None:
-            (tmp_path / "valid.jsonl").write_text(validation, encoding="utf-8")
-            data += "  validation: valid.jsonl\n"
+        data = write_data(tmp_path, train, validation)
         path = tmp_path / f"{name}.yaml"
         hyper = f"hyperparameters:\n  epochs: {epochs}\n"
         if extra.startswith("hyperparameters:\n") or "\nhyperparameters:\n" in extra:
