@@ -312,13 +312,20 @@ class DedupeIndex:
         for band in self._bands:
             yield from _equal_runs(band, self.near_count, self._has_bands)
 
-    def _near_pairs(self, uf: _UnionFind) -> None:
-        """Union every verified near-duplicate pair of unique examples."""
-        for run in self._same_text():
+    def _near_pairs(self, uf: _UnionFind, allowed: set[int] | None = None) -> None:
+        """Union every verified near-duplicate pair of unique examples (of ``allowed`` ones)."""
+        def runs(found: Iterator[list[int]]) -> Iterator[list[int]]:
+            for run in found:
+                if allowed is not None:
+                    run = [u for u in run if u in allowed]
+                if len(run) >= 2:
+                    yield run
+
+        for run in runs(self._same_text()):
             for u in run[1:]:
                 uf.union(run[0], u)
         rejected: set[tuple[int, int]] = set()
-        for run in self._runs():
+        for run in runs(self._runs()):
             if len(run) <= _FULL_RUN:
                 for i, u in enumerate(run):
                     for v in run[i + 1:]:
@@ -344,23 +351,27 @@ class DedupeIndex:
 
     # -- results ---------------------------------------------------------------------------
 
-    def report(self) -> DuplicateReport:
-        """Exact and near-duplicate groups over everything added."""
-        n = len(self._class)
-        exact: dict[int, list[int]] = {}
-        for eid in range(n):
+    def report(self, side: int | None = None) -> DuplicateReport:
+        """Exact and near-duplicate groups over everything added, or over the examples added
+        with ``side`` only (the validation set's own duplicates, from the index that also holds
+        the training set for the leak check)."""
+        eids = range(len(self._class)) if side is None else [e for e in range(len(self._class))
+                                                              if self._side[e] == side]
+        n = len(eids)
+        exact: dict[int, list[int]] = {}  # class (first example id, of any side) -> its examples here
+        for eid in eids:
             exact.setdefault(self._class[eid], []).append(eid)
+        uid_of = {eid: uid for uid, eid in enumerate(self._unique)}
+        present = [uid_of[first] for first in exact]  # unique numbers of the classes here
         uf = _UnionFind(len(self._unique))
-        self._near_pairs(uf)
+        self._near_pairs(uf, None if side is None else set(present))
         components: dict[int, list[int]] = {}
-        for uid in range(len(self._unique)):
+        for uid in sorted(present):
             components.setdefault(uf.find(uid), []).append(uid)
         report = DuplicateReport(examples=n, near_limited=self._near_limited)
-        near_unique = set(self._unique[:self.near_count])
-        report.near_checked = sum(1 for eid in range(n) if self._class[eid] in near_unique) \
-            if self._near_limited else n
-        report.exact_duplicates = n - len(self._unique)
-        report.near_duplicates = len(self._unique) - len(components)
+        report.near_checked = sum(len(exact[self._unique[u]]) for u in present if u < self.near_count)
+        report.exact_duplicates = n - len(present)
+        report.near_duplicates = len(present) - len(components)
         report.exact_groups = [DuplicateGroup("exact", [self.where(e) for e in ids])
                                for ids in exact.values() if len(ids) > 1]
         for uids in components.values():

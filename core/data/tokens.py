@@ -153,6 +153,10 @@ def get_counter(spec: str | None = None) -> TokenCounter:
     Raises :class:`FtxError` for a spec that names nothing known, or a tokenizer that cannot be
     loaded offline."""
     key = (spec or "chars").strip()
+    if not key.startswith("hf:") and key.lower() not in ("chars", "characters", "char"):
+        # One counter (and one memo) per encoding, however it is named: the data plan asks for
+        # the model's counter, the provider's checks and the estimate for its encoding.
+        key = encoding_for_model(key) or key
     return _cached_counter(key)
 
 
