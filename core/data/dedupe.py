@@ -306,11 +306,16 @@ class DedupeIndex:
         self._flush()
         return _equal_runs(self._normh, self.near_count, self._normh)
 
-    def _runs(self) -> Iterator[list[int]]:
-        """Lists of unique numbers that share an LSH bucket in some band (size >= 2)."""
+    def _runs(self) -> list[list[int]]:
+        """Lists of unique numbers that share an LSH bucket in some band (size >= 2); kept until
+        the index grows, since a command asks for them several times (each set's duplicates, the
+        leak check)."""
         self._flush()
-        for band in self._bands:
-            yield from _equal_runs(band, self.near_count, self._has_bands)
+        cached = getattr(self, "_runs_cache", None)
+        if cached is None or cached[0] != self.near_count:
+            runs = [run for band in self._bands for run in _equal_runs(band, self.near_count, self._has_bands)]
+            self._runs_cache = cached = (self.near_count, runs)
+        return cached[1]
 
     def _near_pairs(self, uf: _UnionFind, allowed: set[int] | None = None) -> None:
         """Union every verified near-duplicate pair of unique examples (of ``allowed`` ones)."""

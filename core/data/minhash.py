@@ -72,22 +72,21 @@ def canonical(example: Example) -> str:
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
 def _plain_key(example: Example) -> str | None:
     """A cheaper stand-in for :func:`canonical` when every message is only a role and a text and
-    the example has no replies or tools: the JSON of [kind, role, text, role, text ...]. It is
-    injective over such examples, and kept apart from canonical forms (which open with ``[``)."""
+    the example has no replies or tools: kind, roles and texts, each prefixed by its length (so
+    the key is injective over such examples), kept apart from canonical forms (which open with
+    ``[``) by its first character."""
     if example.chosen is not None or example.rejected is not None or example.tools is not None:
         return None
-    flat: list = [example.kind]
+    parts = ["p", str(len(example.kind)), ":", example.kind]
     for m in example.messages:
         if m.name is not None or m.weight is not None or m.tool_calls is not None or m.tool_call_id is not None:
             return None
-        flat.append(m.role)
-        flat.append(m.content if m.content is not None else "")
-    return "p" + _dumps(flat)
+        text = m.content if m.content is not None else ""
+        parts.append(f"{len(m.role)}:{m.role}{len(text)}:")
+        parts.append(text)
+    return "".join(parts)
 
 
 def exact_hash(example: Example) -> int:
