@@ -4,7 +4,12 @@ against a bare ``json.loads`` loop over the same file in the same run (the floor
 Issue 13's goal: 1M examples in under 2 minutes on the 2-core machine. Records wall and CPU
 seconds and the peak RSS of each process (wait4).
 
-Writes benchmarks/results/data_stats.json. Run: .venv/bin/python benchmarks/bench_data_stats.py [--million]
+Generated files can be kept and reused (``--data-dir``: ``chat_N.jsonl`` there is made once);
+each size runs ``--repeat`` times, ftx and the loop interleaved, and the figures are medians. The
+machine is shared: the load average is recorded beside them.
+
+Writes benchmarks/results/data_stats.json. Run:
+.venv/bin/python benchmarks/bench_data_stats.py [--million] [--repeat 3] [--data-dir /tmp/chat]
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,29 +40,47 @@ def run(cmd: list[str]) -> dict[str, float]:
             "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
 
 
+def _median(rows: list[dict[str, float]]) -> dict[str, float]:
+    return {k: round(statistics.median(r[k] for r in rows), 2) for k in rows[0]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--million", action="store_true", help="also 1,000,000 examples")
     parser.add_argument("--sizes", default=None, help="comma-separated sizes (overrides the defaults)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per size (1M: at most this, default 1)")
+    parser.add_argument("--data-dir", default=None, help="keep and reuse the generated files here")
     parser.add_argument("--out", default=str(HERE / "results" / "data_stats.json"))
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [100_000] + ([1_000_000] if args.million else [])
     rows = []
+    load_before = [round(x, 2) for x in os.getloadavg()]
     with tempfile.TemporaryDirectory(prefix="ftx-bench-stats-") as tmp:
+        folder = Path(args.data_dir or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
         for n in sizes:
-            path = Path(tmp) / f"chat_{n}.jsonl"
-            make_chat_file(path, n)
-            ftx = run([FTX, "data", "stats", str(path), "--json"])
-            base = run([sys.executable, "-c", BASELINE_LOOP, str(path)])
-            row = {"examples": n, "bytes": path.stat().st_size, "ftx": ftx, "json_loop": base,
+            path = folder / f"chat_{n}.jsonl"
+            if not path.exists():
+                make_chat_file(path.with_suffix(".part"), n)
+                path.with_suffix(".part").rename(path)
+            repeat = args.repeat if n < 1_000_000 else 1
+            ftx_runs, base_runs = [], []
+            for _ in range(repeat):
+                ftx_runs.append(run([FTX, "data", "stats", str(path), "--json"]))
+                base_runs.append(run([sys.executable, "-c", BASELINE_LOOP, str(path)]))
+            ftx, base = _median(ftx_runs), _median(base_runs)
+            row = {"examples": n, "bytes": path.stat().st_size, "repeats": repeat, "ftx": ftx, "json_loop": base,
                    "ratio_wall": round(ftx["wall_s"] / max(base["wall_s"], 1e-9), 1),
-                   "examples_per_cpu_s": round(n / max(ftx["cpu_s"], 1e-9))}
+                   "ratio_cpu": round(ftx["cpu_s"] / max(base["cpu_s"], 1e-9), 1),
+                   "examples_per_cpu_s": round(n / max(ftx["cpu_s"], 1e-9)),
+                   "load_average": [round(x, 2) for x in os.getloadavg()]}
             rows.append(row)
             print(f"  {n:>9,} examples: ftx data stats {ftx['wall_s']:.1f} s wall / {ftx['cpu_s']:.1f} s CPU, "
                   f"peak {ftx['peak_rss_mb']:,.0f} MB; json.loads loop {base['wall_s']:.1f} s", flush=True)
-            path.unlink()
-    result = {"load_average_at_end": [round(x, 2) for x in os.getloadavg()], "runs": rows,
-              "goal": "1M examples in under 120 s"}
+            if not args.data_dir:
+                path.unlink()
+    result = {"load_average_before": load_before, "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+              "runs": rows, "goal": "1M examples in under 120 s"}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

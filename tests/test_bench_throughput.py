@@ -42,3 +42,28 @@ def test_bench_startup_writes_every_command_and_the_job_lookup(tmp_path):
     assert result["baseline"]["cpu_s"] > 0 and "ftx estimate" in result["commands"]
     assert all(r["ratio_cpu"] > 0 for r in result["commands"].values())
     assert result["job_lookup"]["job_lookup_indexed_s"] >= 0
+
+
+@pytest.mark.slow
+def test_bench_data_stats_and_dedupe_quick_write_their_figures(tmp_path):
+    out = tmp_path / "data_stats.json"
+    proc = _run("bench_data_stats.py", "--sizes", "3000", "--repeat", "1", "--out", str(out), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    row = json.loads(out.read_text())["runs"][0]
+    assert row["examples"] == 3000 and row["ftx"]["cpu_s"] > 0 and row["json_loop"]["wall_s"] > 0
+    out = tmp_path / "dedupe.json"
+    proc = _run("bench_dedupe.py", "--examples", "1500", "--out", str(out), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    ours = result["variants"]["ftx_numpy"]
+    assert ours["planted_found"] == result["variants"]["ftx_pure_python"]["planted_found"] >= result["planted"] - 2
+
+
+@pytest.mark.slow
+def test_bench_hosted_launch_quick_creates_one_job_per_repeat(tmp_path):
+    out = tmp_path / "hosted_launch.json"
+    proc = _run("bench_hosted_launch.py", "--examples", "200", "--repeat", "1", "--out", str(out), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["jobs_created"] == [2]  # the SDK script's job and ftx's
+    assert result["ratio_wall"] > 0 and result["ftx_dry_run"]["wall_s"] > 0

@@ -25,13 +25,6 @@ def _examples(path: str, fmt: str, invalid: dict[str, list]) -> Iterator:
     yield from iter_examples(path, fmt, invalid[path])
 
 
-def _feed(examples: Iterator, index, side: int) -> Iterator:
-    """Pass examples through, adding each to the leakage index on the way."""
-    for example in examples:
-        index.add(example, side=side)
-        yield example
-
-
 @click.command("stats")
 @click.argument("file")
 @click.option("--validation", "validation", metavar="FILE",
@@ -57,16 +50,13 @@ def stats(file: str, validation: str | None, tokenizer: str | None, max_length: 
 
     counter = get_counter(tokenizer)
     invalid: dict[str, list] = {}
-    leak_index = DedupeIndex() if validation else None
-    train_examples = _examples(file, fmt, invalid)
-    if leak_index is not None:
-        train_examples = _feed(train_examples, leak_index, 0)
-    train_stats = compute_stats(train_examples, counter, max_length, stratify_by)
+    index = DedupeIndex()  # one index: each set's duplicates, then the leak check
+    train_stats = compute_stats(_examples(file, fmt, invalid), counter, max_length, stratify_by, index=index)
     val_stats = leaks = None
     if validation:
-        val_examples = _feed(_examples(validation, fmt, invalid), leak_index, 1)
-        val_stats = compute_stats(val_examples, counter, max_length, stratify_by)
-        leaks = leak_index.leaks()
+        val_stats = compute_stats(_examples(validation, fmt, invalid), counter, max_length, stratify_by,
+                                  index=index, side=1)
+        leaks = index.leaks()
     warnings = []
     for path, found in invalid.items():
         if found:

@@ -95,6 +95,10 @@ def dataset_warnings(stats: "DatasetStats", validation_stats: "DatasetStats | No
     if stats.examples == 0:
         return ["The training data holds no valid examples."]
     out = [_size_warning(stats.examples, hosted_minimum), _duplicate_warning(stats, "training")]
+    for side, found in (("training", stats), ("validation", validation_stats)):
+        note = found.duplicates.limit_note() if found is not None else None
+        if note:
+            out.append(f"Near duplicates of the {side} set: {note}; raise FTX_DEDUPE_MAX_MB to check them all.")
     leaked = _leak_lines(overlap)
     if leaked:
         out.append(f"{len(leaked)} validation example{'s duplicate' if len(leaked) != 1 else ' duplicates'} "

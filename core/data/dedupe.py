@@ -7,36 +7,61 @@ Near duplicates are found on the example's *normalized text*: the non-system tur
 prompt shared by every example would otherwise make everything look alike), lowercased, with
 punctuation stripped and whitespace collapsed. Two examples are near duplicates when their
 normalized texts are equal, or when the Jaccard similarity of their word 3-shingle sets is at
-least ``threshold`` (0.8). Candidates come from MinHash + LSH (one-permutation MinHash with
-rotation densification, 128 bins in 16 bands of 8: a pair at Jaccard 0.8 becomes a candidate
-with probability >= 0.95, at 0.5 with ~0.07 for long texts; short texts, whose bins are mostly
-borrowed, collide more often, which costs verification time, not accuracy). Every candidate is
+least ``threshold`` (0.8). Candidates come from MinHash + LSH: one-permutation MinHash with
+optimal densification (Shrivastava 2017), 128 bins of which 126 form 21 bands of 6, so a pair at
+Jaccard 0.8 becomes a candidate with probability 0.998, at 0.5 with 0.28 and at 0.3 with 0.015. Every candidate is
 verified on a bottom-128 sketch of its shingle hashes, which is the whole set (so the Jaccard is
-exact) for examples of up to 128 distinct shingles, and a bottom-k estimate for longer ones (standard
-error ~0.035 at 0.8). Groups are the connected components of the verified pairs.
+exact) for examples of up to 128 distinct shingles, and a bottom-k estimate for longer ones
+(standard error ~0.035 at 0.8). Groups are the connected components of the verified pairs.
 
-Everything is deterministic (CRC-32 and integer-tuple hashes, no random seeds), pure Python and
-streaming: each example leaves under 1 KB behind whatever its length (measured: 0.77 KB for
-~140-word examples, 1.1 KB peak while grouping). Measured speed: 100,000 examples of ~140 words
-in ~23 s of CPU on a busy 2-core machine (~230 us each: normalizing, hashing, MinHash). LSH
-buckets that gather more than ``_FULL_RUN`` examples (templated data) are verified against a few
-representatives only, so near duplicates found there are a lower bound.
+Everything is deterministic (CRC-32 and fixed 64-bit mixing, no random seeds) and streaming.
+Fingerprints are computed per chunk of ``CHUNK`` examples with numpy (:mod:`ftx.data.minhash_np`)
+when numpy is installed and the index is large enough to repay its import; in pure Python
+otherwise, with identical results (a whole index: ~100 vs ~370 us of CPU per example on the shared
+2-core machine). Why not ``datasketch``: it hashes each shingle in Python and permutes per example,
+and its LSH keeps Python dicts and sets per band: on the same data it took ~290 us per example,
+5.6x the memory, and found 334 of 381 planted near copies where this index found 380
+(``benchmarks/bench_dedupe.py``, docs/benchmarks.md).
+
+Memory: each example the near-duplicate check covers keeps ~0.2 KB plus 4 bytes per distinct
+shingle up to 128 (~0.5 KB for ~100-word examples); the exact check keeps ~0.13 KB per example.
+The near-duplicate index stops growing at ``FTX_DEDUPE_MAX_MB`` megabytes (default 1024): later
+examples are still checked for exact copies, and the report says how many the near check covered
+(``near_checked``, ``near_limited``) rather than dropping them silently. LSH buckets that gather
+more than ``_FULL_RUN`` examples (templated data) are verified against a few representatives
+only, so near duplicates found there are a lower bound.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import sys
 from array import array
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
 from ..example import Example
-from .minhash import (BANDS, SKETCH, THRESHOLD, band_keys, canonical, exact_hash, jaccard, near_words,  # noqa: F401
-                      normalized_text, shingle_hashes)
+from .minhash import (BANDS, SKETCH, THRESHOLD, band_keys, canonical, exact_hash, fingerprint_ids,  # noqa: F401
+                      jaccard, near_words, normalized_text, shingle_hashes, word_ids)
 
 _FULL_RUN = 48  # LSH buckets up to this size are verified pairwise
 _REPS = 8  # larger buckets: each member is checked against this many representatives
 _MATCHES = 3  # training lines named per leaked validation example
+CHUNK = 4096  # examples fingerprinted per numpy call
+_NUMPY_FROM = 512  # a smaller index is fingerprinted in pure Python (numpy's import costs more)
+DEFAULT_MAX_MB = 1024
+_EXACT_BYTES = 130  # per example: class, side, source arrays and the first-of-hash dict entry
+_NEAR_BYTES = 190  # per near-indexed example: band keys, text hash, offsets (sketch extra)
+
+
+def max_index_bytes() -> int:
+    """The near-duplicate index's memory bound: ``FTX_DEDUPE_MAX_MB`` (default 1024) megabytes."""
+    try:
+        mb = float(os.environ.get("FTX_DEDUPE_MAX_MB", DEFAULT_MAX_MB))
+    except ValueError:
+        mb = DEFAULT_MAX_MB
+    return int(max(mb, 0) * 1024 * 1024)
 
 
 @dataclass
@@ -57,6 +82,8 @@ class DuplicateReport:
     near_groups: list[DuplicateGroup] = field(default_factory=list)
     exact_duplicates: int = 0  # examples that exactly copy an earlier one
     near_duplicates: int = 0  # examples that nearly copy an earlier one (and are not exact copies)
+    near_checked: int = 0  # examples the near-duplicate check covered (all unless near_limited)
+    near_limited: bool = False  # FTX_DEDUPE_MAX_MB stopped the near-duplicate index
 
     @property
     def share(self) -> float:
@@ -70,7 +97,16 @@ class DuplicateReport:
             "exact_groups": [g.to_dict() for g in self.exact_groups[:max_groups]],
             "near_groups": [g.to_dict() for g in self.near_groups[:max_groups]],
             "groups_truncated": max(len(self.exact_groups), len(self.near_groups)) > max_groups,
+            "near_checked": self.near_checked, "near_limited": self.near_limited,
         }
+
+    def limit_note(self) -> str | None:
+        """One line when the memory bound kept examples out of the near-duplicate check."""
+        if not self.near_limited:
+            return None
+        return (f"the near-duplicate check covered the first {self.near_checked:,} of {self.examples:,} "
+                f"examples (memory bound FTX_DEDUPE_MAX_MB={max_index_bytes() // (1024 * 1024)}); the rest "
+                "were checked for exact copies only")
 
 
 @dataclass
@@ -93,6 +129,8 @@ class OverlapReport:
 
     validation_examples: int = 0
     leaks: list[Leak] = field(default_factory=list)
+    near_checked: int = 0  # validation examples the near-duplicate comparison covered
+    near_limited: bool = False  # FTX_DEDUPE_MAX_MB kept some out (they were compared exactly only)
 
     def __len__(self) -> int:
         return len(self.leaks)
@@ -106,7 +144,8 @@ class OverlapReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"validation_examples": self.validation_examples, "leaked": len(self.leaks),
-                "leaks": [leak.to_dict() for leak in self.leaks]}
+                "leaks": [leak.to_dict() for leak in self.leaks],
+                "near_checked": self.near_checked, "near_limited": self.near_limited}
 
 
 class _UnionFind:
@@ -131,7 +170,9 @@ class DedupeIndex:
 
     Only the first of each exact-duplicate class ("unique" example) enters the near-duplicate
     index; its copies follow it through the exact class. Storage is flat arrays, so an example
-    costs a few hundred bytes whatever its length.
+    costs a few hundred bytes whatever its length. Unique examples are numbered in order; the
+    near-duplicate index holds the first ``near_count`` of them (all, unless the memory bound of
+    :func:`max_index_bytes` was reached). Their fingerprints are computed a chunk at a time.
     """
 
     def __init__(self, threshold: float = THRESHOLD):
@@ -145,15 +186,25 @@ class DedupeIndex:
         self._class = array("q")  # example id -> id of the first example with the same hash
         self._first: dict[int, int] = {}  # exact hash -> first example id
         self._unique = array("q")  # unique number -> example id
-        self._normh = array("q")  # unique number -> hash of the normalized text (0: none)
+        self._normh = array("q")  # near number (= unique number) -> hash of the normalized text (0: none)
         self._bands = [array("q") for _ in range(BANDS)]
         self._has_bands = bytearray()
         self._sketches = array("I")  # bottom-k sketches, end to end
         self._sketch_end = array("q")
         self._full = bytearray()
+        self._pending_ids = array("Q")  # word ids of examples not fingerprinted yet, end to end
+        self._pending_counts = array("q")
+        self._max_bytes = max_index_bytes()
+        self._bytes = 0
+        self._near_limited = False
 
     def __len__(self) -> int:
         return len(self._class)
+
+    @property
+    def near_count(self) -> int:
+        """Unique examples in the near-duplicate index (a prefix of the unique numbers)."""
+        return len(self._normh)
 
     def where(self, eid: int) -> str:
         """How reports name example ``eid``: file:line, or its label."""
@@ -178,24 +229,67 @@ class DedupeIndex:
         self._side.append(side)
         first = self._first.setdefault(exact_hash(example), eid)
         self._class.append(first)
+        self._bytes += _EXACT_BYTES
         if first != eid:
             return eid
-        uid = len(self._unique)
         self._unique.append(eid)
+        if self._near_limited:
+            return eid
         words = near_words(example)
+        self._bytes += _NEAR_BYTES + 4 * min(len(words), SKETCH)
+        if self._bytes > self._max_bytes:
+            # The bound is reached: this and later examples get the exact check only, and the
+            # reports say so (the near-indexed examples stay a prefix of the unique numbers).
+            self._near_limited = True
+            return eid
         norm = " ".join(words).encode()
         self._normh.append(int.from_bytes(hashlib.blake2b(norm, digest_size=8).digest(), "little",
                                           signed=True) or 1 if norm else 0)
-        hashes = sorted(shingle_hashes(words))
-        # An example without words gets keys of its own; _runs drops it should one collide.
-        keys = band_keys(hashes) if hashes else [-(uid + 1)] * BANDS
-        for band, key in zip(self._bands, keys):
-            band.append(key)
-        self._has_bands.append(1 if hashes else 0)
-        self._sketches.extend(hashes[:SKETCH])
-        self._sketch_end.append(len(self._sketches))
-        self._full.append(1 if len(hashes) <= SKETCH else 0)
+        self._pending_ids.extend(word_ids(words))
+        self._pending_counts.append(len(words))
+        if len(self._pending_counts) >= CHUNK:
+            self._flush()
         return eid
+
+    def _flush(self) -> None:
+        """Fingerprint the examples added since the last flush."""
+        counts = self._pending_counts
+        if not counts:
+            return
+        uid0 = len(self._has_bands)
+        if _use_numpy(len(counts) + uid0):
+            import numpy as np
+
+            from .minhash_np import fingerprints
+
+            n_counts = np.frombuffer(counts, dtype=np.int64)
+            keys, sketches, lengths, whole = fingerprints(np.frombuffer(self._pending_ids, dtype=np.uint64),
+                                                          n_counts)
+            has = n_counts > 0
+            # An example without words gets keys of its own; _runs drops it should one collide.
+            keys[~has] = -(np.arange(uid0, uid0 + len(counts))[~has, None] + 1)
+            for band, column in zip(self._bands, keys.T):
+                band.frombytes(np.ascontiguousarray(column).tobytes())
+            self._has_bands.extend(has.astype(np.uint8).tobytes())
+            self._sketches.frombytes(sketches.astype(np.uint32).tobytes())
+            end = self._sketch_end[-1] if self._sketch_end else 0
+            self._sketch_end.frombytes((np.cumsum(lengths) + end).astype(np.int64).tobytes())
+            self._full.extend(whole.astype(np.uint8).tobytes())
+        else:
+            ids = self._pending_ids
+            at = 0
+            for i, n in enumerate(counts):
+                keys, sketch, whole = fingerprint_ids(ids[at:at + n].tolist())
+                at += n
+                keys = keys or [-(uid0 + i + 1)] * BANDS
+                for band, key in zip(self._bands, keys):
+                    band.append(key)
+                self._has_bands.append(1 if n else 0)
+                self._sketches.extend(sketch)
+                self._sketch_end.append(len(self._sketches))
+                self._full.append(1 if whole else 0)
+        self._pending_ids = array("Q")
+        self._pending_counts = array("q")
 
     # -- verification ----------------------------------------------------------------------
 
@@ -211,20 +305,34 @@ class DedupeIndex:
 
     def _same_text(self) -> Iterator[list[int]]:
         """Runs of unique numbers whose normalized texts are equal (size >= 2)."""
-        return _equal_runs(self._normh, len(self._unique), self._normh.__getitem__)
+        self._flush()
+        return _equal_runs(self._normh, self.near_count, self._normh)
 
-    def _runs(self) -> Iterator[list[int]]:
-        """Lists of unique numbers that share an LSH bucket in some band (size >= 2)."""
-        for band in self._bands:
-            yield from _equal_runs(band, len(self._unique), self._has_bands.__getitem__)
+    def _runs(self) -> list[list[int]]:
+        """Lists of unique numbers that share an LSH bucket in some band (size >= 2); kept until
+        the index grows, since a command asks for them several times (each set's duplicates, the
+        leak check)."""
+        self._flush()
+        cached = getattr(self, "_runs_cache", None)
+        if cached is None or cached[0] != self.near_count:
+            runs = [run for band in self._bands for run in _equal_runs(band, self.near_count, self._has_bands)]
+            self._runs_cache = cached = (self.near_count, runs)
+        return cached[1]
 
-    def _near_pairs(self, uf: _UnionFind) -> None:
-        """Union every verified near-duplicate pair of unique examples."""
-        for run in self._same_text():
+    def _near_pairs(self, uf: _UnionFind, allowed: set[int] | None = None) -> None:
+        """Union every verified near-duplicate pair of unique examples (of ``allowed`` ones)."""
+        def runs(found: Iterator[list[int]]) -> Iterator[list[int]]:
+            for run in found:
+                if allowed is not None:
+                    run = [u for u in run if u in allowed]
+                if len(run) >= 2:
+                    yield run
+
+        for run in runs(self._same_text()):
             for u in run[1:]:
                 uf.union(run[0], u)
         rejected: set[tuple[int, int]] = set()
-        for run in self._runs():
+        for run in runs(self._runs()):
             if len(run) <= _FULL_RUN:
                 for i, u in enumerate(run):
                     for v in run[i + 1:]:
@@ -250,20 +358,27 @@ class DedupeIndex:
 
     # -- results ---------------------------------------------------------------------------
 
-    def report(self) -> DuplicateReport:
-        """Exact and near-duplicate groups over everything added."""
-        n = len(self._class)
-        exact: dict[int, list[int]] = {}
-        for eid in range(n):
+    def report(self, side: int | None = None) -> DuplicateReport:
+        """Exact and near-duplicate groups over everything added, or over the examples added
+        with ``side`` only (the validation set's own duplicates, from the index that also holds
+        the training set for the leak check)."""
+        eids = range(len(self._class)) if side is None else [e for e in range(len(self._class))
+                                                              if self._side[e] == side]
+        n = len(eids)
+        exact: dict[int, list[int]] = {}  # class (first example id, of any side) -> its examples here
+        for eid in eids:
             exact.setdefault(self._class[eid], []).append(eid)
+        uid_of = {eid: uid for uid, eid in enumerate(self._unique)}
+        present = [uid_of[first] for first in exact]  # unique numbers of the classes here
         uf = _UnionFind(len(self._unique))
-        self._near_pairs(uf)
+        self._near_pairs(uf, None if side is None else set(present))
         components: dict[int, list[int]] = {}
-        for uid in range(len(self._unique)):
+        for uid in sorted(present):
             components.setdefault(uf.find(uid), []).append(uid)
-        report = DuplicateReport(examples=n)
-        report.exact_duplicates = n - len(self._unique)
-        report.near_duplicates = len(self._unique) - len(components)
+        report = DuplicateReport(examples=n, near_limited=self._near_limited)
+        report.near_checked = sum(len(exact[self._unique[u]]) for u in present if u < self.near_count)
+        report.exact_duplicates = n - len(present)
+        report.near_duplicates = len(present) - len(components)
         report.exact_groups = [DuplicateGroup("exact", [self.where(e) for e in ids])
                                for ids in exact.values() if len(ids) > 1]
         for uids in components.values():
@@ -308,7 +423,10 @@ class DedupeIndex:
                 matches.sort(key=lambda m: (-m[0], m[1]))
                 found[eid] = ("near", [self.where(self._unique[t]) for _, t in matches[:_MATCHES]],
                               matches[0][0])
-        report = OverlapReport(validation_examples=sum(1 for s in sides if s == 1))
+        report = OverlapReport(validation_examples=sum(1 for s in sides if s == 1), near_limited=self._near_limited)
+        indexed = set(self._unique[:self.near_count]) if self._near_limited else None
+        report.near_checked = sum(1 for eid in range(len(self._class)) if sides[eid] == 1
+                                  and (indexed is None or self._class[eid] in indexed))
         for eid in range(len(self._class)):
             leak = found.get(self._class[eid]) if sides[eid] == 1 else None
             if leak is not None:
@@ -316,17 +434,52 @@ class DedupeIndex:
         return report
 
 
+def _use_numpy(size: int) -> bool:
+    """Numpy for an index of ``size`` examples: when installed, and the index is large enough to
+    repay its import (or it is imported already). ``FTX_DEDUPE_NUMPY=0`` forces pure Python."""
+    if os.environ.get("FTX_DEDUPE_NUMPY") == "0":
+        return False
+    if size < _NUMPY_FROM and "numpy" not in sys.modules:
+        return False
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _equal_runs(keys: array, n: int, keep) -> Iterator[list[int]]:
-    """Sorted lists (size >= 2) of the positions in ``keys[:n]`` that hold equal keys."""
+    """Sorted lists (size >= 2) of the positions in ``keys[:n]`` that hold equal keys, keeping
+    positions whose ``keep`` entry is true."""
+    if n >= _NUMPY_FROM and _use_numpy(n):
+        yield from _equal_runs_numpy(keys, n, keep)
+        return
     order = sorted(range(n), key=keys.__getitem__)
     start = 0
     for i in range(1, n + 1):
         if i == n or keys[order[i]] != keys[order[start]]:
             if i - start >= 2:
-                run = sorted(u for u in order[start:i] if keep(u))
+                run = sorted(u for u in order[start:i] if keep[u])
                 if len(run) >= 2:
                     yield run
             start = i
+
+
+def _equal_runs_numpy(keys: array, n: int, keep) -> Iterator[list[int]]:
+    import numpy as np
+
+    values = np.frombuffer(keys, dtype=np.int64)[:n]
+    kept = np.frombuffer(keep, dtype=np.int64 if isinstance(keep, array) else np.uint8)[:n] != 0
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    change = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [n]])
+    for s, e in zip(starts[ends - starts >= 2].tolist(), ends[ends - starts >= 2].tolist()):
+        members = order[s:e]
+        run = np.sort(members[kept[members]]).tolist()
+        if len(run) >= 2:
+            yield run
 
 
 def find_duplicates(examples: Iterable[Example], threshold: float = THRESHOLD) -> DuplicateReport:

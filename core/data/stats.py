@@ -129,7 +129,9 @@ class DatasetStats:
             row(f"> {self.max_length}", f"{self.over_max_length:,} examples"
                 + (f" (tokens estimated at {CHARS_PER_TOKEN} characters each)" if self.max_length_estimated else ""))
         d = self.duplicates
-        row("duplicates", f"{d.exact_duplicates:,} exact, {d.near_duplicates:,} near ({d.share:.1%})")
+        row("duplicates", f"{d.exact_duplicates:,} exact, {d.near_duplicates:,} near ({d.share:.1%})"
+            + (f"; near check limited to the first {d.near_checked:,} examples (FTX_DEDUPE_MAX_MB)"
+               if d.near_limited else ""))
         if self.strata is not None:
             row(f"by {self.stratify_by}", _counts(self.strata))
         return table
@@ -151,7 +153,7 @@ def _side_length(messages: Iterable["Message"], counter: TokenCounter) -> int:
 
 def compute_stats(examples: Iterable[Example], counter: TokenCounter | None = None,
                   max_length: int | None = None, stratify_by: str | None = None,
-                  index: DedupeIndex | None = None) -> DatasetStats:
+                  index: DedupeIndex | None = None, side: int = 0) -> DatasetStats:
     """Statistics of ``examples`` in one streaming pass.
 
     An example's *length* is the longest sequence the model sees: every message of a chat or
@@ -162,7 +164,9 @@ def compute_stats(examples: Iterable[Example], counter: TokenCounter | None = No
     ``stratify_by`` is a dotted path into the record's extra fields (``Example.meta``); examples
     without it form their own stratum. ``index``: an empty :class:`DedupeIndex` to fill, which
     the caller keeps (the train/validation leak check continues from it instead of indexing
-    the training set again).
+    the training set again). ``side``: 1 adds ``examples`` to such an index as validation
+    examples, whose own duplicates are then reported from it (one index serves both sets'
+    statistics and the leak check, :meth:`DedupeIndex.leaks`).
     """
     counter = counter or CharCounter()
     index = index if index is not None else DedupeIndex()
@@ -200,13 +204,13 @@ def compute_stats(examples: Iterable[Example], counter: TokenCounter | None = No
                 stats.over_max_length_lines.append(_where(example, stats.examples))
         if stratify_by:
             strata[stratum_name(*field_value(example.meta, stratify_by))] += 1
-        index.add(example)
+        index.add(example, side=side)
     stats.by_kind = dict(sorted(kinds.items()))
     stats.messages_by_role = dict(sorted(roles.items(), key=lambda kv: (-kv[1], kv[0])))
     stats.turns = Distribution.of(turns)
     stats.lengths = Distribution.of(lengths)
     stats.completion_lengths = Distribution.of(completions)
-    stats.duplicates = index.report()
+    stats.duplicates = index.report(side=side)
     if stratify_by:
         stats.strata = dict(sorted(strata.items(), key=lambda kv: (-kv[1], kv[0])))
     return stats

@@ -101,7 +101,10 @@ class OpenAICounter(_Memo):
         self._count = _bpe_count_function(encoding)
 
     def count(self, text: str) -> int:
-        return self._remembered(text, self._count) if text else 0
+        if not text:
+            return 0
+        n = self._memo.get(text)  # inline: a command asks ~10 times per text, mostly answered here
+        return n if n is not None else self._remembered(text, self._count)
 
     def count_many(self, texts: list[str]) -> list[int]:
         count = self.count
@@ -153,6 +156,10 @@ def get_counter(spec: str | None = None) -> TokenCounter:
     Raises :class:`FtxError` for a spec that names nothing known, or a tokenizer that cannot be
     loaded offline."""
     key = (spec or "chars").strip()
+    if not key.startswith("hf:") and key.lower() not in ("chars", "characters", "char"):
+        # One counter (and one memo) per encoding, however it is named: the data plan asks for
+        # the model's counter, the provider's checks and the estimate for its encoding.
+        key = encoding_for_model(key) or key
     return _cached_counter(key)
 
 
