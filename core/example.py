@@ -39,10 +39,15 @@ class Message:
         out: dict[str, Any] = {"role": self.role}
         if self.content is not None or not self.tool_calls:
             out["content"] = self.content if self.content is not None else ""
-        for key in ("name", "weight", "tool_calls", "tool_call_id"):
-            value = getattr(self, key)
-            if value is not None:
-                out[key] = value
+        # Spelled out rather than a getattr loop: the upload writes every message through here.
+        if self.name is not None:
+            out["name"] = self.name
+        if self.weight is not None:
+            out["weight"] = self.weight
+        if self.tool_calls is not None:
+            out["tool_calls"] = self.tool_calls
+        if self.tool_call_id is not None:
+            out["tool_call_id"] = self.tool_call_id
         return out
 
 

@@ -41,6 +41,7 @@ _WORD = re.compile(rf"[{_NO_SPACE}]|[^\W_{_NO_SPACE}]+")
 # Roles that are one lowercase word each: the text of a whole example is then split in one call.
 # In ASCII text a word is a run of letters and digits: everything else becomes a space.
 _ASCII_SPACES = str.maketrans({c: " " for c in map(chr, range(128)) if not c.isalnum()})
+_ASCII_LOWER_SPACES = bytes(ord(chr(b).lower()) if chr(b).isalnum() else 32 for b in range(128)) + bytes(128)
 _PLAIN_ROLES = frozenset({"system", "user", "assistant", "tool", "chosen", "rejected", "developer",
                           "function", "prompt", "completion"})
 
@@ -113,8 +114,13 @@ def near_words(example: Example) -> list[str]:
     parts = [(role, text) for role, text in _parts(example) if text]
     if all(role in _PLAIN_ROLES for role, _ in parts):
         # Each role is one lowercase word and a space splits words: one pass over the whole text.
-        text = " ".join(f"{role} {text}" for role, text in parts).lower()
-        if text.isascii():  # the regex's words, found by str.translate and str.split (~10x faster)
+        text = " ".join([f"{role} {text}" for role, text in parts])
+        if text.isascii():
+            # The regex's words, found by one bytes.translate (lowercase, the rest spaces) and a
+            # split: ~10x faster than the regex, and than str.lower + str.translate.
+            return text.encode("ascii").translate(_ASCII_LOWER_SPACES).decode("ascii").split()
+        text = text.lower()
+        if text.isascii():  # e.g. the Kelvin sign lowercases to ASCII k
             return text.translate(_ASCII_SPACES).split()
         return _WORD.findall(text)
     words: list[str] = []

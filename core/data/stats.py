@@ -180,12 +180,16 @@ def compute_stats(examples: Iterable[Example], counter: TokenCounter | None = No
     estimated = unit == "characters" and max_length is not None
     stats = DatasetStats(tokenizer=counter.name, unit=unit, max_length=max_length, stratify_by=stratify_by,
                          max_length_estimated=estimated)
+    count = counter.count
     for example in examples:
         stats.examples += 1
         kinds[example.kind] += 1
-        everything = list(example.messages) + list(example.chosen or ()) + list(example.rejected or ())
-        roles.update(m.role for m in everything)
-        prompt = _side_length(example.messages, counter)
+        roles.update([m.role for m in example.messages])
+        if example.chosen:
+            roles.update([m.role for m in example.chosen])
+        if example.rejected:
+            roles.update([m.role for m in example.rejected])
+        prompt = sum(count(message_text(m)) for m in example.messages)
         if example.kind == "preference":
             chosen = _side_length(example.chosen or (), counter)
             rejected = _side_length(example.rejected or (), counter)
@@ -193,7 +197,11 @@ def compute_stats(examples: Iterable[Example], counter: TokenCounter | None = No
             turns.append(len(example.messages) + 1)
         else:
             length = total = prompt
-            completion = _side_length(example.completion_messages(), counter)
+            if type(example).completion_messages is Example.completion_messages:
+                # Its assistant turns, counted again (each count is remembered: a lookup).
+                completion = sum(count(message_text(m)) for m in example.messages if m.role == "assistant")
+            else:
+                completion = _side_length(example.completion_messages(), counter)
             turns.append(len(example.messages))
         lengths.append(length)
         completions.append(completion)

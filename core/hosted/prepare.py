@@ -27,9 +27,13 @@ from ..errors import DataError, Problem
 from .contract import PreparedJob, UploadFile, client_key_for
 
 
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def jsonl(records: list[tuple[dict[str, Any], Any]]) -> bytes:
     """Records as compact JSON lines (what every provider's tuning upload takes)."""
-    return "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r, _ in records).encode()
+    encode = _COMPACT.encode  # one encoder for all records (json.dumps with options builds one per call)
+    return "".join([encode(r) + "\n" for r, _ in records]).encode()
 
 
 def dump_records(examples: list, format_name: str, problems: list[Problem],

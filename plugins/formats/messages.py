@@ -21,6 +21,11 @@ ROLE_ALIASES = {"system": "system", "developer": "system", "user": "user",
                 "assistant": "assistant", "tool": "tool"}
 
 
+# Roles a message of only role and content may have without a problem (a tool message needs a
+# tool_call_id).
+_PLAIN_ROLES = {k: v for k, v in ROLE_ALIASES.items() if v != "tool"}
+
+
 def missing(problems: Problems, field: str) -> None:
     problems.append((field, "missing required key"))
 
@@ -70,12 +75,19 @@ def text_value(value: Any, field: str, problems: Problems, *, what: str = "conte
 
 def parse_message(raw: Any, where: str, problems: Problems, *, allow_weight: bool = True) -> Message | None:
     """Check one message; return it (role normalised) when its role is usable, else None."""
+    # Fast path for the common message, a role and a text with nothing to report; anything else
+    # takes the detailed checks below (tests/data/test_message_fast_path.py: same results).
+    if type(raw) is dict and len(raw) == 2:
+        role, content = raw.get("role"), raw.get("content")
+        if type(role) is str and type(content) is str and role in _PLAIN_ROLES and content.strip():
+            role = _PLAIN_ROLES[role]
+            return Message(role, content)
     if not is_object(raw, where, "message", MESSAGE_KEYS, problems):
         return None
     role = None
     if raw.get("role") is None:
         missing(problems, f"{where}.role")
-    elif raw["role"] not in ROLE_ALIASES:
+    elif not isinstance(raw["role"], str) or raw["role"] not in ROLE_ALIASES:  # a list role is unhashable
         problems.append((f"{where}.role", f"unknown role {raw['role']!r}; expected system, user, assistant or tool"))
     else:
         role = ROLE_ALIASES[raw["role"]]
@@ -174,8 +186,8 @@ def parse_messages(raw: Any, where: str, problems: Problems, *,
         return None
     out = []
     for i, item in enumerate(raw):
-        message = parse_message(item, f"{where}[{i}]", problems, allow_weight=allow_weight)
-        out.append((f"{where}[{i}]", message))
+        at = f"{where}[{i}]"
+        out.append((at, parse_message(item, at, problems, allow_weight=allow_weight)))
     return out
 
 
