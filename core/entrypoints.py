@@ -12,7 +12,8 @@ those changes the key and the next start reads the metadata again. Reading the k
 dist-info folders on the path, against ~30 ms for importing and scanning).
 
 Where the key cannot be trusted the cache is not used: a path entry that is an ``.egg``, or an
-import finder other than the standard path finder that can report distributions.
+import finder that can report distributions other than the standard path finder (or the
+``importlib_metadata`` backport's, which reads the same folders).
 """
 
 from __future__ import annotations
@@ -72,10 +73,21 @@ def _stat(path: str) -> list[int] | None:
     return [st.st_mtime_ns, st.st_size]
 
 
+def _reads_sys_path(finder: Any) -> bool:
+    """Whether ``finder`` finds distributions only as the standard path finder does, in the
+    ``*.dist-info`` folders on ``sys.path`` that the key covers: the standard library's, and the
+    ``importlib_metadata`` backport's ``MetadataPathFinder``, which libraries such as mlflow
+    install on import."""
+    if getattr(finder, "__name__", "") == "PathFinder":
+        return True
+    cls = type(finder)
+    return cls.__name__ == "MetadataPathFinder" and cls.__module__.split(".")[0] == "importlib_metadata"
+
+
 def install_key() -> list[Any] | None:
     """What is installed, as far as entry points go; ``None`` where that cannot be told cheaply."""
     for finder in sys.meta_path:
-        if hasattr(finder, "find_distributions") and getattr(finder, "__name__", "") != "PathFinder":
+        if hasattr(finder, "find_distributions") and not _reads_sys_path(finder):
             return None
     key: list[Any] = [VERSION, sys.version]
     for entry in sys.path:

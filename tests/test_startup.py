@@ -272,3 +272,24 @@ def test_plugin_command_of_the_same_name_wins(tmp_path, monkeypatch):
         group.commands.update(saved[0])
         group.lazy.clear()
         group.lazy.update(saved[1])
+
+
+def test_entry_point_cache_is_kept_with_the_importlib_metadata_backport_installed(monkeypatch):
+    """mlflow, wandb and others import the ``importlib_metadata`` backport, which puts its
+    ``MetadataPathFinder`` on ``sys.meta_path``; it reads the same dist-info folders the key covers,
+    so the cache stays in use (it was bypassed for the rest of the process once mlflow loaded)."""
+    importlib_metadata = pytest.importorskip("importlib_metadata")
+    import sys
+
+    from ftx import entrypoints
+
+    finder = importlib_metadata.MetadataPathFinder()
+    monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, finder])
+    assert entrypoints.install_key() is not None
+
+    class Other:  # any other finder that reports distributions makes the key untrustworthy
+        def find_distributions(self, context=None):
+            return iter(())
+
+    monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, Other()])
+    assert entrypoints.install_key() is None
