@@ -38,6 +38,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from local_support import count_params, run_ftx, run_trl, token_lengths, variable_rows, write_jsonl  # noqa: E402
+from results_file import write_result  # noqa: E402
 
 
 def per_example_losses(model_dir: str, rows: list[dict[str, Any]], work: Path) -> dict[str, Any]:
@@ -196,9 +197,7 @@ def main() -> None:
                                                     / variants["ftx_random_order"]["tokens_per_s"], 2),
         "per_example_loss": losses,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    out = write_result(args.out, result)
     print(json.dumps({k: result[k] for k in ("ratio_vs_trl_defaults", "ratio_grouped_vs_random_order",
                                             "ratio_padding_free_vs_trl_defaults", "same_examples_every_variant")}))
     print(f"-> {out}")

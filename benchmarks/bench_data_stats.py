@@ -28,6 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_foundation import BASELINE_LOOP, FTX, make_chat_file  # noqa: E402
+from results_file import write_result  # noqa: E402
 
 
 def run(cmd: list[str]) -> dict[str, float]:
@@ -81,9 +82,7 @@ def main() -> None:
                 path.unlink()
     result = {"load_average_before": load_before, "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
               "runs": rows, "goal": "1M examples in under 120 s"}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    out = write_result(args.out, result)
     print(f"-> {out}")
 
 

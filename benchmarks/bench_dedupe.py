@@ -25,6 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_foundation import make_chat_file  # noqa: E402
+from results_file import write_result  # noqa: E402
 
 
 def _examples(n: int):
@@ -129,9 +130,7 @@ def main() -> None:
         import datasketch
 
         result["datasketch_version"] = getattr(datasketch, "__version__", "?")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    out = write_result(args.out, result)
     print(f"-> {out}")
 
 

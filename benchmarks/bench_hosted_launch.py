@@ -33,6 +33,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from bench_foundation import FTX, make_chat_file  # noqa: E402
+from results_file import write_result  # noqa: E402
 
 MODEL = "gpt-4.1-mini-2025-04-14"  # live on FTX_TODAY below (nano retired 2026-10-23)
 SDK_SCRIPT = """
@@ -104,9 +105,7 @@ def main() -> None:
               "ratio_cpu": round(ftx["cpu_s"] / max(sdk["cpu_s"], 1e-9), 1), "goal_ratio": 3.0,
               "load_average_before": load_before, "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
               "runs": runs}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    out = write_result(args.out, result)
     print(f"{examples:,} examples: ftx run --detach {ftx['wall_s']:.1f} s ({ftx['cpu_s']:.1f} s CPU, "
           f"peak {ftx['peak_rss_mb']:,.0f} MB); dry run {dry['wall_s']:.1f} s; SDK script {sdk['wall_s']:.1f} s "
           f"-> {result['ratio_wall']}x wall, {result['ratio_cpu']}x CPU (medians of {len(runs)})")

@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from results_file import write_result  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
@@ -88,8 +89,7 @@ def main() -> None:
               "settings": {"runs": args.runs, "fault_rate": args.rate, "seed": args.seed},
               "baseline_no_faults": baseline, "baseline_shared_budget": shared, "with_faults": faulted,
               "wall_ratio": round(faulted["wall_s"] / baseline["wall_s"], 2) if baseline["wall_s"] else None}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result)
     print(f"{'':<22}{'runs':>6}{'ok':>6}{'jobs':>6}{'requests':>10}{'faults':>8}{'wall s':>9}")
     for label, row in (("no faults (baseline)", baseline), ("faults, shared budget", shared),
                        (f"{args.rate:.0%} faults", faulted)):

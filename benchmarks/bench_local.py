@@ -35,6 +35,8 @@ sys.path.insert(0, str(HERE))
 from local_support import (build_larger_model, count_params, high_water_mb, quickstart_rows,  # noqa: E402
                            release_free_memory, reset_high_water, run_ftx, run_trl, summarise, token_lengths,
                            variable_rows, write_jsonl)
+from results_file import write_result  # noqa: E402
+
 METHODS = ("full", "lora", "qlora", "dora", "prefix", "prompt", "ia3")
 # Full mode / quick mode sizes.
 SIZES = {False: dict(overhead_steps=120, repeats=3, defaults_steps=20, bf16_steps=4, method_steps=30,
@@ -235,9 +237,7 @@ def main() -> None:
     machine["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     result = {"quick": args.quick, "seconds": round(time.perf_counter() - started, 1), "machine": machine,
               "overhead": overhead, "defaults": defaults, "methods": methods}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+    out = write_result(args.out, result)
     markdown = local_report.markdown(result)
     out.with_suffix(".md").write_text(markdown, encoding="utf-8")
     print(markdown)

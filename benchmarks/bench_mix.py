@@ -20,6 +20,7 @@ import tempfile
 import time
 import tracemalloc
 from pathlib import Path
+from results_file import write_result  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -75,8 +76,7 @@ def main(argv: list[str] | None = None) -> dict:
               f"holding the source {base_mb:8.1f} MB ({base_s:.1f} s)   ratio {mix_mb / base_mb:.3f}")
     result = {"rows": rows, "growth": round(rows[-1]["mixer_peak_mb"] / rows[0]["mixer_peak_mb"], 3)
               if len(rows) > 1 else None}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write_result(args.out, result)
     print(f"wrote {args.out}")
     return result
 

@@ -19,6 +19,7 @@ import platform
 import tempfile
 import time
 from pathlib import Path
+from results_file import write_result  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -61,8 +62,7 @@ def main(argv: list[str] | None = None) -> dict:
     }
     result["ratio_with_over_without"] = round(result["with_replay"]["general_perplexity_ratio"]
                                               / result["without_replay"]["general_perplexity_ratio"], 4)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write_result(args.out, result)
     print(f"{'variant':<16}{'steps':>6}{'ppl before':>12}{'ppl after':>12}{'after/before':>14}")
     for name in ("without_replay", "with_replay"):
         r = result[name]

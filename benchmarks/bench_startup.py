@@ -23,6 +23,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from results_file import write_result  # noqa: E402
+
 ROOT = HERE.parent
 BIN = Path(sys.executable).parent
 FTX = str(BIN / "ftx")
@@ -137,9 +140,7 @@ def main() -> None:
               "registry_runs": args.runs, "registry": reg, "job_lookup": lookup,
               "all_under_goal_cpu": all(r["ratio_cpu"] < GOAL for r in rows.values()),
               "all_under_goal_wall": all(r["ratio_wall"] < GOAL for r in rows.values())}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    out = write_result(args.out, result)
     print(f"python -c pass: {base_wall * 1000:.0f} ms wall, {base_cpu * 1000:.0f} ms CPU")
     for name, r in rows.items():
         print(f"  {name:<38} {r['wall_s'] * 1000:6.0f} ms ({r['ratio_wall']:4.1f}x)  CPU {r['cpu_s'] * 1000:6.0f} ms "

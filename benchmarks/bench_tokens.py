@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from results_file import write_result  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 O200K_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
@@ -123,9 +124,7 @@ def main() -> None:
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "cpus": os.cpu_count()},
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = write_result(args.out, result)
     print(f"{args.n:,} examples, {result['messages']:,} messages, {ftx_tokens:,} tokens (equal totals)")
     print(f"{'method':<46} {'best s':>8} {'examples/s':>12} {'tokens/s':>12}")
     for key in ("ftx", "baseline"):

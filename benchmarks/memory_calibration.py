@@ -33,6 +33,9 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from results_file import write_result  # noqa: E402
+
 TOLERANCE = 0.15
 
 SHAPES = {
@@ -219,9 +222,7 @@ def main() -> None:
     result = {"quick": args.quick, "library_pages": args.library_pages or "as found",
               "python": sys.prefix, "tolerance": TOLERANCE, "worst_error": worst,
               "all_within_tolerance": worst <= TOLERANCE, "cases": rows}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    out = write_result(args.out, result)
     print(f"worst error {worst:+.1%} (tolerance {TOLERANCE:.0%}) -> {out}")
 
 
