@@ -54,8 +54,10 @@ def load_splits(recipe: Any, problems: list[Problem] | None = None) -> tuple[lis
 @contextlib.contextmanager
 def _bulk_objects():
     """Reading a data set creates millions of objects that all stay alive for the command: the
-    cyclic garbage collector would scan them again and again (~25% of the read), so it pauses
-    while they are made, and they are then frozen out of later collections."""
+    cyclic garbage collector would scan them again and again while they are made (~25% of the
+    read), so it pauses for the read. They are not frozen (``gc.freeze``): ``load_splits`` also
+    runs inside long-lived processes (a notebook, a test session, the Ray driver), where frozen
+    objects and the garbage made before them would never be collected."""
     was = gc.isenabled()
     gc.disable()
     try:
@@ -63,7 +65,6 @@ def _bulk_objects():
     finally:
         if was:
             gc.enable()
-        gc.freeze()
 
 
 def _stamp(ref: str) -> tuple[int, int]:
