@@ -12,11 +12,19 @@ DEFAULT_MAX_MB = 1024
 
 def max_index_bytes() -> int:
     """The near-duplicate index's memory bound: ``FTX_DEDUPE_MAX_MB`` (default 1024) megabytes."""
+    raw = os.environ.get("FTX_DEDUPE_MAX_MB")
+    if raw is None:
+        return DEFAULT_MAX_MB * 1024 * 1024
     try:
-        mb = float(os.environ.get("FTX_DEDUPE_MAX_MB", DEFAULT_MAX_MB))
+        mb = float(raw)
     except ValueError:
-        mb = DEFAULT_MAX_MB
-    return int(max(mb, 0) * 1024 * 1024)
+        mb = float("nan")
+    if not mb >= 0 or mb == float("inf"):
+        from ..errors import FtxError
+
+        raise FtxError(f"FTX_DEDUPE_MAX_MB={raw!r} is not a number of megabytes (0 or more; default "
+                       f"{DEFAULT_MAX_MB})", field="FTX_DEDUPE_MAX_MB")
+    return int(mb * 1024 * 1024)
 
 
 @dataclass

@@ -85,3 +85,15 @@ def test_one_index_reports_the_validation_sets_own_duplicates():
     assert shared == compute_stats(val).duplicates
     assert shared.exact_duplicates == 1 and shared.near_duplicates == 1
     assert index.leaks().to_dict() == dedupe.overlap(train, val).to_dict()
+
+
+@pytest.mark.parametrize("value", ["lots", "-5", "nan", "inf"])
+def test_a_bad_memory_bound_is_refused_not_replaced(monkeypatch, value):
+    from ftx.data.dedupe import max_index_bytes
+    from ftx.errors import FtxError
+
+    monkeypatch.setenv("FTX_DEDUPE_MAX_MB", value)
+    with pytest.raises(FtxError, match="FTX_DEDUPE_MAX_MB"):
+        max_index_bytes()
+    monkeypatch.setenv("FTX_DEDUPE_MAX_MB", "0.5")
+    assert max_index_bytes() == 512 * 1024
