@@ -84,6 +84,27 @@ def findings(recipe: Any) -> list[tuple[str, str]]:
     return []
 
 
+def keep_on_resume(recipe: Any, started: str | None, run_id: str = "the run") -> None:
+    """A resumed run trains in the order it started in (``started``, from
+    :func:`.resume.started_batching`): the interrupted epoch is cut in that order, and another one
+    would train some of its examples twice and skip others. A recipe that leaves
+    ``backends.local.batching`` unset gets the started order (a run begun before grouped became
+    the default resumes in random order); one that sets another order is refused, at its line."""
+    if started not in MODES or recipe.recipe.objective != "sft" or recipe.recipe.hyperparameters.packing:
+        return
+    if effective_mode(recipe) not in MODES or requested_mode(recipe) == started:
+        return
+    if recipe.is_set(FIELD):
+        from ftx.errors import BackendError, Problem
+
+        file, line = recipe.located.where(tuple(FIELD.split(".")))
+        raise BackendError(problems=[Problem(
+            f"run {run_id} started with batching {started}: resuming it with {requested_mode(recipe)} would "
+            f"train some examples of the interrupted epoch twice and skip others (set batching: {started}, "
+            "or run without --resume to start afresh)", file=file, line=line, field=FIELD)])
+    recipe.options.batching = started
+
+
 def seeded_sampler(trainer: Any, dataset: Any = None) -> Any:
     """The length-grouped sampler for ``dataset`` (default: ``trainer``'s training set), seeded
     by ``args.seed`` and the epoch (``set_epoch``, which the trainer calls at every epoch start,

@@ -125,7 +125,7 @@ def checkpoint_callback(log: MetricsLog, marker: Path) -> Any:
         def on_save(self, args, state, control, **kwargs):
             if state.is_world_process_zero:
                 log.flush()
-                write_marker(marker, state.global_step)
+                write_marker(marker, state.global_step, getattr(args, "ftx_batching", None))
 
     return CheckpointCallback()
 

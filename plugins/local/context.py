@@ -23,6 +23,7 @@ class RunContext:
     checkpoint: Path | None = None  # the checkpoint a resumed run continues from
     resume_step: int | None = None
     launch_id: str | None = None  # ties a distributed launch to the summary its rank 0 writes
+    batching: str | None = None  # the order a resumed run started in (kept: batching.keep_on_resume)
 
     @property
     def is_main(self) -> bool:
@@ -45,14 +46,15 @@ class RunContext:
     def to_spec(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "run_dir": str(self.run_dir), "world_size": self.world_size,
                 "strategy": self.strategy, "checkpoint": str(self.checkpoint) if self.checkpoint else None,
-                "resume_step": self.resume_step, "launch_id": self.launch_id}
+                "resume_step": self.resume_step, "launch_id": self.launch_id, "batching": self.batching}
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any], rank: int, local_rank: int) -> "RunContext":
         return cls(run_id=spec["run_id"], run_dir=Path(spec["run_dir"]), rank=rank, local_rank=local_rank,
                    world_size=int(spec["world_size"]), strategy=spec.get("strategy"),
                    checkpoint=Path(spec["checkpoint"]) if spec.get("checkpoint") else None,
-                   resume_step=spec.get("resume_step"), launch_id=spec.get("launch_id"))
+                   resume_step=spec.get("resume_step"), launch_id=spec.get("launch_id"),
+                   batching=spec.get("batching"))
 
 
 def prepare_run(recipe: Any, plan: Any) -> RunContext:
@@ -61,7 +63,7 @@ def prepare_run(recipe: Any, plan: Any) -> RunContext:
     folder and the resume marker in the registry (through ``plan.record``)."""
     run_id = getattr(plan, "run_id", None) or outputs.new_run_id()
     previous = getattr(plan, "resume_from", None)
-    checkpoint = step = None
+    checkpoint = step = started = None
     if previous is not None:
         if not previous.output_dir or not Path(previous.output_dir).is_dir():
             raise BackendError(f"run {previous.id} cannot be resumed: its folder {previous.output_dir or '(none)'} "
@@ -72,6 +74,10 @@ def prepare_run(recipe: Any, plan: Any) -> RunContext:
             raise BackendError(f"run {previous.id} cannot be resumed: no complete checkpoint in "
                                f"{resume.checkpoints_dir(run_dir)}")
         checkpoint, step = found
+        from .batching import keep_on_resume
+
+        started = resume.started_batching(checkpoint)
+        keep_on_resume(recipe, started, previous.id)  # before anything is cut or written
         resume.trim_metrics(run_dir / "metrics.jsonl", step)
     else:
         run_dir = outputs.run_dir_for(recipe, run_id)
@@ -80,4 +86,4 @@ def prepare_run(recipe: Any, plan: Any) -> RunContext:
     record = getattr(plan, "record", None)
     if callable(record):
         record(output_dir=run_dir, resume_marker=str(resume.marker_path(run_dir)))
-    return RunContext(run_id=run_id, run_dir=run_dir, checkpoint=checkpoint, resume_step=step)
+    return RunContext(run_id=run_id, run_dir=run_dir, checkpoint=checkpoint, resume_step=step, batching=started)

@@ -30,12 +30,45 @@ def marker_path(run_dir: Path) -> Path:
     return checkpoints_dir(run_dir) / MARKER
 
 
-def write_marker(marker: Path, step: int) -> None:
+def write_marker(marker: Path, step: int, batching: str | None = None) -> None:
+    """Name checkpoint ``step`` as the one to resume from, with the batching order the run trains
+    in (a resume keeps it: :func:`started_batching`)."""
     from ftx.data.atomic import atomic_write
 
+    record: dict[str, Any] = {"step": step, "checkpoint": f"{PREFIX}{step}"}
+    if batching:
+        record["batching"] = batching
     marker.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(marker) as fh:
-        json.dump({"step": step, "checkpoint": f"{PREFIX}{step}"}, fh)
+        json.dump(record, fh)
+
+
+def started_batching(checkpoint: Path) -> str | None:
+    """The batching order the interrupted run trained in: what the marker records, else (a
+    checkpoint ftx wrote before markers recorded it) what its saved training arguments say,
+    where ftx before length-grouped batching trained in random order. ``None`` when neither can
+    be read. A resume must keep it: the interrupted epoch is cut in that order, and another order
+    would train some of its examples twice and skip others."""
+    try:
+        recorded = json.loads((checkpoint.parent / MARKER).read_text(encoding="utf-8")).get("batching")
+    except (OSError, ValueError, AttributeError):
+        recorded = None
+    if isinstance(recorded, str) and recorded:
+        return recorded
+    args_file = checkpoint / "training_args.bin"
+    if not args_file.is_file():
+        return None
+    try:
+        import torch
+
+        # ftx's own file in the run's folder (transformers pickles the training arguments there)
+        args = torch.load(args_file, weights_only=False)
+    except Exception:  # noqa: BLE001 - unreadable arguments leave the order as the recipe says
+        return None
+    mode = getattr(args, "ftx_batching", None)
+    if isinstance(mode, str) and mode:
+        return mode
+    return "grouped" if str(getattr(args, "train_sampling_strategy", "random")) == "group_by_length" else "random"
 
 
 def _step_of(path: Path) -> int | None:

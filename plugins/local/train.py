@@ -139,6 +139,9 @@ def run_prepared(recipe: Any, ctx: RunContext, echo: Echo = default_echo, progre
     from .trainer import build_trainer, count_parameters
 
     quiet_libraries()
+    from .batching import keep_on_resume
+
+    keep_on_resume(recipe, ctx.batching, ctx.run_id)  # each process of a resumed run, as prepare_run did
     hp = recipe.recipe.hyperparameters
     device = current_plan(recipe.method, recipe.options)
     main = ctx.is_main

@@ -143,7 +143,8 @@ def test_checkpoints_hold_what_an_exact_resume_needs(tiny_model, resume_recipe):
     assert sorted(p.name for p in folder.glob("checkpoint-*")) == ["checkpoint-10", "checkpoint-12"]
     for name in ("adapter_model.safetensors", "optimizer.pt", "scheduler.pt", "rng_state.pth", "trainer_state.json"):
         assert (folder / "checkpoint-12" / name).is_file(), name
-    assert json.loads((folder / "latest.json").read_text()) == {"step": 12, "checkpoint": "checkpoint-12"}
+    assert json.loads((folder / "latest.json").read_text()) == {"step": 12, "checkpoint": "checkpoint-12",
+                                                                "batching": "grouped"}
     assert find_checkpoint(Path(summary["run_dir"])) == (folder / "checkpoint-12", 12)
 
 
