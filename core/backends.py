@@ -62,6 +62,12 @@ class Backend:
         that counts is missing: the plan then counts characters and says why."""
         return None
 
+    def random_weights(self, model: str | None) -> bool:
+        """Whether ``model`` (the recipe's base model on this backend) starts from random weights,
+        as a test model does: fine-tuning practice (learning rates for pretrained models) does
+        not apply to it, so the recipe advice skips those warnings. Default: ``False``."""
+        return False
+
     def options_model(self) -> Any:
         """A pydantic model for this backend's own options (``backends.NAME`` keys that are
         not recipe sections), or ``None`` when it takes none."""

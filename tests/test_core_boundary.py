@@ -48,6 +48,24 @@ def test_no_core_module_imports_a_plugin():
     assert offenders == []
 
 
+def _code_strings(path: Path) -> list[tuple[int, str]]:
+    """(line, value) of the string constants in ``path``'s code, docstrings left out."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                  and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    return [(node.lineno, node.value) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings]
+
+
+def test_no_core_code_names_a_plugins_model():
+    """What a model is (e.g. the embedded tiny model's random weights) is the backend's to say
+    (``Backend.random_weights``), not a name the core compares with."""
+    named = [f"{path.relative_to(ROOT)}:{line}" for path in sorted((ROOT / "core").rglob("*.py"))
+             for line, value in _code_strings(path) if "tiny-llama" in value]
+    assert named == []
+
+
 def test_the_scan_sees_relative_and_dynamic_imports(tmp_path):
     """The checker itself: it must catch each way a core module could reach a plugin."""
     fake = tmp_path / "x.py"

@@ -19,9 +19,8 @@ def recipe_advice(r: "ResolvedRecipe") -> list[Problem]:
         out.append(problem_at(r.located, tuple(path.split(".")), message))
 
     lr = hp.learning_rate
-    # ftx's embedded tiny model starts from random weights: practice rates for pretrained models
-    # do not apply to it.
-    if lr is not None and r.is_set("hyperparameters.learning_rate") and r.model != "ftx/tiny-llama":
+    # practice rates are for pretrained models, not for one its backend says starts from random weights
+    if lr is not None and r.is_set("hyperparameters.learning_rate") and not _random_weights(r):
         if not r.method.adapter and lr > 1e-4:
             warn("hyperparameters.learning_rate",
                  f"{lr:g} is high for full fine-tuning (practice: ~2e-5); expect divergence or forgetting")
@@ -39,3 +38,10 @@ def recipe_advice(r: "ResolvedRecipe") -> list[Problem]:
     if r.recipe.eval.strategy == "no":
         warn("eval.strategy", "no evaluation: overfitting cannot be detected without a validation loss")
     return out
+
+
+def _random_weights(r: "ResolvedRecipe") -> bool:
+    from ..components import backends
+
+    backend = backends().get(r.backend) if r.backend else None
+    return bool(backend is not None and backend.random_weights(r.model))

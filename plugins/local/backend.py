@@ -20,6 +20,11 @@ class LocalBackend(Backend):
         "hyperparameters.learning_rate_multiplier": "hosted backends only; set hyperparameters.learning_rate",
     }
 
+    def random_weights(self, model: str | None) -> bool:
+        from .tiny_model import NAME
+
+        return model == NAME  # the embedded tiny model: seeded random weights
+
     def options_model(self) -> Any:
         from .options import LocalOptions
 
