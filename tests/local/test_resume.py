@@ -72,17 +72,22 @@ def kill_after_first_checkpoint(proc: subprocess.Popen, runs: Path, timeout: flo
     pytest.fail("no checkpoint appeared in time")
 
 
-@pytest.mark.slow
-def test_a_killed_run_resumes_to_the_losses_of_an_uninterrupted_one(tiny_model, cli, resume_recipe, ftx_home):
-    recipe = resume_recipe()
+def reference_then_killed(cli, recipe: Path, ftx_home: Path):
+    """An uninterrupted run of ``recipe`` (its registry row and metrics), then the same recipe
+    run again and SIGKILLed after its first checkpoint (its process and folder)."""
     reference = cli("run", recipe, "--backend", "local")
     assert reference.exit_code == 0, reference
     (reference_run,) = registry_runs()
-    expected = metrics(Path(reference_run.output_dir))
-
     proc = start_killable_run(recipe, ftx_home)
     run_dir = kill_after_first_checkpoint(proc, ftx_home / "runs")
     assert proc.returncode == -signal.SIGKILL
+    return reference_run, metrics(Path(reference_run.output_dir)), proc, run_dir
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_to_the_losses_of_an_uninterrupted_one(tiny_model, cli, resume_recipe, ftx_home):
+    recipe = resume_recipe()
+    reference_run, expected, proc, run_dir = reference_then_killed(cli, recipe, ftx_home)
     killed = next(r for r in registry_runs() if r.id == run_dir.name)
     assert killed.status == "running"  # SIGKILL left no chance to record anything else
     assert killed.extra["pid"] == proc.pid and killed.extra["resume_marker"].startswith(str(run_dir))

@@ -5,13 +5,12 @@ would train some of its examples twice and skip others."""
 from __future__ import annotations
 
 import json
-import signal
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from test_resume import kill_after_first_checkpoint, metrics, registry_runs, start_killable_run
+from test_resume import metrics, reference_then_killed
 
 RECIPE = """\
 name: resume-order
@@ -85,14 +84,7 @@ def test_a_random_order_run_from_before_grouping_resumes_in_random_order(tiny_mo
     import torch
 
     recipe = write_recipe(tmp_path / "r.yaml", chat_files, "random")
-    reference = cli("run", recipe, "--backend", "local")
-    assert reference.exit_code == 0, reference
-    (reference_run,) = registry_runs()
-    expected = metrics(Path(reference_run.output_dir))
-
-    proc = start_killable_run(recipe, ftx_home)
-    run_dir = kill_after_first_checkpoint(proc, ftx_home / "runs")
-    assert proc.returncode == -signal.SIGKILL
+    _, expected, _, run_dir = reference_then_killed(cli, recipe, ftx_home)
     # What a run started by an ftx without batching modes left: a marker without the order,
     # training arguments without ftx's field; and its recipe never said "random".
     marker = run_dir / "checkpoints" / "latest.json"
