@@ -40,6 +40,8 @@ class Device:
     load_gb_per_s: float = 1.0
     aliases: list[str] = field(default_factory=list)
     kind: str = "gpu"  # or "cpu": float32, no fused attention, memory and cores of this machine
+    # a CPU row's step_overhead_s before this machine's speed scaled it (ftx.cost.cpu_speed), or None
+    calibration_step_overhead_s: float | None = None
 
     @property
     def is_cpu(self) -> bool:
@@ -103,6 +105,12 @@ def _device(key: str, raw: dict[str, Any], where: str) -> Device:
         raw["memory_gb"] = raw.get("memory_gb") or round(system_memory_gb(), 1)
         if raw.get("name") == "CPU":
             raw["name"] = f"CPU x{cores}"
+        reference = raw.pop("probe_reference_s", None)
+        if reference and raw.get("step_overhead_s") is not None:
+            from .cpu_speed import slowdown  # the calibration machine's step cost, at this CPU's speed
+
+            raw["calibration_step_overhead_s"] = float(raw["step_overhead_s"])
+            raw["step_overhead_s"] = float(raw["step_overhead_s"]) * slowdown(float(reference))
     try:
         return Device(
             key=key, name=str(raw.get("name") or key), memory_gb=float(raw["memory_gb"]),
@@ -112,7 +120,9 @@ def _device(key: str, raw: dict[str, Any], where: str) -> Device:
             source=str(raw.get("source", "unknown")), date=str(raw.get("date", "unknown")),
             overhead_gb=float(raw.get("overhead_gb", 0.75)), fragmentation=float(raw.get("fragmentation", 0.1)),
             load_gb_per_s=float(raw.get("load_gb_per_s", 1.0)),
-            aliases=[str(a).lower() for a in raw.get("aliases") or ()], kind=str(raw.get("kind", "gpu")))
+            aliases=[str(a).lower() for a in raw.get("aliases") or ()], kind=str(raw.get("kind", "gpu")),
+            calibration_step_overhead_s=(float(raw["calibration_step_overhead_s"])
+                                         if raw.get("calibration_step_overhead_s") is not None else None))
     except (KeyError, TypeError, ValueError) as exc:
         raise CostError(f"device {key!r}: missing or invalid field ({exc})", file=where) from None
 
@@ -125,7 +135,10 @@ def load_devices() -> dict[str, Device]:
     if user is not None:
         where = str(user)
         for key, fields in _read_yaml(user).items():
-            merged.setdefault(str(key).lower(), {}).update(fields)
+            entry = merged.setdefault(str(key).lower(), {})
+            if "step_overhead_s" in fields and "probe_reference_s" not in fields:
+                entry.pop("probe_reference_s", None)  # the user's own step cost: not scaled again
+            entry.update(fields)
     return {key: _device(key, raw, where) for key, raw in merged.items()}
 
 

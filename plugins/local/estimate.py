@@ -105,11 +105,21 @@ def estimate(backend: Any, recipe: Any, data: dict[str, Any]) -> Estimate:
         "price source": f"{source}, {date}",
         "peak TFLOP/s": f"{device.peak_tflops:g}",
         "MFU": f"{time.mfu:.2f}",
+        "step overhead": _step_overhead(device),
         "training throughput": f"{train_tokens / max(time.train_seconds, 1e-9):,.0f} tokens/s",
         "optimizer steps": steps,
     }
     _notes(est, recipe, device, shape, mem, tr, hp, rows, seq_len, plan.checkpointing)
     return est
+
+
+def _step_overhead(device: Device) -> str:
+    """The fixed cost of an optimizer step; on a CPU, the calibration machine's scaled by this
+    CPU's measured speed (ftx.cost.cpu_speed)."""
+    cal = device.calibration_step_overhead_s
+    if cal is None or cal <= 0:
+        return f"{device.step_overhead_s:g} s"
+    return f"{device.step_overhead_s:.4f} s ({cal:g} s on the calibration CPU x {device.step_overhead_s / cal:.2f}, this CPU's speed probe)"
 
 
 def _count(n: int) -> str:
