@@ -18,7 +18,7 @@ GENERAL = "ftx:general"  # the general instruction set ftx ships (generated, see
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid")
 
 
 class SourceSpec(_Strict):

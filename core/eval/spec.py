@@ -11,7 +11,7 @@ BASELINES = ("zero_shot", "few_shot", "prompt")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid")
 
 
 class GenerationSpec(_Strict):

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class RegularizationSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid")
 
     kind: Literal["l2sp", "ewc"] = Field(description="l2sp (distance to the base) or ewc (Fisher-weighted)")
     strength: float = Field(0.01, gt=0, description="weight of the penalty in the loss")

@@ -16,7 +16,7 @@ Auto = Literal["auto"]
 
 class Strict(BaseModel):
     # inf/nan are never a usable number here (an infinite learning rate passed validation)
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, defer_build=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -70,7 +70,7 @@ class DataSpec(Strict):
 class MethodSpec(BaseModel):
     """``name`` picks a method plugin; the other keys are that method's parameters."""
 
-    model_config = ConfigDict(extra="allow", defer_build=True)
+    model_config = ConfigDict(extra="allow")
     name: str = Field("lora", description="training method: full, lora, qlora, dora, prefix, prompt, ia3, ...")
     regularization: RegularizationSpec | None = Field(
         None, description="pull the trained weights toward the base model (l2sp, ewc; local backend)")
