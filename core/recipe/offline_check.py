@@ -23,12 +23,16 @@ def check_offline(ref: str, recipe: Any) -> tuple[list[Problem], list[str]]:
     names = [n for n in recipe.recipe.model if n in installed]
     skipped = [n for n in recipe.recipe.model if n not in installed]
     data_done = False
+    data_cache = recipe.data_cache
     for name in names:
         try:
             resolved = load_recipe(ref, backend=name)
         except FtxError as exc:
             problems.extend(exc.problems)
             continue
+        # The data as read for an earlier backend: load_splits reads again only when this
+        # backend's data section (or a file) differs, which its cache key tells.
+        resolved.data_cache = data_cache
         backend = installed[name]
         for f in backend.check(resolved):
             if f.level == "error":
@@ -45,6 +49,7 @@ def check_offline(ref: str, recipe: Any) -> tuple[list[Problem], list[str]]:
             found = exc.problems
         problems.extend(found)
         data_done = True
+        data_cache = resolved.data_cache
     if data_done:
         notes.append("checked the data files: opened, every record parsed, format and objective")
     if skipped:
