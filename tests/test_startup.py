@@ -450,3 +450,25 @@ def test_token_store_can_be_turned_off_and_stays_bounded(monkeypatch):
         big.count(f"text {i}")
     big._store.save()
     assert big._store._read() == kept
+
+
+def test_recipes_validate_reads_the_data_once_and_still_finds_its_problems(cli, tmp_path, monkeypatch):
+    """Two backends share one read of the data; the statistics (which only warn) are not
+    computed; an invalid record is still reported at its line."""
+    from ftx.data import plan, stats
+
+    reads, computed = [], []
+    real_read = plan._read_splits
+    monkeypatch.setattr(plan, "_read_splits", lambda recipe: reads.append(1) or real_read(recipe))
+    monkeypatch.setattr(stats, "compute_stats", lambda *a, **k: computed.append(1) or pytest.fail("stats"))
+    (tmp_path / "train.jsonl").write_text(CHAT * 12, encoding="utf-8")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(RECIPE.replace("train.jsonl", str(tmp_path / "train.jsonl")), encoding="utf-8")
+    result = cli("recipes", "validate", str(recipe))
+    assert result.exit_code == 0, result
+    assert "checked the data files" in result.stdout and reads == [1] and computed == []
+
+    (tmp_path / "train.jsonl").write_text(CHAT * 6 + '{"messages": [{"role": "user"}]}\n' + CHAT * 5,
+                                          encoding="utf-8")
+    result = cli("recipes", "validate", str(recipe))
+    assert result.exit_code != 0 and "train.jsonl:7" in result.stderr + result.stdout, result
