@@ -472,3 +472,18 @@ def test_recipes_validate_reads_the_data_once_and_still_finds_its_problems(cli, 
                                           encoding="utf-8")
     result = cli("recipes", "validate", str(recipe))
     assert result.exit_code != 0 and "train.jsonl:7" in result.stderr + result.stdout, result
+
+
+def test_local_estimate_counts_tokens_once_for_every_device(tmp_path, monkeypatch):
+    """One row per device, one count of the train and validation tokens (``data["shared"]``)."""
+    from ftx.cost.compare import estimate_all
+    from ftx.plugins.local import estimate as local
+
+    calls = []
+    real = local.count_local
+    monkeypatch.setattr(local, "count_local", lambda *a: calls.append(1) or real(*a))
+    (tmp_path / "train.jsonl").write_text(CHAT * 12, encoding="utf-8")
+    (tmp_path / "r.yaml").write_text(RECIPE, encoding="utf-8")
+    rows = estimate_all(str(tmp_path / "r.yaml"), ["local"])
+    assert len(rows) > 1 and all(r.available for r in rows) and len({r.device for r in rows}) == len(rows)
+    assert len({r.billable_tokens for r in rows}) == 1 and len(calls) == 2

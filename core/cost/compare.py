@@ -91,7 +91,9 @@ def estimate_all(recipe_ref: str, backends: Sequence[str] | None = None, overrid
             results.append(_unavailable(name, recipe.model, f"backend {name!r} cannot train objective "
                                                             f"{recipe.recipe.objective!r}"))
             continue
-        data = with_examples(recipe, cache=cache)
+        # "shared": one dict for all of this backend's rows (one per device), where an estimator
+        # may keep what does not depend on the device (the local one: the model's shape, token counts)
+        data = {**with_examples(recipe, cache=cache), "shared": {}}
         for device in (devices if not getattr(backend, "hosted", False) else [None]):
             est = call_estimators(backend, recipe, {**data, "gpu": device} if device else data)
             if data.get("mix"):
