@@ -42,11 +42,12 @@ GOAL = 5.0
 WORK = {
     "ftx data stats (320 examples)": "reads and parses the data, counts characters, runs the near-duplicate "
                                      "index (pure-Python MinHash), the rich table",
-    "ftx recipes validate": "recipe schema (pydantic) once, data read once, per named backend (local, openai) "
-                            "its offline checks and data plan (stats, duplicate/leak check; o200k counts from "
-                            "the token store)",
+    "ftx recipes validate": "recipe schema (pydantic) once, data read and split once, per named backend "
+                            "(local, openai) its capability checks and the data plan's checks (format, records, "
+                            "objective; not the statistics, which only warn)",
     "ftx estimate": "recipe schema (pydantic) once, data read and split once, o200k counts from the token "
-                    "store, every backend's estimate (9 rows), the rich table",
+                    "store, every backend's estimate (13 rows; local token counts once for its 8 devices), "
+                    "the rich table",
     "ftx run --dry-run (local)": "recipe schema (pydantic), data plan (read, split, stats, duplicate/leak check), "
                                  "local estimate, the rich plan",
     "ftx run --backend openai --dry-run": "recipe schema (pydantic), data plan (stats, duplicate/leak check; "

@@ -176,7 +176,9 @@ floor is the data work (read, split, the pure-Python MinHash of the duplicate ch
 `data stats` and the dry runs), the plugins' modules, the estimators and the drawing. Done for them:
 the recipe is validated once per command (a backend without a section of its own reuses the
 base's outcome, errors located again per view) and `ftx estimate` resolves only the backends the
-recipe names a model for; `recipes validate` reads the data once for all its backends; OpenAI
+recipe names a model for; `recipes validate` reads the data once for all its backends and runs the
+data plan's checks without its statistics (they only add warnings, which it does not show); the
+local estimator counts tokens once for all its devices; OpenAI
 token counts are kept between commands in `<ftx home>/cache/token-counts/` (per text digest, keyed
 by ftx's version and the native tokenizer's file; a changed text is counted again), so the o200k
 tokenizer (~40 ms to build) is built only for a text not counted before; pydantic's plugin loader
