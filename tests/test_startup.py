@@ -450,6 +450,8 @@ def test_token_store_can_be_turned_off_and_stays_bounded(monkeypatch):
         big.count(f"text {i}")
     big._store.save()
     assert big._store._read() == kept
+    monkeypatch.setattr(token_store, "_digest", lambda text: pytest.fail("hashed after the store overflowed"))
+    assert big.count("text 99") == big._native("text 99") > 0
 
 
 def test_recipes_validate_reads_the_data_once_and_still_finds_its_problems(cli, tmp_path, monkeypatch):
