@@ -5,6 +5,11 @@ baseline, ``--repeat`` times; the figure is the median. Wall time and CPU time (
 the child, from wait4) are both recorded: on a machine whose cores are shared, CPU time is the
 steadier of the two. The goal (issue 13): every light command under 5x the baseline.
 
+Beside them, the floor of the commands that read a recipe, in the same run: ``import ftx.cli``,
+then with pydantic, then with the recipe schema built and used once, then with rich imported (see
+``FLOOR``): what no change to ftx's own work can take away while the schema is pydantic and the
+tables are rich's.
+
 Also: ``ftx jobs list`` and ``ftx jobs status`` on a registry of ``--runs`` runs (indexed queries).
 
 Writes benchmarks/results/startup.json. Run: .venv/bin/python benchmarks/bench_startup.py
@@ -31,18 +36,38 @@ BIN = Path(sys.executable).parent
 FTX = str(BIN / "ftx")
 GOAL = 5.0
 
-# What a command does beyond starting (the report prints it beside the figures): the commands
-# that read the recipe build the pydantic schema, and those that read the data set do the data work.
+# What a command does beyond starting (the report prints it beside the figures). The commands
+# that read a recipe validate it once (pydantic: the import and the ~38 model classes of the
+# schema), and those that read the data set do the data work.
 WORK = {
-    "ftx data stats (320 examples)": "reads and parses the data, counts tokens, runs the near-duplicate index",
-    "ftx recipes validate": "recipe schema (pydantic), data read, split, stats and duplicate/leak check, "
-                            "each backend's offline checks",
-    "ftx estimate": "recipe schema (pydantic) per backend, data read, split and stats, token counts "
-                    "(o200k tokenizer), every backend's estimate, the rich table",
+    "ftx data stats (320 examples)": "reads and parses the data, counts characters, runs the near-duplicate "
+                                     "index (pure-Python MinHash), the rich table",
+    "ftx recipes validate": "recipe schema (pydantic) once, data read and split once, per named backend "
+                            "(local, openai) its capability checks and the data plan's checks (format, records, "
+                            "objective; not the statistics, which only warn)",
+    "ftx estimate": "recipe schema (pydantic) once, data read and split once, o200k counts from the token "
+                    "store, every backend's estimate (13 rows; local token counts once for its 8 devices), "
+                    "the rich table",
     "ftx run --dry-run (local)": "recipe schema (pydantic), data plan (read, split, stats, duplicate/leak check), "
                                  "local estimate, the rich plan",
-    "ftx run --backend openai --dry-run": "recipe schema (pydantic), data plan, o200k token counts, the "
-                                          "provider's data preparation and checks, the rich plan",
+    "ftx run --backend openai --dry-run": "recipe schema (pydantic), data plan (stats, duplicate/leak check; "
+                                          "o200k counts from the token store), the provider's data preparation "
+                                          "and checks, the rich plan with the request",
+}
+
+# What the commands above cannot go below, measured in the same run: each a fresh process, as
+# ftx runs it (entry-point cache in use, pydantic told there are no pydantic plugins).
+FLOOR_CODE = "from ftx.entrypoints import quiet_pydantic_plugins; quiet_pydantic_plugins(); "
+FLOOR = {
+    "import ftx.cli (every command starts so)": "import ftx.cli",
+    "+ pydantic (import pydantic.main)": FLOOR_CODE + "import ftx.cli, pydantic.main",
+    "+ pydantic + the recipe schema, validated once": FLOOR_CODE + (
+        "import ftx.cli; from ftx.recipe.schema import Recipe; "
+        "Recipe.model_validate({'name': 's', 'model': {'local': 'm'}, 'data': {'train': 't.jsonl'}})"),
+    "+ pydantic + schema + rich (console, table)": FLOOR_CODE + (
+        "import ftx.cli; from ftx.recipe.schema import Recipe; "
+        "Recipe.model_validate({'name': 's', 'model': {'local': 'm'}, 'data': {'train': 't.jsonl'}}); "
+        "import rich.console, rich.table"),
 }
 
 
@@ -113,12 +138,16 @@ def main() -> None:
             "ftx jobs list": [FTX, "jobs", "list"],
         }
         baseline = [sys.executable, "-c", "pass"]
-        for cmd in [baseline, *commands.values()]:  # warm-up: bytecode compiled, files in the page cache
+        floors = {name: [sys.executable, "-c", code] for name, code in FLOOR.items()}
+        for cmd in [baseline, *commands.values(), *floors.values()]:  # warm-up: bytecode, caches, page cache
             measure(cmd, env, tmp)
         samples: dict[str, list[tuple[float, float]]] = {"python -c pass": [], **{k: [] for k in commands}}
+        floor_samples: dict[str, list[tuple[float, float]]] = {k: [] for k in floors}
         for _ in range(args.repeat):
             for name, cmd in [("python -c pass", baseline), *commands.items()]:
                 samples[name].append(measure(cmd, env, tmp))
+            for name, cmd in floors.items():
+                floor_samples[name].append(measure(cmd, env, tmp))
         lookup = seed_registry(work / "home", args.runs)
         registry = {}
         for name, cmd in (("ftx jobs list", [FTX, "jobs", "list"]), ("ftx runs list", [FTX, "runs", "list"])):
@@ -132,11 +161,13 @@ def main() -> None:
     rows = {name: {"wall_s": round(med(v, 0), 4), "cpu_s": round(med(v, 1), 4),
                    "ratio_wall": round(med(v, 0) / base_wall, 2), "ratio_cpu": round(med(v, 1) / base_cpu, 2)}
             for name, v in samples.items()}
+    floor = {name: {"wall_s": round(med(v, 0), 4), "cpu_s": round(med(v, 1), 4),
+                    "ratio_cpu": round(med(v, 1) / base_cpu, 2)} for name, v in floor_samples.items()}
     reg = {name: {"wall_s": round(med(v, 0), 4), "cpu_s": round(med(v, 1), 4),
                   "ratio_cpu_vs_empty_registry": round(med(v, 1) / rows[name]["cpu_s"], 2) if name in rows else None}
            for name, v in registry.items()}
     result = {"repeat": args.repeat, "load_average_at_end": load, "goal_ratio": GOAL, "work": WORK,
-              "baseline": rows.pop("python -c pass"), "commands": rows,
+              "baseline": rows.pop("python -c pass"), "commands": rows, "floor": floor,
               "registry_runs": args.runs, "registry": reg, "job_lookup": lookup,
               "all_under_goal_cpu": all(r["ratio_cpu"] < GOAL for r in rows.values()),
               "all_under_goal_wall": all(r["ratio_wall"] < GOAL for r in rows.values())}
@@ -145,6 +176,9 @@ def main() -> None:
     for name, r in rows.items():
         print(f"  {name:<38} {r['wall_s'] * 1000:6.0f} ms ({r['ratio_wall']:4.1f}x)  CPU {r['cpu_s'] * 1000:6.0f} ms "
               f"({r['ratio_cpu']:4.1f}x)")
+    print("floor (what a recipe command cannot go below):")
+    for name, r in floor.items():
+        print(f"  {name:<48} CPU {r['cpu_s'] * 1000:6.0f} ms ({r['ratio_cpu']:4.1f}x)")
     for name, r in reg.items():
         print(f"  {name} with {args.runs:,} runs: {r['cpu_s'] * 1000:.0f} ms CPU "
               f"({r['ratio_cpu_vs_empty_registry'] or '-'}x the empty registry)")

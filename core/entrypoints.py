@@ -230,9 +230,32 @@ class _PydanticHook:
         original = loader.exec_module
 
         def exec_module(module: Any) -> None:
-            original(module)
+            # The loader imports ``entry_points`` from importlib.metadata, which pulls in email,
+            # zipfile and csv (~8 ms), to call it only while ``_plugins`` is None, which the line
+            # after it rules out. While it runs it gets a stand-in that imports the real
+            # function on first call (if ``_plugins`` is ever reset), then the stand-in goes.
+            stand_in = None
+            if "importlib.metadata" not in sys.modules:
+                import types
+
+                stand_in = types.ModuleType("importlib.metadata")
+                stand_in.entry_points = _entry_points_on_call  # type: ignore[attr-defined]
+                sys.modules["importlib.metadata"] = stand_in
+            try:
+                original(module)
+            finally:
+                if stand_in is not None and sys.modules.get("importlib.metadata") is stand_in:
+                    del sys.modules["importlib.metadata"]
             if getattr(module, "_plugins", ...) is None:
                 module._plugins = {}
 
         loader.exec_module = exec_module  # type: ignore[method-assign]
         return spec
+
+
+def _entry_points_on_call(*args: Any, **kwargs: Any) -> Any:
+    """``importlib.metadata.entry_points``, imported when first called (see ``_PydanticHook``)."""
+    from importlib.metadata import entry_points as real
+
+    return real(*args, **kwargs)
+

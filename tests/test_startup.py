@@ -293,3 +293,199 @@ def test_entry_point_cache_is_kept_with_the_importlib_metadata_backport_installe
 
     monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, Other()])
     assert entrypoints.install_key() is None
+
+
+def test_pydantic_loader_runs_without_importlib_metadata(tmp_path, ftx_home):
+    """With no pydantic plugin installed, building the recipe schema imports no importlib.metadata
+    (pydantic's loader gets a stand-in while it runs); the stand-in still answers if called."""
+    code = """
+import sys
+from ftx.pluginmanager import get_plugins
+get_plugins()
+import ftx.recipe.schema
+assert "importlib.metadata" not in sys.modules, "the schema imported importlib.metadata"
+import pydantic.plugin._loader as loader
+assert loader._plugins == {}, loader._plugins
+found = list(loader.entry_points(group="pydantic"))  # the stand-in imports the real one on call
+import importlib.metadata as im
+assert sys.modules["importlib.metadata"] is im and found == list(im.entry_points(group="pydantic"))
+print("ok")
+"""
+    env = {**os.environ, "FTX_HOME": str(ftx_home)}
+    subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=120)  # fills the cache
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
+# -- one validation per command ----------------------------------------------------------------
+
+RECIPE = "name: s\nmodel: {local: ftx/tiny-llama, openai: gpt-4.1-mini-2025-04-14}\ndata: {train: train.jsonl}\n"
+
+
+def _count_validations(monkeypatch) -> list[int]:
+    from ftx.recipe import resolve
+    from ftx.recipe.schema import Recipe
+
+    resolve._VALIDATED.clear()
+    calls: list[int] = []
+    real = Recipe.model_validate.__func__
+
+    def counted(cls, *args, **kwargs):
+        calls.append(1)
+        return real(cls, *args, **kwargs)
+
+    monkeypatch.setattr(Recipe, "model_validate", classmethod(counted))
+    return calls
+
+
+def test_estimate_validates_the_recipe_once(tmp_path, monkeypatch):
+    """Every backend of ``ftx estimate`` (nine rows here) comes from one schema validation."""
+    from ftx.cost.compare import estimate_all
+
+    (tmp_path / "train.jsonl").write_text(CHAT * 12, encoding="utf-8")
+    (tmp_path / "r.yaml").write_text(RECIPE, encoding="utf-8")
+    calls = _count_validations(monkeypatch)
+    rows = estimate_all(str(tmp_path / "r.yaml"), ["local", "openai", "vertex"], gpu="cpu")
+    assert [r.backend for r in rows] == ["local", "openai", "vertex"] and rows[0].available and rows[1].available
+    assert not rows[2].available and "no model for this backend" in rows[2].notes[0]
+    assert len(calls) == 1
+
+
+def test_validation_errors_are_located_per_view_when_shared(tmp_path, monkeypatch):
+    """The same invalid value reached through the base and through a backend section is reported
+    at the line each view has for it, exactly as when each is validated afresh."""
+    from ftx.errors import RecipeError
+    from ftx.recipe import load_recipe, resolve
+
+    path = tmp_path / "r.yaml"
+    path.write_text(RECIPE + "hyperparameters:\n  epochs: 0\nbackends:\n  openai:\n    hyperparameters:\n"
+                    "      epochs: 0\n      warmup_ratio: 0.9\n", encoding="utf-8")
+
+    def problems() -> list[str]:
+        with pytest.raises(RecipeError) as info:
+            load_recipe(str(path), backend="openai")
+        return [str(p) for p in info.value.problems]
+
+    resolve._VALIDATED.clear()
+    first = problems()
+    assert any(":5: hyperparameters.epochs" in p for p in first), first
+    assert any(":9: backends.openai.hyperparameters.epochs" in p for p in first), first
+    assert problems() == first  # from the memo
+    calls = _count_validations(monkeypatch)
+    assert problems() == first and len(calls) == 2  # afresh (base and the openai view): the same
+    assert problems() == first and len(calls) == 2
+
+
+# -- token counts kept between commands ----------------------------------------------------------
+
+def _fresh_counter(monkeypatch, built: list[str]):
+    from ftx.data import tokens
+
+    real = getattr(tokens._bpe_count_function, "real", tokens._bpe_count_function)
+
+    def counting(encoding):
+        built.append(encoding)
+        return real(encoding)
+
+    counting.real = real  # type: ignore[attr-defined]
+    monkeypatch.setattr(tokens, "_bpe_count_function", counting)
+    return tokens.OpenAICounter("o200k_base")
+
+
+def test_token_counts_are_kept_and_a_changed_text_is_counted_again(monkeypatch):
+    from ftx.data import token_store, tokens
+
+    texts = ["What is 2+2?", "4", "naïve café 🚀 — 日本語", "a" * 500]
+    tokenizer = tokens._bpe_count_function("o200k_base")
+    built: list[str] = []
+    first = _fresh_counter(monkeypatch, built)
+    truth = [first.count(t) for t in texts]
+    assert built == ["o200k_base"]
+    first._store.save()  # as at the end of the command
+
+    again = _fresh_counter(monkeypatch, built)
+    assert [again.count(t) for t in texts] == truth
+    assert built == ["o200k_base"], "the tokenizer was built although every text was counted before"
+    assert again._native is None
+
+    changed = "What is 2+3?"
+    n = again.count(changed)  # not in the store: the tokenizer counts it
+    assert built == ["o200k_base", "o200k_base"] and n == tokenizer(changed)
+    assert truth == [tokenizer(t) for t in texts]
+    again._store.save()
+    third = _fresh_counter(monkeypatch, built)
+    assert third.count(changed) == n and third._native is None
+
+    # A store written by another tokenizer build (or damaged) counts as empty.
+    path = third._store.path
+    other = token_store.TokenStore(path, [*third._store.key[:-1], ["elsewhere", 1, 2]])
+    assert other.get("4") is None
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) - 3)
+    assert _fresh_counter(monkeypatch, built).count("4") == truth[1] and len(built) == 3
+
+
+def test_token_store_can_be_turned_off_and_stays_bounded(monkeypatch):
+    from ftx.data import token_store
+
+    monkeypatch.setenv("FTX_TOKEN_STORE", "0")
+    built: list[str] = []
+    counter = _fresh_counter(monkeypatch, built)
+    assert counter._store is None and built == ["o200k_base"]  # built at once, as before the store
+
+    monkeypatch.delenv("FTX_TOKEN_STORE")
+    monkeypatch.setattr(token_store, "MAX_ENTRIES", 3)
+    counter = _fresh_counter(monkeypatch, built)
+    for i in range(3):
+        counter.count(f"text {i}")
+    counter._store.save()
+    later = _fresh_counter(monkeypatch, built)
+    for i in range(3, 5):
+        later.count(f"text {i}")
+    later._store.save()
+    kept = later._store._read()
+    assert len(kept) == 3 and token_store._digest("text 4") in kept and token_store._digest("text 0") not in kept
+    big = _fresh_counter(monkeypatch, built)
+    for i in range(10, 15):  # more new texts than the store holds: none kept
+        big.count(f"text {i}")
+    big._store.save()
+    assert big._store._read() == kept
+    monkeypatch.setattr(token_store, "_digest", lambda text: pytest.fail("hashed after the store overflowed"))
+    assert big.count("text 99") == big._native("text 99") > 0
+
+
+def test_recipes_validate_reads_the_data_once_and_still_finds_its_problems(cli, tmp_path, monkeypatch):
+    """Two backends share one read of the data; the statistics (which only warn) are not
+    computed; an invalid record is still reported at its line."""
+    from ftx.data import plan, stats
+
+    reads, computed = [], []
+    real_read = plan._read_splits
+    monkeypatch.setattr(plan, "_read_splits", lambda recipe: reads.append(1) or real_read(recipe))
+    monkeypatch.setattr(stats, "compute_stats", lambda *a, **k: computed.append(1) or pytest.fail("stats"))
+    (tmp_path / "train.jsonl").write_text(CHAT * 12, encoding="utf-8")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(RECIPE.replace("train.jsonl", str(tmp_path / "train.jsonl")), encoding="utf-8")
+    result = cli("recipes", "validate", str(recipe))
+    assert result.exit_code == 0, result
+    assert "checked the data files" in result.stdout and reads == [1] and computed == []
+
+    (tmp_path / "train.jsonl").write_text(CHAT * 6 + '{"messages": [{"role": "user"}]}\n' + CHAT * 5,
+                                          encoding="utf-8")
+    result = cli("recipes", "validate", str(recipe))
+    assert result.exit_code != 0 and "train.jsonl:7" in result.stderr + result.stdout, result
+
+
+def test_local_estimate_counts_tokens_once_for_every_device(tmp_path, monkeypatch):
+    """One row per device, one count of the train and validation tokens (``data["shared"]``)."""
+    from ftx.cost.compare import estimate_all
+    from ftx.plugins.local import estimate as local
+
+    calls = []
+    real = local.count_local
+    monkeypatch.setattr(local, "count_local", lambda *a: calls.append(1) or real(*a))
+    (tmp_path / "train.jsonl").write_text(CHAT * 12, encoding="utf-8")
+    (tmp_path / "r.yaml").write_text(RECIPE, encoding="utf-8")
+    rows = estimate_all(str(tmp_path / "r.yaml"), ["local"])
+    assert len(rows) > 1 and all(r.available for r in rows) and len({r.device for r in rows}) == len(rows)
+    assert len({r.billable_tokens for r in rows}) == 1 and len(calls) == 2

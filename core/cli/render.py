@@ -48,7 +48,6 @@ def _data_line(data: dict[str, Any]) -> str:
 
 def print_plan(plan: Any, dry_run: bool = True) -> None:
     from rich.console import Console
-    from rich.syntax import Syntax
     from rich.table import Table
 
     console = Console()
@@ -66,6 +65,8 @@ def print_plan(plan: Any, dry_run: bool = True) -> None:
         table.add_row(key, value)
     console.print(table)
     if "request" in plan.details:
+        from rich.syntax import Syntax  # pygments' lexers: only for a request to show (~8 ms)
+
         console.print(f"[bold]Request {plan.backend.name} would receive:[/bold]")
         console.print(Syntax(json.dumps(plan.details["request"], indent=2, default=str), "json",
                              theme="ansi_dark", background_color="default", word_wrap=True))

@@ -76,18 +76,24 @@ def estimate_all(recipe_ref: str, backends: Sequence[str] | None = None, overrid
     devices = [find_device(gpu).key] if gpu else [d.key for d in default_devices()]
     cache: dict[tuple, tuple] = {}
     results: list[Estimate] = []
+    # The whole file (every backend section) is validated once, resolved for no backend: a
+    # backend the recipe names no model for needs nothing more (its row says so); the others are
+    # resolved for themselves, from the same validation (see ftx.recipe.resolve._VALIDATED).
+    models = load_recipe(recipe_ref, tuple(overrides)).recipe.model
     for name in names:
         backend = installed[name]
-        recipe = load_recipe(recipe_ref, tuple(overrides), backend=name)
-        if not recipe.model:
+        if not models.get(name):
             results.append(_unavailable(name, None, f"no model for this backend (add model.{name})"))
             continue
+        recipe = load_recipe(recipe_ref, tuple(overrides), backend=name)
         trains = getattr(backend, "trains_objectives", None)
         if trains is not None and recipe.recipe.objective not in trains():
             results.append(_unavailable(name, recipe.model, f"backend {name!r} cannot train objective "
                                                             f"{recipe.recipe.objective!r}"))
             continue
-        data = with_examples(recipe, cache=cache)
+        # "shared": one dict for all of this backend's rows (one per device), where an estimator
+        # may keep what does not depend on the device (the local one: the model's shape, token counts)
+        data = {**with_examples(recipe, cache=cache), "shared": {}}
         for device in (devices if not getattr(backend, "hosted", False) else [None]):
             est = call_estimators(backend, recipe, {**data, "gpu": device} if device else data)
             if data.get("mix"):

@@ -126,6 +126,26 @@ def _check_objective(recipe: Any, examples: list, problems: list[Problem]) -> No
         problems.append(Problem(f"objective {want}: {message}", file=file, line=line))
 
 
+def checked_splits(recipe: Any) -> tuple[list, list, dict[str, Any], list[Problem]]:
+    """The data checks of :func:`plan_data`, without its statistics: (train, validation, split
+    description, problems); problems are every missing file, unknown format, invalid record and
+    example the objective cannot train on (the lists are empty when a file is missing). ``ftx
+    recipes validate`` needs only these: the statistics add warnings, never a problem."""
+    from .recipe_checks import format_problem
+    from .sources import missing_sources
+
+    spec = recipe.recipe.data
+    problems = [p for p in (_path_problem(recipe, "train", spec.train) if isinstance(spec.train, str) else None,
+                            _path_problem(recipe, "validation", spec.validation) if spec.validation else None) if p]
+    problems += [p for p in (format_problem(recipe),) if p]
+    problems += missing_sources(recipe)
+    if problems:
+        return [], [], {}, problems
+    train, validation, info = load_splits(recipe, problems)
+    _check_objective(recipe, train + validation, problems)
+    return train, validation, info, problems
+
+
 def plan_data(recipe: Any, backend: Any) -> tuple[dict[str, Any], list[Problem], list[str]]:
     """Validate and summarise the data for ``recipe`` on ``backend``.
 
@@ -133,19 +153,10 @@ def plan_data(recipe: Any, backend: Any) -> tuple[dict[str, Any], list[Problem],
     from .advice import dataset_warnings
     from .dedupe import DedupeIndex
     from .stats import compute_stats
-    from .sources import missing_sources, train_file
+    from .sources import train_file
 
     spec = recipe.recipe.data
-    problems = [p for p in (_path_problem(recipe, "train", spec.train) if isinstance(spec.train, str) else None,
-                            _path_problem(recipe, "validation", spec.validation) if spec.validation else None) if p]
-    from .recipe_checks import format_problem
-
-    problems += [p for p in (format_problem(recipe),) if p]
-    problems += missing_sources(recipe)
-    if problems:
-        return {}, problems, []
-    train, validation, info = load_splits(recipe, problems)
-    _check_objective(recipe, train + validation, problems)
+    train, validation, info, problems = checked_splits(recipe)
     if problems:
         return {}, problems, []
     counter, counter_warning = _counter_for(recipe, backend)

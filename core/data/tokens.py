@@ -91,14 +91,36 @@ class _Memo:
 
 
 class OpenAICounter(_Memo):
-    """An OpenAI BPE encoding (o200k_base, cl100k_base) counted by bpe-openai's Rust core."""
+    """An OpenAI BPE encoding (o200k_base, cl100k_base) counted by bpe-openai's Rust core.
+
+    Building the native tokenizer costs ~40 ms, more than counting a small data set: it is built
+    on the first text that neither this command nor an earlier one counted (the counts kept in
+    ``ftx.data.token_store``, keyed by each text's digest)."""
 
     unit = "tokens"
 
     def __init__(self, encoding: str):
         super().__init__()
         self.name = encoding
-        self._count = _bpe_count_function(encoding)
+        self._native = None
+        from .token_store import store_for
+
+        self._store = store_for(encoding, _native_stamp())
+        if self._store is None:  # no stored counts possible here: build it now, as before
+            self._native = _bpe_count_function(encoding)
+
+    def _count(self, text: str) -> int:
+        store = self._store
+        if store is not None:
+            n = store.get(text)
+            if n is not None:
+                return n
+        if self._native is None:
+            self._native = _bpe_count_function(self.name)
+        n = self._native(text)
+        if store is not None:
+            store.put(text, n)
+        return n
 
     def count(self, text: str) -> int:
         if not text:
@@ -193,6 +215,33 @@ def _bpe_count_function(encoding: str):
                        hint="pip install 'ftx[openai]' (or bpe-openai)") from exc
     enc = bpe_openai.get_encoding(encoding)  # pragma: no cover - bpe-openai without _bindings
     return lambda text: len(enc.encode(text, disallowed_special=()))
+
+
+def _native_stamp() -> list | None:
+    """What identifies the installed native tokenizer (its module file's path, modification time
+    and size; a reinstall changes them), or ``None`` where bpe-openai's native module cannot be
+    found, which leaves the counter to be built at once (and to say what is missing)."""
+    import importlib.machinery
+    import importlib.util
+    import sys
+
+    module = sys.modules.get("bpe_openai._bindings")
+    paths = [module.__file__] if module is not None and getattr(module, "__file__", None) else []
+    if not paths:
+        try:
+            spec = importlib.util.find_spec("bpe_openai")
+        except (ImportError, ValueError):
+            return None
+        paths = [os.path.join(folder, "_bindings" + suffix)
+                 for folder in ((spec.submodule_search_locations or ()) if spec else ())
+                 for suffix in importlib.machinery.EXTENSION_SUFFIXES]
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        return [os.path.abspath(path), st.st_mtime_ns, st.st_size]
+    return None
 
 
 def _bpe_bindings():

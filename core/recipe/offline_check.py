@@ -1,7 +1,8 @@
 """Everything ``ftx run --dry-run`` checks that needs no network, for ``ftx recipes validate``:
 the schema and plugins (every backend section), each installed backend's capability check for
 the backends the recipe names a model for, and the data files (opened, every record parsed,
-format and objective checked). What needs the network (credentials, the provider's model list,
+format and objective checked: the checks of the data plan, without its statistics, which only
+warn). What needs the network (credentials, the provider's model list,
 ``hf:`` datasets) is named as not checked."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from ..errors import FtxError, Problem
 def check_offline(ref: str, recipe: Any) -> tuple[list[Problem], list[str]]:
     """(problems, notes) beyond what loading ``recipe`` (resolved for no backend) found."""
     from ..components import backends
-    from ..data.plan import plan_data
+    from ..data.plan import checked_splits
     from . import load_recipe
 
     installed = backends()
@@ -23,12 +24,16 @@ def check_offline(ref: str, recipe: Any) -> tuple[list[Problem], list[str]]:
     names = [n for n in recipe.recipe.model if n in installed]
     skipped = [n for n in recipe.recipe.model if n not in installed]
     data_done = False
+    data_cache = recipe.data_cache
     for name in names:
         try:
             resolved = load_recipe(ref, backend=name)
         except FtxError as exc:
             problems.extend(exc.problems)
             continue
+        # The data as read for an earlier backend: load_splits reads again only when this
+        # backend's data section (or a file) differs, which its cache key tells.
+        resolved.data_cache = data_cache
         backend = installed[name]
         for f in backend.check(resolved):
             if f.level == "error":
@@ -39,12 +44,13 @@ def check_offline(ref: str, recipe: Any) -> tuple[list[Problem], list[str]]:
         if any(str(r).startswith("hf:") for r in (spec.train, spec.validation) if r):
             notes.append("not checked: hf: datasets (they need the network)")
             continue
-        try:
-            _, found, _ = plan_data(resolved, backend)
+        try:  # the data plan's checks; its statistics would only add warnings, not shown here
+            found = checked_splits(resolved)[3]
         except FtxError as exc:
             found = exc.problems
         problems.extend(found)
         data_done = True
+        data_cache = resolved.data_cache
     if data_done:
         notes.append("checked the data files: opened, every record parsed, format and objective")
     if skipped:

@@ -107,8 +107,12 @@ def _clean_loc(loc: tuple) -> tuple:
 
 
 def _pydantic_problems(exc: Any, located: Located, prefix: tuple = ()) -> list[Problem]:
+    return _located_problems(exc.errors(), located, prefix)
+
+
+def _located_problems(errors: list[dict], located: Located, prefix: tuple = ()) -> list[Problem]:
     grouped: dict[tuple, list[str]] = {}
-    for err in exc.errors():
+    for err in errors:
         loc = _clean_loc(prefix + tuple(err["loc"]))
         msg = _humanize(err)
         if msg not in grouped.setdefault(loc, []):
@@ -116,16 +120,34 @@ def _pydantic_problems(exc: Any, located: Located, prefix: tuple = ()) -> list[P
     return [problem_at(located, loc, " or ".join(msgs)) for loc, msgs in grouped.items()]
 
 
+# Outcomes of validating recipe data against the schema, per process: one command resolves the
+# same recipe for several backends (``ftx estimate``: every backend; ``recipes validate``: each
+# named one), and a backend without a section of its own sees the very data the base did. The
+# schema's validators are pure functions of the data, so equal data (compared by ``repr``, which
+# tells 1 from 1.0 and True) gets the same model or the same errors; the model is never handed
+# out itself (``_fill`` copies it) and the errors are located again against each view.
+_VALIDATED: dict[tuple[int, str], tuple[Any, list[dict]]] = {}
+_VALIDATED_MAX = 64
+
+
 def _validate_base(located: Located, problems: list[Problem]) -> Any:
     from pydantic import ValidationError
 
     from .schema import Recipe
 
-    try:
-        return Recipe.model_validate(located.data)
-    except ValidationError as exc:
-        problems.extend(_pydantic_problems(exc, located))
-        return None
+    key = (id(Recipe), repr(located.data))
+    outcome = _VALIDATED.get(key)
+    if outcome is None:
+        try:
+            outcome = (Recipe.model_validate(located.data), [])
+        except ValidationError as exc:
+            outcome = (None, exc.errors(include_url=False))
+        if len(_VALIDATED) >= _VALIDATED_MAX:
+            _VALIDATED.pop(next(iter(_VALIDATED)))
+        _VALIDATED[key] = outcome
+    model, errors = outcome
+    problems.extend(_located_problems(errors, located))
+    return model
 
 
 def _method(view: Located, problems: list[Problem]) -> tuple[Any, Any]:

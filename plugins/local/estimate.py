@@ -55,7 +55,7 @@ def estimate(backend: Any, recipe: Any, data: dict[str, Any]) -> Estimate:
         est.available = False
         est.notes.append(f"no model for this backend (add model.{backend.name})")
         return est
-    shape = resolve_shape(recipe.model, recipe.base_dir)
+    shape, train, validation, counts = _measured(recipe, data)
     if shape is None:
         est.available = False
         est.notes.append(f"size of {recipe.model!r} unknown: not on this machine, not in ftx's table, "
@@ -64,10 +64,7 @@ def estimate(backend: Any, recipe: Any, data: dict[str, Any]) -> Estimate:
     hp = recipe.recipe.hyperparameters
     epochs = hp.epochs if isinstance(hp.epochs, int) else DEFAULT_EPOCHS
     batch = hp.batch_size if isinstance(hp.batch_size, int) else DEFAULT_BATCH
-    train, validation = splits(recipe, data)
-    counter = local_counter(shape)
-    tr = count_local(train, counter, hp.max_length)
-    va = count_local(validation, counter, hp.max_length)
+    tr, va = counts
     steps = optimizer_steps(len(train), epochs, batch, hp.gradient_accumulation, hp.max_steps)
     all_steps = optimizer_steps(len(train), epochs, batch, hp.gradient_accumulation, None)
     done = steps / all_steps if all_steps else 1.0  # max_steps may stop early
@@ -120,6 +117,26 @@ def _step_overhead(device: Device) -> str:
     if cal is None or cal <= 0:
         return f"{device.step_overhead_s:g} s"
     return f"{device.step_overhead_s:.4f} s ({cal:g} s on the calibration CPU x {device.step_overhead_s / cal:.2f}, this CPU's speed probe)"
+
+
+def _measured(recipe: Any, data: dict[str, Any]) -> tuple[Any, list, list, tuple[Any, Any]]:
+    """(shape, train, validation, (train tokens, validation tokens)): the same for every device,
+    so worked out once per backend of an ``ftx estimate`` (which passes one ``data["shared"]``
+    dict to all of that backend's rows), else each time."""
+    shared = data.get("shared")
+    if isinstance(shared, dict) and "local_measured" in shared:
+        return shared["local_measured"]
+    shape = resolve_shape(recipe.model, recipe.base_dir)
+    if shape is None:
+        return None, [], [], (None, None)
+    train, validation = splits(recipe, data)
+    counter = local_counter(shape)
+    max_length = recipe.recipe.hyperparameters.max_length
+    value = (shape, train, validation, (count_local(train, counter, max_length),
+                                        count_local(validation, counter, max_length)))
+    if isinstance(shared, dict):
+        shared["local_measured"] = value
+    return value
 
 
 def _count(n: int) -> str:

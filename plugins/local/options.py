@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class LocalOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built when first validated
 
     device: Literal["auto", "cpu", "cuda"] = Field(
         "auto", description="where to train: auto picks CUDA when available, else CPU")
@@ -52,7 +52,7 @@ class LocalOptions(BaseModel):
 class RayOptions(BaseModel):
     """``backends.local.ray``: train on a Ray cluster through Ray Train (``ftx run --ray``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built when first validated
 
     enabled: bool = Field(True, description="train through Ray (set by `ftx run --ray`)")
     address: str | None = Field(

@@ -12,7 +12,7 @@ MAX_USER_METADATA = user_tag_limit(MAX_METADATA)
 class OpenAIOptions(BaseModel):
     """``backends.openai`` options."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built when first validated
     suffix: str | None = Field(None, min_length=1, max_length=64, description="added to the fine-tuned model's name")
     metadata: dict[str, str] = Field(default_factory=dict,
                                      description=f"job metadata (at most {MAX_USER_METADATA} pairs; ftx adds 2)")

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class TogetherOptions(BaseModel):
     """``backends.together`` options."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built when first validated
     suffix: str | None = Field(None, min_length=1, max_length=24, pattern=r"^[A-Za-z0-9_-]+$",
                                description="added to the tuned model's name (ftx appends its key tag)")
     n_checkpoints: int = Field(1, ge=1, le=20, description="intermediate checkpoints to keep")

@@ -16,7 +16,7 @@ _LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
 class VertexOptions(BaseModel):
     """``backends.vertex`` options; each also comes from the environment."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built when first validated
     project: str | None = Field(None, description="GCP project (else GOOGLE_CLOUD_PROJECT, then the ADC project)")
     location: str | None = Field(None, description="region (else GOOGLE_CLOUD_LOCATION, then us-central1)")
     bucket: str | None = Field(None, description="staging bucket, gs://BUCKET[/PREFIX] (else FTX_VERTEX_BUCKET)")
