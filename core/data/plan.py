@@ -39,7 +39,7 @@ def load_splits(recipe: Any, problems: list[Problem] | None = None) -> tuple[lis
            spec.model_dump_json(include={"train", "replay", "mix"}))
     cache = getattr(recipe, "data_cache", None)
     if cache is None or cache.get("key") != key:
-        with _bulk_objects():
+        with bulk_objects():
             cache = {"key": key, "value": _read_splits(recipe)}
         if hasattr(recipe, "data_cache"):
             recipe.data_cache = cache
@@ -52,7 +52,7 @@ def load_splits(recipe: Any, problems: list[Problem] | None = None) -> tuple[lis
 
 
 @contextlib.contextmanager
-def _bulk_objects():
+def bulk_objects():
     """Reading a data set creates millions of objects that all stay alive for the command: the
     cyclic garbage collector would scan them again and again while they are made (~25% of the
     read), so it pauses for the read. They are not frozen (``gc.freeze``): ``load_splits`` also
@@ -151,11 +151,12 @@ def plan_data(recipe: Any, backend: Any) -> tuple[dict[str, Any], list[Problem],
     counter, counter_warning = _counter_for(recipe, backend)
     max_length = recipe.recipe.hyperparameters.max_length
     index = DedupeIndex()  # one index: the training set's duplicates, the validation set's, the leak check
-    train_stats = compute_stats(train, counter=counter, max_length=max_length, stratify_by=spec.stratify_by,
-                                index=index)
-    val_stats = compute_stats(validation, counter=counter, max_length=max_length, stratify_by=spec.stratify_by,
-                              index=index, side=1) if validation else None
-    leaks = index.leaks() if validation else None
+    with bulk_objects():  # the index's entries live as long as it: nothing for the cyclic collector
+        train_stats = compute_stats(train, counter=counter, max_length=max_length, stratify_by=spec.stratify_by,
+                                    index=index)
+        val_stats = compute_stats(validation, counter=counter, max_length=max_length, stratify_by=spec.stratify_by,
+                                  index=index, side=1) if validation else None
+        leaks = index.leaks() if validation else None
     summary: dict[str, Any] = {
         "train_file": train_file(recipe),
         "validation_file": recipe.data_path(spec.validation) if spec.validation else None,

@@ -189,7 +189,11 @@ def compute_stats(examples: Iterable[Example], counter: TokenCounter | None = No
             roles.update([m.role for m in example.chosen])
         if example.rejected:
             roles.update([m.role for m in example.rejected])
-        prompt = sum(count(message_text(m)) for m in example.messages)
+        messages = example.messages
+        # Each message counted once: its count serves the length and, for assistant turns, the
+        # completion length below.
+        counts = [count(m.content or "") if m.tool_calls is None else count(message_text(m)) for m in messages]
+        prompt = sum(counts)
         if example.kind == "preference":
             chosen = _side_length(example.chosen or (), counter)
             rejected = _side_length(example.rejected or (), counter)
@@ -198,8 +202,7 @@ def compute_stats(examples: Iterable[Example], counter: TokenCounter | None = No
         else:
             length = total = prompt
             if type(example).completion_messages is Example.completion_messages:
-                # Its assistant turns, counted again (each count is remembered: a lookup).
-                completion = sum(count(message_text(m)) for m in example.messages if m.role == "assistant")
+                completion = sum([n for n, m in zip(counts, messages) if m.role == "assistant"])
             else:
                 completion = _side_length(example.completion_messages(), counter)
             turns.append(len(example.messages))
