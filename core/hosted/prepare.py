@@ -50,12 +50,14 @@ def jsonl(records: list[tuple[dict[str, Any], Any]]) -> bytes:
     dump = dumps_line()
     if dump is None or not any(type(r) is PlainChatRecord for r, _ in records):
         return "".join([encode(r) + "\n" for r, _ in records]).encode()
+    out = bytearray()  # each line added as it is made: orjson's bytes hold ~4 KB each while alive
     try:
-        lines = [dump(r) if type(r) is PlainChatRecord else encode(r).encode() for r, _ in records]
+        for r, _ in records:
+            out += dump(r) if type(r) is PlainChatRecord else encode(r).encode()
+            out += b"\n"
     except (TypeError, UnicodeEncodeError):  # e.g. a lone surrogate: the stdlib's way, and its error
         return "".join([encode(r) + "\n" for r, _ in records]).encode()
-    lines.append(b"")
-    return b"\n".join(lines)
+    return bytes(out)
 
 
 def dump_records(examples: list, format_name: str, problems: list[Problem],
