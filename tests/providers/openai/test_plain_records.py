@@ -83,3 +83,23 @@ def test_dpo_records_take_the_openai_dpo_dump():
     problems: list = []
     assert convert_records(recipe, [example], problems, "OpenAI") == dump_records([example], "openai-dpo", [], "OpenAI")
     assert not problems
+
+
+def test_the_estimate_tally_counts_each_example_as_openai_example_tokens_does():
+    from ftx.providers.openai.billing import openai_example_tokens, openai_tally
+
+    class Counter:
+        name = "test"
+
+        def count(self, text: str) -> int:
+            return len(text.split()) + len(text) % 3
+
+    rng = random.Random(11)
+    examples = [_example(rng, i) for i in range(3000)]
+    for e in examples[::7]:
+        e.messages[0].content = ""  # an empty text costs nothing
+    counter = Counter()
+    expected = [openai_example_tokens(e, counter) for e in examples]
+    tally = openai_tally(examples, counter, limit=12)
+    assert tally.per_example == expected
+    assert tally.capped == sum(min(n, 12) for n in expected) and tally.over_limit == sum(n > 12 for n in expected)
