@@ -5,7 +5,8 @@ against the project's fake OpenAI server on loopback (tests/fakes), in the same 
 ftx does more than the script: it validates every record, counts billing tokens, checks
 duplicates and train/validation leakage, estimates the cost, converts the data and records the
 run in the registry before uploading; the ratio is what that costs. Issue 13's goal: <= 3x.
-Also the dry run alone (``--dry-run``) with its peak RSS, and the launch again with
+Also the dry run alone (``--dry-run``) with its peak RSS and where its CPU goes (launch_stages.py,
+once), and the launch again with
 ``FTX_NO_ORJSON=1`` (what it costs without the optional ``ftx[fast]`` extra: the stdlib json).
 
 Each repeat gets a fresh fake server and ftx home (nothing uploaded or recorded before), runs the
@@ -91,6 +92,9 @@ def main() -> None:
                 env.pop("PYTHONDONTWRITEBYTECODE", None)
                 if dry is None:
                     dry = timed([FTX, "run", str(recipe), "--backend", "openai", "--dry-run"], env, tmp)
+                    stages = json.loads(subprocess.run([sys.executable, str(HERE / "launch_stages.py"), str(recipe)],
+                                                       env=env, cwd=tmp, check=True, capture_output=True,
+                                                       text=True).stdout)
                 sdk = timed([sys.executable, "-c", SDK_SCRIPT, str(data), MODEL], env, tmp)
                 ftx = timed([FTX, "run", str(recipe), "--backend", "openai", "--yes", "--detach"], env, tmp)
                 row = {"sdk_script": sdk, "ftx_run_detach": ftx, "jobs_created": len(server.jobs),
@@ -112,6 +116,7 @@ def main() -> None:
     stdlib = _median([r["ftx_run_detach_stdlib_json"] for r in runs]) if "ftx_run_detach_stdlib_json" in runs[0] else None
     result = {"examples": examples, "bytes": size, "repeats": len(runs), "jobs_created": [r["jobs_created"] for r in runs],
               "ftx_run_detach": ftx, "ftx_dry_run": dry, "sdk_script": sdk, "ftx_run_detach_stdlib_json": stdlib,
+              "dry_run_stages_cpu_s": stages,
               "ratio_wall": round(ftx["wall_s"] / max(sdk["wall_s"], 1e-9), 1),
               "ratio_wall_per_repeat": [r["ratio_wall"] for r in runs],
               "ratio_cpu": round(ftx["cpu_s"] / max(sdk["cpu_s"], 1e-9), 1), "goal_ratio": 3.0,
