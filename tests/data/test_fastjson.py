@@ -40,11 +40,13 @@ HOSTILE = [
     b'{"a": 0.1, "b": 5e-324, "c": -0.0, "d": 1E5, "e": 1.7976931348623157e308}',
     b'{"messages": [{"role": "user", "content": "\xc3\xa9 \xe2\x80\xa8 \xf0\x9f\x98\x80"}]}',
     b'{"a": 1}{"b": 2}', b'{"a": tru}', b'\x00',
+    b'{"a": 1, "b": 2, "a": 3}', b'{"a": 1}\r', b'  {"a": {"a": 1, "a": [2]}} ',
 ]
 
 
 def _read(path, switch, off):
     switch(off)
+    # repr shows values, types and key order (a duplicate key keeps its first place in both)
     return [(repr(r.data), r.source, r.error) for r in read_records(str(path))]
 
 
