@@ -5,7 +5,9 @@ against the project's fake OpenAI server on loopback (tests/fakes), in the same 
 ftx does more than the script: it validates every record, counts billing tokens, checks
 duplicates and train/validation leakage, estimates the cost, converts the data and records the
 run in the registry before uploading; the ratio is what that costs. Issue 13's goal: <= 3x.
-Also the dry run alone (``--dry-run``) with its peak RSS.
+Also the dry run alone (``--dry-run``) with its peak RSS and where its CPU goes (launch_stages.py,
+once), and the launch again with
+``FTX_NO_ORJSON=1`` (what it costs without the optional ``ftx[fast]`` extra: the stdlib json).
 
 Each repeat gets a fresh fake server and ftx home (nothing uploaded or recorded before), runs the
 SDK script then ftx; figures are medians over repeats. The machine is shared: the load average is
@@ -68,6 +70,8 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--data", default=None, help="reuse this chat file (made by make_chat_file) instead")
+    parser.add_argument("--no-stdlib-variant", action="store_true",
+                        help="skip the launch with FTX_NO_ORJSON=1 (the stdlib json)")
     parser.add_argument("--out", default=str(HERE / "results" / "hosted_launch.json"))
     args = parser.parse_args()
     load_before = [round(x, 2) for x in os.getloadavg()]
@@ -88,18 +92,31 @@ def main() -> None:
                 env.pop("PYTHONDONTWRITEBYTECODE", None)
                 if dry is None:
                     dry = timed([FTX, "run", str(recipe), "--backend", "openai", "--dry-run"], env, tmp)
+                    stages = json.loads(subprocess.run([sys.executable, str(HERE / "launch_stages.py"), str(recipe)],
+                                                       env=env, cwd=tmp, check=True, capture_output=True,
+                                                       text=True).stdout)
                 sdk = timed([sys.executable, "-c", SDK_SCRIPT, str(data), MODEL], env, tmp)
                 ftx = timed([FTX, "run", str(recipe), "--backend", "openai", "--yes", "--detach"], env, tmp)
-                runs.append({"sdk_script": sdk, "ftx_run_detach": ftx, "jobs_created": len(server.jobs),
-                             "ratio_wall": round(ftx["wall_s"] / max(sdk["wall_s"], 1e-9), 2),
-                             "load_average": [round(x, 2) for x in os.getloadavg()]})
-                print(f"  repeat {attempt + 1}: ftx {ftx['wall_s']:.1f} s ({ftx['cpu_s']:.1f} s CPU), "
-                      f"SDK script {sdk['wall_s']:.1f} s ({sdk['cpu_s']:.1f} s CPU)", flush=True)
+                row = {"sdk_script": sdk, "ftx_run_detach": ftx, "jobs_created": len(server.jobs),
+                       "ratio_wall": round(ftx["wall_s"] / max(sdk["wall_s"], 1e-9), 2),
+                       "load_average": [round(x, 2) for x in os.getloadavg()]}
+            if not args.no_stdlib_variant:  # its own fresh server and home: nothing uploaded or recorded
+                with FakeOpenAI(lifetime=3600) as server:
+                    plain_env = {**env, "OPENAI_BASE_URL": server.url, "FTX_NO_ORJSON": "1",
+                                 "FTX_HOME": str(work / f"home{attempt}-stdlib")}
+                    row["ftx_run_detach_stdlib_json"] = timed(
+                        [FTX, "run", str(recipe), "--backend", "openai", "--yes", "--detach"], plain_env, tmp)
+                    row["ftx_run_detach_stdlib_json"]["jobs_created"] = len(server.jobs)
+            runs.append(row)
+            print(f"  repeat {attempt + 1}: ftx {ftx['wall_s']:.1f} s ({ftx['cpu_s']:.1f} s CPU), "
+                  f"SDK script {sdk['wall_s']:.1f} s ({sdk['cpu_s']:.1f} s CPU)", flush=True)
         size = data.stat().st_size
     ftx = _median([r["ftx_run_detach"] for r in runs])
     sdk = _median([r["sdk_script"] for r in runs])
+    stdlib = _median([r["ftx_run_detach_stdlib_json"] for r in runs]) if "ftx_run_detach_stdlib_json" in runs[0] else None
     result = {"examples": examples, "bytes": size, "repeats": len(runs), "jobs_created": [r["jobs_created"] for r in runs],
-              "ftx_run_detach": ftx, "ftx_dry_run": dry, "sdk_script": sdk,
+              "ftx_run_detach": ftx, "ftx_dry_run": dry, "sdk_script": sdk, "ftx_run_detach_stdlib_json": stdlib,
+              "dry_run_stages_cpu_s": stages,
               "ratio_wall": round(ftx["wall_s"] / max(sdk["wall_s"], 1e-9), 1),
               "ratio_wall_per_repeat": [r["ratio_wall"] for r in runs],
               "ratio_cpu": round(ftx["cpu_s"] / max(sdk["cpu_s"], 1e-9), 1), "goal_ratio": 3.0,

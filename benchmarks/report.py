@@ -304,6 +304,22 @@ finished; 2 cores shared with other sessions.
 {verdict}"""
 
 
+def _stdlib_row(r: dict | None) -> str:
+    if not r:
+        return ""
+    return (f"| ftx run --detach, `FTX_NO_ORJSON=1` (stdlib json, no `ftx[fast]`) | {r['wall_s']:.1f} s | "
+            f"{r['cpu_s']:.1f} s | {r['peak_rss_mb']:,.0f} MB |\n")
+
+
+def _stages_line(stages: dict | None) -> str:
+    if not stages:
+        return ""
+    whole = stages.get("whole command (main thread)")
+    parts = "; ".join(f"{k} {v:.2f} s" for k, v in stages.items() if k != "whole command (main thread)")
+    return (f"Where the dry run's {whole:.1f} s of CPU go (`launch_stages.py`, one run; a step includes what it "
+            f"calls): {parts}.\n")
+
+
 def hosted_launch() -> str:
     h = _load("hosted_launch.json")
     if h is None:
@@ -324,7 +340,8 @@ records the run before uploading. Load average {h['load_average_before']} before
 | ftx run --detach | {f['wall_s']:.1f} s | {f['cpu_s']:.1f} s | {f['peak_rss_mb']:,.0f} MB |
 | SDK script (baseline) | {s['wall_s']:.1f} s | {s['cpu_s']:.1f} s | {s['peak_rss_mb']:,.0f} MB |
 | ftx run --dry-run (alone) | {dry['wall_s']:.1f} s | {dry['cpu_s']:.1f} s | {dry['peak_rss_mb']:,.0f} MB |
-
+{_stdlib_row(h.get("ftx_run_detach_stdlib_json"))}
+{_stages_line(h.get("dry_run_stages_cpu_s"))}
 Ratio **{h['ratio_wall']}x** wall (per repeat: {', '.join(f'{x}x' for x in h['ratio_wall_per_repeat'])}),
 {h['ratio_cpu']}x CPU; goal <= {h['goal_ratio']}x: **{'met' if met else 'not met'}** (issue 13 measured 38x before
 the data work was done once per command).

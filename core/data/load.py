@@ -40,19 +40,25 @@ def parse_record(data_format: DataFormat, record: Record) -> Parsed:
         return Parsed(record, problems=[Problem(record.error, src.file, src.line)])
     try:
         example = data_format.parse(record.data)
-    except RecordInvalid as exc:
-        other = _other_format(data_format, record.data)
-        if other is not None:
-            return Parsed(record, problems=[Problem(
-                f"record is {other} data, but this file holds {data_format.name} (one file must hold one format)",
-                src.file, src.line)])
-        problems = exc.problems or [(None, "invalid record")]
-        return Parsed(record, problems=[Problem(msg, src.file, src.line, fld) for fld, msg in problems])
-    except Exception as exc:  # a plugin's parse() bug must not hide the other records' problems
-        return Parsed(record, problems=[Problem(
-            f"format {data_format.name!r} failed on this record: {type(exc).__name__}: {exc}", src.file, src.line)])
+    except Exception as exc:
+        return _failed(data_format, record, exc)
     example.source = src
     return Parsed(record, example)
+
+
+def _failed(data_format: DataFormat, record: Record, exc: Exception) -> Parsed:
+    """What became of a record whose ``parse`` raised ``exc``."""
+    src = record.source
+    if not isinstance(exc, RecordInvalid):  # a plugin's parse() bug must not hide the other records' problems
+        return Parsed(record, problems=[Problem(
+            f"format {data_format.name!r} failed on this record: {type(exc).__name__}: {exc}", src.file, src.line)])
+    other = _other_format(data_format, record.data)
+    if other is not None:
+        return Parsed(record, problems=[Problem(
+            f"record is {other} data, but this file holds {data_format.name} (one file must hold one format)",
+            src.file, src.line)])
+    problems = exc.problems or [(None, "invalid record")]
+    return Parsed(record, problems=[Problem(msg, src.file, src.line, fld) for fld, msg in problems])
 
 
 def iter_parsed(path: str, fmt: str | DataFormat = "auto") -> Iterator[Parsed]:
@@ -67,10 +73,22 @@ def iter_examples(path: str, fmt: str = "auto", problems: list[Problem] | None =
 
     Invalid records are skipped; their problems are appended to ``problems`` when given.
     """
-    for parsed in iter_parsed(path, fmt):
-        if parsed.example is not None:
-            yield parsed.example
-        elif problems is not None:
+    data_format = resolve_format(path, fmt)
+    parse = data_format.parse
+    for record in read_records(path):
+        # What parse_record does, without a Parsed per record for the valid ones.
+        if record.error is None:
+            try:
+                example = parse(record.data)
+            except Exception as exc:
+                parsed = _failed(data_format, record, exc)
+            else:
+                example.source = record.source
+                yield example
+                continue
+        else:
+            parsed = parse_record(data_format, record)
+        if problems is not None:
             problems.extend(parsed.problems)
 
 

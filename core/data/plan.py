@@ -39,7 +39,7 @@ def load_splits(recipe: Any, problems: list[Problem] | None = None) -> tuple[lis
            spec.model_dump_json(include={"train", "replay", "mix"}))
     cache = getattr(recipe, "data_cache", None)
     if cache is None or cache.get("key") != key:
-        with _bulk_objects():
+        with bulk_objects():
             cache = {"key": key, "value": _read_splits(recipe)}
         if hasattr(recipe, "data_cache"):
             recipe.data_cache = cache
@@ -52,18 +52,27 @@ def load_splits(recipe: Any, problems: list[Problem] | None = None) -> tuple[lis
 
 
 @contextlib.contextmanager
-def _bulk_objects():
+def bulk_objects():
     """Reading a data set creates millions of objects that all stay alive for the command: the
     cyclic garbage collector would scan them again and again while they are made (~25% of the
-    read), so it pauses for the read. They are not frozen (``gc.freeze``): ``load_splits`` also
-    runs inside long-lived processes (a notebook, a test session, the Ray driver), where frozen
-    objects and the garbage made before them would never be collected."""
+    read), so it pauses for the read (and for the other steps that build an object per example).
+
+    When it resumes, the objects made meanwhile would all still be in the youngest generation,
+    to be scanned by its next collection and again as they age (~0.3 s per million). They are
+    moved to the oldest generation instead (``gc.freeze`` then at once ``gc.unfreeze``: two list
+    moves, no scan), where the collector's full collections still look at them; nothing stays
+    frozen, so in long-lived processes (a notebook, a test session, the Ray driver) garbage made
+    here or before is collected as usual. Skipped when something else in the process keeps
+    objects frozen (``gc.get_freeze_count()``), which an unfreeze would release."""
     was = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was:
+            if gc.get_freeze_count() == 0:
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
@@ -162,11 +171,12 @@ def plan_data(recipe: Any, backend: Any) -> tuple[dict[str, Any], list[Problem],
     counter, counter_warning = _counter_for(recipe, backend)
     max_length = recipe.recipe.hyperparameters.max_length
     index = DedupeIndex()  # one index: the training set's duplicates, the validation set's, the leak check
-    train_stats = compute_stats(train, counter=counter, max_length=max_length, stratify_by=spec.stratify_by,
-                                index=index)
-    val_stats = compute_stats(validation, counter=counter, max_length=max_length, stratify_by=spec.stratify_by,
-                              index=index, side=1) if validation else None
-    leaks = index.leaks() if validation else None
+    with bulk_objects():  # the index's entries live as long as it: nothing for the cyclic collector
+        train_stats = compute_stats(train, counter=counter, max_length=max_length, stratify_by=spec.stratify_by,
+                                    index=index)
+        val_stats = compute_stats(validation, counter=counter, max_length=max_length, stratify_by=spec.stratify_by,
+                                  index=index, side=1) if validation else None
+        leaks = index.leaks() if validation else None
     summary: dict[str, Any] = {
         "train_file": train_file(recipe),
         "validation_file": recipe.data_path(spec.validation) if spec.validation else None,

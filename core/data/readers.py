@@ -115,12 +115,23 @@ def _bounded_lines(handle) -> Iterator[bytes]:
 
 
 def _jsonl_lines(path: str, lines: Iterable[bytes], first_line: int) -> Iterator[Record]:
+    from .fastjson import fast_loads
+
+    fast = fast_loads()  # orjson where its answer is the stdlib's (ftx.data.fastjson), else None
     for number, raw in enumerate(lines, first_line):
         # A BOM may open the file, or any line of files joined with `cat`.
         raw = raw.removeprefix(codecs.BOM_UTF8)
         if not raw.strip():
             continue
         source = Source(path, number)
+        if fast is not None and not raw.startswith(_OVERSIZE):
+            try:
+                value = fast(raw)
+            except ValueError:
+                pass  # the standard path below decides, with its own messages
+            else:
+                yield Record(value, source) if type(value) is dict else _record(value, source)
+                continue
         if raw.startswith(_OVERSIZE):
             from .limits import too_large
 

@@ -181,38 +181,51 @@ def compute_stats(examples: Iterable[Example], counter: TokenCounter | None = No
     stats = DatasetStats(tokenizer=counter.name, unit=unit, max_length=max_length, stratify_by=stratify_by,
                          max_length_estimated=estimated)
     count = counter.count
+    add = index.add
+    seen_roles: list[str] = []  # counted in batches (Counter.update of one list per example costs more)
+    n_examples = total_tokens = 0
+    plain_type = Example.completion_messages
     for example in examples:
-        stats.examples += 1
-        kinds[example.kind] += 1
-        roles.update([m.role for m in example.messages])
+        n_examples += 1
+        kind = example.kind
+        kinds[kind] += 1
+        messages = example.messages
+        seen_roles += [m.role for m in messages]
         if example.chosen:
-            roles.update([m.role for m in example.chosen])
+            seen_roles += [m.role for m in example.chosen]
         if example.rejected:
-            roles.update([m.role for m in example.rejected])
-        prompt = sum(count(message_text(m)) for m in example.messages)
-        if example.kind == "preference":
+            seen_roles += [m.role for m in example.rejected]
+        if len(seen_roles) > 65_536:
+            roles.update(seen_roles)
+            seen_roles.clear()
+        # Each message counted once: its count serves the length and, for assistant turns, the
+        # completion length below.
+        counts = [count(m.content or "") if m.tool_calls is None else count(message_text(m)) for m in messages]
+        prompt = sum(counts)
+        if kind == "preference":
             chosen = _side_length(example.chosen or (), counter)
             rejected = _side_length(example.rejected or (), counter)
             length, completion, total = prompt + max(chosen, rejected), chosen, prompt + chosen + rejected
-            turns.append(len(example.messages) + 1)
+            turns.append(len(messages) + 1)
         else:
             length = total = prompt
-            if type(example).completion_messages is Example.completion_messages:
-                # Its assistant turns, counted again (each count is remembered: a lookup).
-                completion = sum(count(message_text(m)) for m in example.messages if m.role == "assistant")
+            if type(example).completion_messages is plain_type:
+                completion = sum([n for n, m in zip(counts, messages) if m.role == "assistant"])
             else:
                 completion = _side_length(example.completion_messages(), counter)
-            turns.append(len(example.messages))
+            turns.append(len(messages))
         lengths.append(length)
         completions.append(completion)
-        stats.total_tokens += total
+        total_tokens += total
         if max_length is not None and (-(-length // CHARS_PER_TOKEN) if estimated else length) > max_length:
             stats.over_max_length += 1
             if len(stats.over_max_length_lines) < MAX_LINES:
-                stats.over_max_length_lines.append(_where(example, stats.examples))
+                stats.over_max_length_lines.append(_where(example, n_examples))
         if stratify_by:
             strata[stratum_name(*field_value(example.meta, stratify_by))] += 1
-        index.add(example, side=side)
+        add(example, side=side)
+    roles.update(seen_roles)
+    stats.examples, stats.total_tokens = n_examples, total_tokens
     stats.by_kind = dict(sorted(kinds.items()))
     stats.messages_by_role = dict(sorted(roles.items(), key=lambda kv: (-kv[1], kv[0])))
     stats.turns = Distribution.of(turns)

@@ -30,28 +30,59 @@ from .contract import PreparedJob, UploadFile, client_key_for
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
+class PlainChatRecord(dict):
+    """A chat record that is only ``{"messages": [{"role": R, "content": TEXT}, ...]}``, R one of
+    system, user, assistant and TEXT a string that is not blank, in that key order.
+
+    A converter that builds such a record marks it with this type (it is a plain ``dict`` in
+    every other way) so later steps may take their short paths: :func:`jsonl` writes it with
+    orjson (strings only: the same bytes as the stdlib's, ``ftx.data.fastjson``), a provider's
+    check skips the rules such a record cannot break."""
+
+    __slots__ = ()
+
+
 def jsonl(records: list[tuple[dict[str, Any], Any]]) -> bytes:
     """Records as compact JSON lines (what every provider's tuning upload takes)."""
+    from ..data.fastjson import dumps_line
+
     encode = _COMPACT.encode  # one encoder for all records (json.dumps with options builds one per call)
-    return "".join([encode(r) + "\n" for r, _ in records]).encode()
+    dump = dumps_line()
+    if dump is None or not any(type(r) is PlainChatRecord for r, _ in records):
+        return "".join([encode(r) + "\n" for r, _ in records]).encode()
+    out = bytearray()  # each line added as it is made: orjson's bytes hold ~4 KB each while alive
+    try:
+        for r, _ in records:
+            out += dump(r) if type(r) is PlainChatRecord else encode(r).encode()
+            out += b"\n"
+    except (TypeError, UnicodeEncodeError):  # e.g. a lone surrogate: the stdlib's way, and its error
+        return "".join([encode(r) + "\n" for r, _ in records]).encode()
+    return bytes(out)
 
 
 def dump_records(examples: list, format_name: str, problems: list[Problem],
                  label: str = "the provider") -> list[tuple[dict[str, Any], Any]]:
     """Each example written by the data format ``format_name`` (its ``dump``), with its source."""
     from ..components import get_format
-    from ..formats import CannotConvert
 
     fmt = get_format(format_name)
-    out = []
+    out: list[tuple[dict[str, Any], Any]] = []
     for example in examples:
-        try:
-            out.append((fmt.dump(example), example.source))
-        except CannotConvert as exc:
-            src = example.source
-            problems.append(Problem(f"cannot be written as {label} {fmt.name} data: {exc}",
-                                    file=getattr(src, "file", None), line=getattr(src, "line", None)))
+        dump_into(out, fmt, example, problems, label)
     return out
+
+
+def dump_into(out: list, fmt: Any, example: Any, problems: list[Problem], label: str = "the provider") -> None:
+    """Append ``(fmt.dump(example), example.source)`` to ``out``, or the reason it cannot be
+    written to ``problems``."""
+    from ..formats import CannotConvert
+
+    try:
+        out.append((fmt.dump(example), example.source))
+    except CannotConvert as exc:
+        src = example.source
+        problems.append(Problem(f"cannot be written as {label} {fmt.name} data: {exc}",
+                                file=getattr(src, "file", None), line=getattr(src, "line", None)))
 
 
 def character_check(records: list[tuple[dict[str, Any], Any]], chars_per_token: float = 4.0) -> Any:
@@ -65,6 +96,13 @@ def character_check(records: list[tuple[dict[str, Any], Any]], chars_per_token: 
 
 def prepare_job(backend: Any, recipe: Any) -> PreparedJob:
     """The template (see the module docstring), driven by ``backend``'s hooks."""
+    from ..data.plan import bulk_objects
+
+    with bulk_objects():  # a record per example, all kept: nothing for the cyclic collector to find
+        return _prepare_job(backend, recipe)
+
+
+def _prepare_job(backend: Any, recipe: Any) -> PreparedJob:
     from ..data.plan import load_splits
 
     problems: list[Problem] = []

@@ -7,7 +7,7 @@ from typing import Any
 from ftx.example import Example
 from ftx.formats import CannotConvert, DataFormat, RecordInvalid
 
-from .messages import check_conversation, check_tools, dump_messages, missing, parse_messages
+from .messages import check_conversation, check_tools, dump_messages, missing, parse_messages, plain_conversation
 
 
 class ChatFormat(DataFormat):
@@ -18,6 +18,10 @@ class ChatFormat(DataFormat):
     optional_keys = ("tools", "parallel_tool_calls")
 
     def parse(self, record: dict[str, Any]) -> Example:
+        if type(record) is dict and len(record) == 1:  # the common record, only plain messages: the same Example, checked faster
+            plain = plain_conversation(record.get("messages"))
+            if plain is not None:
+                return Example(messages=plain, kind="chat", tools=None, meta={})
         problems: list = []
         meta = self.split_keys(record, problems)
         tools = None

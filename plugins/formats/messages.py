@@ -73,6 +73,35 @@ def text_value(value: Any, field: str, problems: Problems, *, what: str = "conte
     return value
 
 
+def plain_conversation(raw: Any) -> list[Message] | None:
+    """The messages of a conversation that is only ``{role, content}`` messages with nothing to
+    report (see :func:`parse_message`'s fast path), obeying every rule of
+    :func:`check_conversation` with ``need_assistant``; None for anything else, which then takes
+    the detailed checks (tests/data/test_message_fast_path.py: same results)."""
+    if type(raw) is not list or not raw:
+        return None
+    out = []
+    for m in raw:
+        if type(m) is not dict or len(m) != 2:
+            return None
+        role, content = m.get("role"), m.get("content")
+        if type(role) is not str or type(content) is not str or role not in _PLAIN_ROLES or not content.strip():
+            return None
+        out.append(Message(_PLAIN_ROLES[role], content))
+    # check_conversation's rules for such messages: system only first, then a user turn first,
+    # and an assistant turn (no weights here, so it is trained on).
+    first = 1 if out[0].role == "system" else 0
+    if first >= len(out) or out[first].role != "user":
+        return None
+    has_assistant = False
+    for m in out[first:]:
+        if m.role == "system":
+            return None
+        if m.role == "assistant":
+            has_assistant = True
+    return out if has_assistant else None
+
+
 def parse_message(raw: Any, where: str, problems: Problems, *, allow_weight: bool = True) -> Message | None:
     """Check one message; return it (role normalised) when its role is usable, else None."""
     # Fast path for the common message, a role and a text with nothing to report; anything else

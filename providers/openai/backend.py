@@ -67,6 +67,11 @@ class OpenAIBackend(HostedBackend):
         return out
 
     # -- the prepare template's hooks ----------------------------------------------------------
+    def convert_records(self, recipe, examples, problems) -> list:
+        from .prepare import convert_records
+
+        return convert_records(recipe, examples, problems, self.provider_label)
+
     def check_records(self, recipe, records, *, file: str, role: str) -> Any:
         from .prepare import check_records
 

@@ -54,7 +54,15 @@ def openai_message_tokens(message: Any, counter: Counter | CachedCounter) -> int
 def openai_example_tokens(example: Any, counter: Counter | CachedCounter) -> int:
     """Tokens of one example as OpenAI counts it (see the module docstring)."""
     c = counter if isinstance(counter, CachedCounter) else CachedCounter(counter)
-    n = REPLY_PRIMING + sum(openai_message_tokens(m, c) for m in example_messages(example))
+    n = REPLY_PRIMING
+    for m in example_messages(example):
+        if m.name is None and m.tool_call_id is None and m.tool_calls is None:
+            # openai_message_tokens of a message of only a role and a text, inline (the estimate
+            # runs it for every message of the training set)
+            role = m.role
+            n += TOKENS_PER_MESSAGE + c.short(role) + (c.short(m.content) if role == "system" else c.count(m.content))
+        else:
+            n += openai_message_tokens(m, c)
     if example.tools:
         n += c.count(compact(example.tools))
     return n
@@ -62,4 +70,22 @@ def openai_example_tokens(example: Any, counter: Counter | CachedCounter) -> int
 
 def openai_tally(examples: Iterable[Any], counter: Counter, limit: int | None) -> TokenTally:
     c = CachedCounter(counter)
-    return tally((openai_example_tokens(e, c) for e in examples), limit)
+    return tally((_example_tokens(e, c, counter.count, {}) for e in examples), limit)
+
+
+def _example_tokens(example: Any, c: CachedCounter, count: Any, framing: dict[str, int]) -> int:
+    """:func:`openai_example_tokens` with the framing of each role worked out once per tally:
+    a role-and-text message costs TOKENS_PER_MESSAGE + the role's tokens (``framing``) + its
+    text's; ``c.short`` and ``c.count`` both answer ``count(text)`` for a non-empty text."""
+    if example.chosen or example.rejected or example.tools:
+        return openai_example_tokens(example, c)
+    n = REPLY_PRIMING
+    for m in example.messages:
+        if m.name is None and m.tool_call_id is None and m.tool_calls is None:
+            frame = framing.get(m.role)
+            if frame is None:
+                frame = framing[m.role] = TOKENS_PER_MESSAGE + c.short(m.role)
+            n += frame + (count(m.content) if m.content else 0)
+        else:
+            n += openai_message_tokens(m, c)
+    return n

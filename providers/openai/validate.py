@@ -173,6 +173,24 @@ def count_tokens(messages: list[Any], count: Callable[[str], int], tools: Any = 
     return total
 
 
+def _plain_tokens(messages: list[dict[str, str]], count: Callable[[str], int], framing: dict[str, int]) -> int | None:
+    """:func:`count_tokens` of a :class:`~ftx.hosted.prepare.PlainChatRecord`'s messages when
+    :func:`check_sft` has nothing to say about them (a system message only first, an assistant
+    turn, which has no weight and so is learnt), else None: the detailed check then speaks."""
+    total = PER_REPLY
+    assistant = False
+    first = True
+    for m in messages:
+        role = m["role"]
+        if role == "assistant":
+            assistant = True
+        elif role == "system" and not first:
+            return None
+        first = False
+        total += framing[role] + count(m["content"])
+    return total if assistant else None
+
+
 def check_sft(record: dict[str, Any], rec: RecordCheck) -> list[dict[str, Any]]:
     for key in sorted(set(record) - SFT_KEYS):
         rec.bad(key, f"OpenAI chat fine-tuning files do not accept the key {key!r}")
@@ -216,11 +234,20 @@ def check_dpo(record: dict[str, Any], rec: RecordCheck) -> list[dict[str, Any]]:
 def check_file(records: list[tuple[dict[str, Any], Any]], objective: str, count: Callable[[str], int],
                limit: int | None, model: str, *, file: str, minimum: int = 0) -> Checked:
     """Check converted records ``(record, source)``; ``source`` has ``.file``/``.line`` or is None."""
+    from ftx.hosted.prepare import PlainChatRecord
+
     out = Checked()
+    plain = objective != "dpo"
+    framing = {role: PER_MESSAGE + count(role) for role in _PLAIN_ROLES}  # the per-message part of count_tokens
     if len(records) < minimum:
         out.problems.append(Problem(f"OpenAI needs at least {minimum} training examples; this file has "
                                     f"{len(records)} (50 to 100 good examples is a sensible start)", file=file))
     for record, source in records:
+        if plain and type(record) is PlainChatRecord:
+            tokens = _plain_tokens(record["messages"], count, framing)
+            if tokens is not None and (limit is None or tokens <= limit):
+                out.tokens.append(tokens)
+                continue
         rec = RecordCheck(getattr(source, "file", file), getattr(source, "line", None), out.problems)
         if objective == "dpo":
             prompt = check_dpo(record, rec)
