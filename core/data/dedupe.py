@@ -36,15 +36,17 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 from array import array
+from collections import Counter
+from itertools import compress
+from operator import attrgetter
 from typing import Iterable, Iterator
 
 from ..example import Example
 from .dedupe_report import (DuplicateGroup, DuplicateReport, Leak, OverlapReport,  # noqa: F401
                             max_index_bytes)
 from .minhash import (BANDS, SKETCH, THRESHOLD, band_keys, canonical, exact_hash, fingerprint_ids,  # noqa: F401
-                      jaccard, near_words, normalized_text, shingle_hashes, word_ids)
+                      jaccard, near_words, normalized_text, shingle_hashes, text_hash, word_ids)
 
 _FULL_RUN = 48  # LSH buckets up to this size are verified pairwise
 _REPS = 8  # larger buckets: each member is checked against this many representatives
@@ -53,23 +55,36 @@ CHUNK = 4096  # examples fingerprinted per numpy call
 _NUMPY_FROM = 512  # a smaller index is fingerprinted in pure Python (numpy's import costs more)
 _EXACT_BYTES = 130  # per example: class, side, source arrays and the first-of-hash dict entry
 _NEAR_BYTES = 190  # per near-indexed example: band keys, text hash, offsets (sketch extra)
+_FILE, _LINE = attrgetter("file"), attrgetter("line")
 
 
 class _UnionFind:
-    def __init__(self, n: int) -> None:
-        self.parent = array("q", range(n))
+    """Union-find over the few unique numbers that have a near duplicate (the rest are their own
+    roots and take no memory)."""
+
+    def __init__(self) -> None:
+        self.parent: dict[int, int] = {}
 
     def find(self, x: int) -> int:
         parent = self.parent
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]  # path halving
-            x = parent[x]
+        while x in parent:
+            up = parent[x]
+            if up in parent:
+                parent[x] = parent[up]  # path halving
+            x = up
         return x
 
     def union(self, a: int, b: int) -> None:
         ra, rb = self.find(a), self.find(b)
         if ra != rb:
             self.parent[max(ra, rb)] = min(ra, rb)  # the earliest example stays the root
+
+    def groups(self) -> dict[int, list[int]]:
+        """Root -> its members ascending (the root first), for every group of two or more, by root."""
+        out: dict[int, list[int]] = {}
+        for x in sorted(self.parent):
+            out.setdefault(self.find(x), []).append(x)
+        return {root: [root] + out[root] for root in sorted(out)}
 
 
 class DedupeIndex:
@@ -79,7 +94,8 @@ class DedupeIndex:
     index; its copies follow it through the exact class. Storage is flat arrays, so an example
     costs a few hundred bytes whatever its length. Unique examples are numbered in order; the
     near-duplicate index holds the first ``near_count`` of them (all, unless the memory bound of
-    :func:`max_index_bytes` was reached). Their fingerprints are computed a chunk at a time.
+    :func:`max_index_bytes` was reached). Examples are held until ``CHUNK`` of them are waiting
+    (or a result is asked for), then indexed together.
     """
 
     def __init__(self, threshold: float = THRESHOLD):
@@ -99,22 +115,25 @@ class DedupeIndex:
         self._sketches = array("I")  # bottom-k sketches, end to end
         self._sketch_end = array("q")
         self._full = bytearray()
-        self._pending_ids = array("Q")  # word ids of examples not fingerprinted yet, end to end
-        self._pending_counts = array("q")
+        self._pending: list[Example] = []  # added, not indexed yet
+        self._pending_side = bytearray()
+        self._pending_where: dict[int, str] = {}
         self._max_bytes = max_index_bytes()
         self._bytes = 0
         self._near_limited = False
 
     def __len__(self) -> int:
-        return len(self._class)
+        return len(self._class) + len(self._pending)
 
     @property
     def near_count(self) -> int:
         """Unique examples in the near-duplicate index (a prefix of the unique numbers)."""
+        self._flush()
         return len(self._normh)
 
     def where(self, eid: int) -> str:
         """How reports name example ``eid``: file:line, or its label."""
+        self._flush()
         f = self._file_of[eid]
         if f < 0:
             return self._labels[eid]
@@ -122,81 +141,143 @@ class DedupeIndex:
 
     def add(self, example: Example, where: str | None = None, side: int = 0) -> int:
         """Index one example; ``where`` names it in reports (default: its source, else #N)."""
-        eid = len(self._class)
-        if where is None and example.source is not None:
-            if example.source.file not in self._files:
-                self._files[example.source.file] = len(self._names)
-                self._names.append(example.source.file)
-            self._file_of.append(self._files[example.source.file])
-            self._line_of.append(example.source.line)
-        else:
-            self._file_of.append(-1)
-            self._line_of.append(0)
-            self._labels[eid] = where or f"example {eid + 1}"
-        self._side.append(side)
-        first = self._first.setdefault(exact_hash(example), eid)
-        self._class.append(first)
-        self._bytes += _EXACT_BYTES
-        if first != eid:
-            return eid
-        self._unique.append(eid)
-        if self._near_limited:
-            return eid
-        words = near_words(example)
-        self._bytes += _NEAR_BYTES + 4 * min(len(words), SKETCH)
-        if self._bytes > self._max_bytes:
-            # The bound is reached: this and later examples get the exact check only, and the
-            # reports say so (the near-indexed examples stay a prefix of the unique numbers).
-            self._near_limited = True
-            return eid
-        norm = " ".join(words).encode()
-        self._normh.append(int.from_bytes(hashlib.blake2b(norm, digest_size=8).digest(), "little",
-                                          signed=True) or 1 if norm else 0)
-        self._pending_ids.extend(word_ids(words))
-        self._pending_counts.append(len(words))
-        if len(self._pending_counts) >= CHUNK:
+        eid = len(self._class) + len(self._pending)
+        self._pending.append(example)
+        self._pending_side.append(side)
+        if where is not None:
+            self._pending_where[eid] = where
+        if len(self._pending) >= CHUNK:
             self._flush()
         return eid
 
+    def add_many(self, examples: Iterable[Example], side: int = 0) -> None:
+        """:meth:`add` each of ``examples`` (named by their sources)."""
+        for example in examples:
+            self.add(example, side=side)
+
     def _flush(self) -> None:
-        """Fingerprint the examples added since the last flush."""
-        counts = self._pending_counts
-        if not counts:
+        """Index the examples added since the last flush."""
+        examples = self._pending
+        if not examples:
             return
-        uid0 = len(self._has_bands)
-        if _use_numpy(len(counts) + uid0):
+        sides, wheres = self._pending_side, self._pending_where
+        self._pending, self._pending_side, self._pending_where = [], bytearray(), {}
+        eid0 = len(self._class)
+        self._locate(examples, eid0, wheres)
+        self._side.extend(sides)
+        chunk = None
+        if _use_numpy(eid0 + len(examples)):
+            from .dedupe_batch import Chunk
+
+            chunk = Chunk(examples)
+            hashes = chunk.exact_hashes()
+        else:
+            hashes = [exact_hash(e) for e in examples]
+        setdefault = self._first.setdefault
+        firsts = [setdefault(h, eid) for eid, h in enumerate(hashes, eid0)]
+        self._class.extend(firsts)
+        unique = [i for i, (first, eid) in enumerate(zip(firsts, range(eid0, eid0 + len(examples)))) if first == eid]
+        self._unique.extend(eid0 + i for i in unique)
+        if self._near_limited:
+            self._bytes += _EXACT_BYTES * len(examples)
+            return
+        if not unique:
+            self._bytes += _EXACT_BYTES * len(examples)
+            return
+        if chunk is not None:
             import numpy as np
 
-            from .minhash_np import fingerprints
-
-            n_counts = np.frombuffer(counts, dtype=np.int64)
-            keys, sketches, lengths, whole = fingerprints(np.frombuffer(self._pending_ids, dtype=np.uint64),
-                                                          n_counts)
-            has = n_counts > 0
-            # An example without words gets keys of its own; _runs drops it should one collide.
-            keys[~has] = -(np.arange(uid0, uid0 + len(counts))[~has, None] + 1)
-            for band, column in zip(self._bands, keys.T):
-                band.frombytes(np.ascontiguousarray(column).tobytes())
-            self._has_bands.extend(has.astype(np.uint8).tobytes())
-            self._sketches.frombytes(sketches.astype(np.uint32).tobytes())
-            end = self._sketch_end[-1] if self._sketch_end else 0
-            self._sketch_end.frombytes((np.cumsum(lengths) + end).astype(np.int64).tobytes())
-            self._full.extend(whole.astype(np.uint8).tobytes())
+            keep = np.zeros(len(examples), dtype=bool)
+            keep[unique] = True
+            ids, counts = chunk.near_ids(keep)
+            near = self._within_bound(len(examples), unique, counts.tolist())
+            end = int(counts[:near].sum())
+            self._add_fingerprints_np(ids[:end], counts[:near])
         else:
-            ids = self._pending_ids
-            at = 0
-            for i, n in enumerate(counts):
-                keys, sketch, whole = fingerprint_ids(ids[at:at + n].tolist())
-                at += n
-                keys = keys or [-(uid0 + i + 1)] * BANDS
-                for band, key in zip(self._bands, keys):
-                    band.append(key)
-                self._has_bands.append(1 if n else 0)
-                self._sketches.extend(sketch)
-                self._sketch_end.append(len(self._sketches))
-                self._full.append(1 if whole else 0)
-        self._pending_ids = array("Q")
-        self._pending_counts = array("q")
+            words = [near_words(examples[i]) for i in unique]
+            near = self._within_bound(len(examples), unique, list(map(len, words)))
+            for w in words[:near]:
+                ids = word_ids(w)
+                self._normh.append(text_hash(ids))
+                self._add_fingerprint(*fingerprint_ids(ids))
+
+    def _locate(self, examples: list[Example], eid0: int, wheres: dict[int, str]) -> None:
+        """Record how reports name each example: file:line of its source, or its label."""
+        sources = [e.source for e in examples]
+        if not wheres and None not in sources:
+            files = list(map(_FILE, sources))
+            for name in set(files) - self._files.keys():
+                self._files[name] = len(self._names)
+                self._names.append(name)
+            self._file_of.extend(map(self._files.__getitem__, files))
+            self._line_of.extend(map(_LINE, sources))
+            return
+        for eid, source in enumerate(sources, eid0):
+            where = wheres.get(eid)
+            if where is None and source is not None:
+                if source.file not in self._files:
+                    self._files[source.file] = len(self._names)
+                    self._names.append(source.file)
+                self._file_of.append(self._files[source.file])
+                self._line_of.append(source.line)
+            else:
+                self._file_of.append(-1)
+                self._line_of.append(0)
+                self._labels[eid] = where or f"example {eid + 1}"
+
+    def _within_bound(self, size: int, unique: list[int], words: list[int]) -> int:
+        """How many of a chunk's unique examples (at chunk positions ``unique``, with ``words``
+        normalized words each) the near-duplicate index takes before its memory bound: every
+        example of the chunk (``size`` of them) costs its exact-check bytes, each near-indexed one
+        its near bytes."""
+        total = self._bytes + _EXACT_BYTES * size + _NEAR_BYTES * len(unique) + 4 * sum(
+            count if count < SKETCH else SKETCH for count in words)
+        if total <= self._max_bytes:
+            self._bytes = total
+            return len(unique)
+        at = 0
+        for k, (i, count) in enumerate(zip(unique, words)):
+            self._bytes += _EXACT_BYTES * (i + 1 - at) + _NEAR_BYTES + 4 * min(count, SKETCH)
+            at = i + 1
+            if self._bytes > self._max_bytes:
+                # The bound is reached: this and later examples get the exact check only, and
+                # the reports say so (the near-indexed examples stay a prefix of the unique numbers).
+                self._near_limited = True
+                break
+        else:
+            k = len(unique)
+        self._bytes += _EXACT_BYTES * (size - at)
+        return k
+
+    def _add_fingerprints_np(self, ids, counts) -> None:
+        """Fingerprint examples given by their word ids end to end (``counts[i]`` each), in numpy."""
+        import numpy as np
+
+        from .minhash_np import fingerprints, text_hashes
+
+        uid0 = len(self._has_bands)
+        self._normh.frombytes(text_hashes(ids, counts).tobytes())
+        keys, sketches, lengths, whole = fingerprints(ids, counts)
+        has = counts > 0
+        # An example without words gets keys of its own; _runs drops it should one collide.
+        keys[~has] = -(np.arange(uid0, uid0 + len(counts))[~has, None] + 1)
+        for band, column in zip(self._bands, keys.T):
+            band.frombytes(np.ascontiguousarray(column).tobytes())
+        self._has_bands.extend(has.astype(np.uint8).tobytes())
+        self._sketches.frombytes(sketches.astype(np.uint32).tobytes())
+        end = self._sketch_end[-1] if self._sketch_end else 0
+        self._sketch_end.frombytes((np.cumsum(lengths) + end).astype(np.int64).tobytes())
+        self._full.extend(whole.astype(np.uint8).tobytes())
+
+    def _add_fingerprint(self, keys: list[int], sketch: list[int], whole: bool) -> None:
+        """Append one example's fingerprint (pure Python)."""
+        uid = len(self._has_bands)
+        for band, key in zip(self._bands, keys or [-(uid + 1)] * BANDS):
+            band.append(key)
+        self._has_bands.append(1 if keys else 0)
+        self._sketches.extend(sketch)
+        self._sketch_end.append(len(self._sketches))
+        self._full.append(1 if whole else 0)
 
     # -- verification ----------------------------------------------------------------------
 
@@ -265,48 +346,68 @@ class DedupeIndex:
 
     # -- results ---------------------------------------------------------------------------
 
+    def _members(self, eids: Iterable[int], classes: Iterable[int], wanted: set[int]) -> dict[int, list[int]]:
+        """Class -> its examples among ``eids`` (whose classes are ``classes``), for the
+        ``wanted`` classes only."""
+        out: dict[int, list[int]] = {c: [] for c in sorted(wanted)}
+        if wanted:
+            for eid, c in zip(eids, classes):
+                if c in wanted:
+                    out[c].append(eid)
+        return out
+
     def report(self, side: int | None = None) -> DuplicateReport:
         """Exact and near-duplicate groups over everything added, or over the examples added
         with ``side`` only (the validation set's own duplicates, from the index that also holds
         the training set for the leak check)."""
-        eids = range(len(self._class)) if side is None else [e for e in range(len(self._class))
-                                                              if self._side[e] == side]
+        self._flush()
+        if side is None:
+            eids: Iterable[int] = range(len(self._class))
+            classes: Iterable[int] = self._class
+        else:
+            eids = list(compress(range(len(self._class)), map(side.__eq__, self._side)))
+            classes = list(compress(self._class, map(side.__eq__, self._side)))
         n = len(eids)
-        exact: dict[int, list[int]] = {}  # class (first example id, of any side) -> its examples here
-        for eid in eids:
-            exact.setdefault(self._class[eid], []).append(eid)
-        uid_of = {eid: uid for uid, eid in enumerate(self._unique)}
-        present = [uid_of[first] for first in exact]  # unique numbers of the classes here
-        uf = _UnionFind(len(self._unique))
+        sizes = Counter(classes)  # class (first example id, of any side) -> its examples here, by first seen
+        uid_of = dict(zip(self._unique, range(len(self._unique))))
+        present = list(map(uid_of.__getitem__, sizes))  # unique numbers of the classes here
+        uf = _UnionFind()
         self._near_pairs(uf, None if side is None else set(present))
-        components: dict[int, list[int]] = {}
-        for uid in sorted(present):
-            components.setdefault(uf.find(uid), []).append(uid)
+        components = uf.groups()  # every member is present (runs were limited to present ones)
         report = DuplicateReport(examples=n, near_limited=self._near_limited)
-        report.near_checked = sum(len(exact[self._unique[u]]) for u in present if u < self.near_count)
+        if self._near_limited:
+            limit = self._unique[self.near_count] if self.near_count < len(self._unique) else len(self._class)
+            report.near_checked = sum(k for c, k in sizes.items() if c < limit)
+        else:
+            report.near_checked = n
         report.exact_duplicates = n - len(present)
-        report.near_duplicates = len(present) - len(components)
-        report.exact_groups = [DuplicateGroup("exact", [self.where(e) for e in ids])
-                               for ids in exact.values() if len(ids) > 1]
+        report.near_duplicates = sum(len(uids) - 1 for uids in components.values())
+        repeated = {c for c, k in sizes.items() if k > 1}
+        grouped = {self._unique[u] for uids in components.values() for u in uids}
+        members = self._members(eids, classes, repeated | grouped)
+        report.exact_groups = [DuplicateGroup("exact", [self.where(e) for e in members[c]])
+                               for c in sizes if c in repeated]
         for uids in components.values():
-            if len(uids) > 1:
-                ids = sorted(e for u in uids for e in exact[self._unique[u]])
-                report.near_groups.append(DuplicateGroup("near", [self.where(e) for e in ids]))
+            ids = sorted(e for u in uids for e in members[self._unique[u]])
+            report.near_groups.append(DuplicateGroup("near", [self.where(e) for e in ids]))
         return report
 
     def leaks(self) -> OverlapReport:
         """Validation examples (side 1) that copy a training example (side 0)."""
+        self._flush()
         sides = self._side
+        val = list(compress(range(len(self._class)), sides))
+        val_classes = [self._class[e] for e in val]
         found: dict[int, tuple[str, list[str], float]] = {}  # class (first example id) -> leak
-        train_copies: dict[int, list[str]] = {}  # class -> its first training lines
-        for eid in range(len(self._class)):
-            first = self._class[eid]
-            if sides[eid] == 0:
-                copies = train_copies.setdefault(first, [])
-                if len(copies) < _MATCHES:
-                    copies.append(self.where(eid))
-            elif sides[first] == 0:
-                found[first] = ("exact", train_copies[first], 1.0)
+        copied = {c for c in val_classes if sides[c] == 0}  # classes of training examples copied
+        if copied:
+            train_copies: dict[int, list[str]] = {c: [] for c in copied}  # class -> its first training lines
+            for eid, first in enumerate(self._class):
+                if first in copied and sides[eid] == 0 and len(train_copies[first]) < _MATCHES:
+                    train_copies[first].append(self.where(eid))
+            for c in val_classes:
+                if c in copied:
+                    found.setdefault(c, ("exact", train_copies[c], 1.0))
         near: dict[int, list[tuple[float, int]]] = {}
         for run in self._same_text():
             train = [u for u in run if sides[self._unique[u]] == 0][:_MATCHES]
@@ -330,23 +431,24 @@ class DedupeIndex:
                 matches.sort(key=lambda m: (-m[0], m[1]))
                 found[eid] = ("near", [self.where(self._unique[t]) for _, t in matches[:_MATCHES]],
                               matches[0][0])
-        report = OverlapReport(validation_examples=sum(1 for s in sides if s == 1), near_limited=self._near_limited)
-        indexed = set(self._unique[:self.near_count]) if self._near_limited else None
-        report.near_checked = sum(1 for eid in range(len(self._class)) if sides[eid] == 1
-                                  and (indexed is None or self._class[eid] in indexed))
-        for eid in range(len(self._class)):
-            leak = found.get(self._class[eid]) if sides[eid] == 1 else None
+        report = OverlapReport(validation_examples=len(val), near_limited=self._near_limited)
+        if self._near_limited:
+            limit = self._unique[self.near_count] if self.near_count < len(self._unique) else len(self._class)
+            report.near_checked = sum(1 for c in val_classes if c < limit)
+        else:
+            report.near_checked = len(val)
+        for eid, c in zip(val, val_classes):
+            leak = found.get(c)
             if leak is not None:
                 report.leaks.append(Leak(self.where(eid), leak[0], leak[1], leak[2]))
         return report
 
 
 def _use_numpy(size: int) -> bool:
-    """Numpy for an index of ``size`` examples: when installed, and the index is large enough to
-    repay its import (or it is imported already). ``FTX_DEDUPE_NUMPY=0`` forces pure Python."""
-    if os.environ.get("FTX_DEDUPE_NUMPY") == "0":
-        return False
-    if size < _NUMPY_FROM and "numpy" not in sys.modules:
+    """Numpy for an index of ``size`` examples: when installed, and the index holds at least
+    ``_NUMPY_FROM`` examples (a smaller one costs less in pure Python than numpy's import, and
+    little either way). ``FTX_DEDUPE_NUMPY=0`` forces pure Python."""
+    if os.environ.get("FTX_DEDUPE_NUMPY") == "0" or size < _NUMPY_FROM:
         return False
     try:
         import numpy  # noqa: F401
@@ -377,7 +479,7 @@ def _equal_runs_numpy(keys: array, n: int, keep) -> Iterator[list[int]]:
 
     values = np.frombuffer(keys, dtype=np.int64)[:n]
     kept = np.frombuffer(keep, dtype=np.int64 if isinstance(keep, array) else np.uint8)[:n] != 0
-    order = np.argsort(values, kind="stable")
+    order = np.argsort(values)
     ordered = values[order]
     change = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
     starts = np.concatenate([[0], change])
