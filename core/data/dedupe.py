@@ -150,11 +150,6 @@ class DedupeIndex:
             self._flush()
         return eid
 
-    def add_many(self, examples: Iterable[Example], side: int = 0) -> None:
-        """:meth:`add` each of ``examples`` (named by their sources)."""
-        for example in examples:
-            self.add(example, side=side)
-
     def _flush(self) -> None:
         """Index the examples added since the last flush."""
         examples = self._pending
