@@ -341,47 +341,69 @@ class DedupeIndex:
 
     # -- results ---------------------------------------------------------------------------
 
-    def _members(self, eids: Iterable[int], classes: Iterable[int], wanted: set[int]) -> dict[int, list[int]]:
-        """Class -> its examples among ``eids`` (whose classes are ``classes``), for the
-        ``wanted`` classes only."""
-        out: dict[int, list[int]] = {c: [] for c in sorted(wanted)}
-        if wanted:
-            for eid, c in zip(eids, classes):
-                if c in wanted:
-                    out[c].append(eid)
-        return out
+    def _tally(self, side: int | None) -> tuple[int, list[int], list[int], int, object]:
+        """For the examples added with ``side`` (all: None): (how many, unique numbers of their
+        exact classes ascending, the classes with two or more of them in order of first
+        appearance, how many the near check covered, class set -> {class: its examples})."""
+        limit = (self._unique[self.near_count] if self.near_count < len(self._unique) else len(self._class)) \
+            if self._near_limited else None
+        if _use_numpy(len(self._class)):
+            import numpy as np
 
-    def report(self, side: int | None = None) -> DuplicateReport:
-        """Exact and near-duplicate groups over everything added, or over the examples added
-        with ``side`` only (the validation set's own duplicates, from the index that also holds
-        the training set for the leak check)."""
-        self._flush()
+            classes = np.frombuffer(self._class, dtype=np.int64)
+            eids = np.arange(len(classes)) if side is None else np.flatnonzero(np.frombuffer(self._side, np.uint8) == side)
+            classes = classes[eids]
+            distinct, first, sizes = np.unique(classes, return_index=True, return_counts=True)
+            present = np.searchsorted(np.frombuffer(self._unique, dtype=np.int64), distinct).tolist()
+            repeated = distinct[sizes > 1][np.argsort(first[sizes > 1])].tolist()
+            checked = len(eids) if limit is None else int(sizes[distinct < limit].sum())
+
+            def members(wanted: set[int]) -> dict[int, list[int]]:
+                out: dict[int, list[int]] = {c: [] for c in sorted(wanted)}
+                if wanted:
+                    chosen = np.isin(classes, np.array(sorted(wanted), dtype=np.int64))
+                    for eid, c in zip(eids[chosen].tolist(), classes[chosen].tolist()):
+                        out[c].append(eid)
+                return out
+
+            return len(eids), present, repeated, checked, members
         if side is None:
             eids: Iterable[int] = range(len(self._class))
             classes: Iterable[int] = self._class
         else:
             eids = list(compress(range(len(self._class)), map(side.__eq__, self._side)))
             classes = list(compress(self._class, map(side.__eq__, self._side)))
-        n = len(eids)
-        sizes = Counter(classes)  # class (first example id, of any side) -> its examples here, by first seen
+        counts = Counter(classes)  # class (first example id, of any side) -> its examples here, by first seen
         uid_of = dict(zip(self._unique, range(len(self._unique))))
-        present = list(map(uid_of.__getitem__, sizes))  # unique numbers of the classes here
+        present = sorted(map(uid_of.__getitem__, counts))
+
+        def members(wanted: set[int]) -> dict[int, list[int]]:
+            out: dict[int, list[int]] = {c: [] for c in sorted(wanted)}
+            if wanted:
+                for eid, c in zip(eids, classes):
+                    if c in wanted:
+                        out[c].append(eid)
+            return out
+
+        checked = len(eids) if limit is None else sum(k for c, k in counts.items() if c < limit)
+        return len(eids), present, [c for c, k in counts.items() if k > 1], checked, members
+
+    def report(self, side: int | None = None) -> DuplicateReport:
+        """Exact and near-duplicate groups over everything added, or over the examples added
+        with ``side`` only (the validation set's own duplicates, from the index that also holds
+        the training set for the leak check)."""
+        self._flush()
+        n, present, repeated, checked, members_of = self._tally(side)
         uf = _UnionFind()
         self._near_pairs(uf, None if side is None else set(present))
         components = uf.groups()  # every member is present (runs were limited to present ones)
         report = DuplicateReport(examples=n, near_limited=self._near_limited)
-        if self._near_limited:
-            limit = self._unique[self.near_count] if self.near_count < len(self._unique) else len(self._class)
-            report.near_checked = sum(k for c, k in sizes.items() if c < limit)
-        else:
-            report.near_checked = n
+        report.near_checked = checked
         report.exact_duplicates = n - len(present)
         report.near_duplicates = sum(len(uids) - 1 for uids in components.values())
-        repeated = {c for c, k in sizes.items() if k > 1}
         grouped = {self._unique[u] for uids in components.values() for u in uids}
-        members = self._members(eids, classes, repeated | grouped)
-        report.exact_groups = [DuplicateGroup("exact", [self.where(e) for e in members[c]])
-                               for c in sizes if c in repeated]
+        members = members_of(set(repeated) | grouped)
+        report.exact_groups = [DuplicateGroup("exact", [self.where(e) for e in members[c]]) for c in repeated]
         for uids in components.values():
             ids = sorted(e for u in uids for e in members[self._unique[u]])
             report.near_groups.append(DuplicateGroup("near", [self.where(e) for e in ids]))
@@ -470,20 +492,24 @@ def _equal_runs(keys: array, n: int, keep) -> Iterator[list[int]]:
 
 
 def _equal_runs_numpy(keys: array, n: int, keep) -> Iterator[list[int]]:
+    """:func:`_equal_runs` in numpy: one sort finds the repeated keys (few: most buckets hold one
+    example), then only the positions holding them are grouped."""
     import numpy as np
 
     values = np.frombuffer(keys, dtype=np.int64)[:n]
+    ordered = np.sort(values)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not len(repeated):
+        return
     kept = np.frombuffer(keep, dtype=np.int64 if isinstance(keep, array) else np.uint8)[:n] != 0
-    order = np.argsort(values)
-    ordered = values[order]
-    change = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
-    starts = np.concatenate([[0], change])
-    ends = np.concatenate([change, [n]])
-    for s, e in zip(starts[ends - starts >= 2].tolist(), ends[ends - starts >= 2].tolist()):
-        members = order[s:e]
-        run = np.sort(members[kept[members]]).tolist()
+    members = np.flatnonzero(np.isin(values, repeated) & kept)
+    member_keys = values[members]
+    order = np.argsort(member_keys, kind="stable")  # by key, each run's positions ascending
+    members, member_keys = members[order], member_keys[order]
+    change = np.flatnonzero(member_keys[1:] != member_keys[:-1]) + 1
+    for run in np.split(members, change):
         if len(run) >= 2:
-            yield run
+            yield run.tolist()
 
 
 def find_duplicates(examples: Iterable[Example], threshold: float = THRESHOLD) -> DuplicateReport:
