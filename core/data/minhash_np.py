@@ -22,7 +22,7 @@ _BIN_BAND = [CIRCLE[p] // ROWS if CIRCLE[p] < BANDS * ROWS else -1 for p in rang
 _BIN_MULT = [_U(ROW_MULT[CIRCLE[p] % ROWS]) for p in range(BINS)]
 _CIRCLE = np.array(CIRCLE, dtype=np.int64)
 _BAND = np.arange(BANDS, dtype=_U)
-_EMPTY = np.iinfo(np.uint64).max
+_NONE = np.uint32(0xFFFFFFFF)
 _STEP = _U(1 << 32)  # one step around the circle, in a borrowed value's tag
 # _MASKS[k]: the low k bytes of a block (k = 8: all of it).
 _MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1], dtype=_U)
@@ -146,18 +146,16 @@ def _fingerprints(ids: np.ndarray, counts: np.ndarray):
     # circle position p, for every example).
     cell = (pairs >> _U(BIN_SHIFT)).astype(np.int64)
     first = np.flatnonzero(np.concatenate([[True], cell[1:] != cell[:-1]])) if len(cell) else cell
-    sig = np.zeros(n * BINS, dtype=_U)
+    sig = np.full(n * BINS, _NONE, dtype=np.uint32)  # values are under 2^25: _NONE marks an empty bin
     sig[cell[first]] = pairs[first] & _U(VALUE_MASK)
-    filled = np.zeros(n * BINS, dtype=bool)
-    filled[cell[first]] = True
     around = np.ascontiguousarray(sig.reshape(n, BINS).T[_CIRCLE])
-    present = np.ascontiguousarray(filled.reshape(n, BINS).T[_CIRCLE])
+    present = around != _NONE
     # Densification: an empty bin takes the next filled bin's value around the circle, tagged
     # with the distance (value + distance * 2^32, the same as value | distance << 32): one sweep
     # backwards around the circle from the first filled bin, carrying the latest filled value
     # one step further each time. Each bin's final value goes straight into its band's key.
     start = np.argmax(present, axis=0)  # the first filled position (0 for an empty example)
-    carry = around[start, np.arange(n)] + start.astype(_U) * _STEP
+    carry = around[start, np.arange(n)].astype(_U) + start.astype(_U) * _STEP
     acc = np.repeat(_BAND[:, None], n, axis=1)
     step = np.empty(n, dtype=_U)
     for q in range(BINS - 1, -1, -1):
