@@ -322,6 +322,29 @@ normalizing, hashing and the LSH; memory is what the index holds (tracemalloc).
 | variant | CPU us / example | index memory | planted copies found |
 | --- | ---: | ---: | ---: |
 {rows}
+""" + _dedupe_at_scale(d.get("index_at_scale"))
+
+
+def _dedupe_at_scale(s: dict | None) -> str:
+    if not s:
+        return ""
+    names = {"ftx": "ftx (a chunk at a time)", "before": f"before (commit {s.get('before_commit')}, one example per call)"}
+    rows = "\n".join(f"| {names.get(k, k)} | {v['cpu_s']} s | {v['us_per_example']} | "
+                     f"{', '.join(str(c) for c in v['cpu_s_per_repeat'])} |" for k, v in s["variants"].items())
+    f = s["findings"]
+    versus = (f"ftx takes **{s['ratio']}x** less CPU than before; the findings are "
+              f"{'identical' if s['same_findings'] else 'not identical (the word hash changed: see docs/data.md)'}"
+              if "ratio" in s else "The version before was not measured (no git checkout).")
+    return f"""
+Index at launch scale: {s['examples']:,} generated chat examples (the last {s['validation']:,} as the
+validation set), indexed, both sets' duplicates reported and the leak check run, as `ftx run
+--dry-run` does; CPU of that work in a child process (the data read first, not timed), {s['repeats']}
+interleaved repeats, median. Found: {f['exact_duplicates']} exact and {f['near_duplicates']} near
+duplicates, {f['leaks']} leaks. {versus}; goal <= 1.0 s: **{'met' if s['variants']['ftx']['cpu_s'] <= 1.0 else 'not met'}**.
+
+| index | CPU (median) | us / example | per repeat (s) |
+| --- | ---: | ---: | ---: |
+{rows}
 """
 
 

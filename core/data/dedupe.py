@@ -14,17 +14,29 @@ verified on a bottom-128 sketch of its shingle hashes, which is the whole set (s
 exact) for examples of up to 128 distinct shingles, and a bottom-k estimate for longer ones
 (standard error ~0.035 at 0.8). Groups are the connected components of the verified pairs.
 
-Everything is deterministic (CRC-32 and fixed 64-bit mixing, no random seeds) and streaming.
-Fingerprints are computed per chunk of ``CHUNK`` examples with numpy (:mod:`ftx.data.minhash_np`)
-when numpy is installed and the index is large enough to repay its import; in pure Python
-otherwise, with identical results (a whole index: ~100 vs ~370 us of CPU per example on the shared
-2-core machine). Why not ``datasketch``: it hashes each shingle in Python and permutes per example,
-and its LSH keeps Python dicts and sets per band: on the same data it took ~290 us per example,
-5.6x the memory, and found 334 of 381 planted near copies where this index found 380
-(``benchmarks/bench_dedupe.py``, docs/benchmarks.md).
+Fingerprints are deterministic (64-bit word hashes of the UTF-8 bytes and fixed 64-bit mixing,
+no random seeds). Exact hashes build on Python's string hash, which is seeded per process: they
+are only compared within one process, so which examples are exact copies never depends on the seed.
+
+The index works a chunk at a time: :meth:`DedupeIndex.add` only queues the example; every
+``CHUNK`` examples (and before any result) the queue is indexed at once. With numpy installed and
+an index of at least 512 examples (``dedupe_runs._NUMPY_FROM``), the chunk is turned into flat arrays by
+:mod:`ftx.data.dedupe_batch` (exact hashes, normalized words by one ``bytes.translate`` over the
+chunk's joined text, word ids hashed byte-wise) and fingerprinted by :mod:`ftx.data.minhash_np`;
+otherwise each example goes through the pure-Python twin in :mod:`ftx.data.minhash`. Both give
+identical hashes, words, fingerprints and so reports (``tests/data/test_dedupe_batch.py``,
+``tests/data/test_minhash_np.py``). Reports tally exact classes in numpy and group only the LSH
+keys that repeat. Measured on the shared 2-core machine: add + both sets' reports + the leak check
+over 100,000 generated chat examples take ~0.7 s of CPU, ~6x less than indexing one example per
+call did (``benchmarks/bench_dedupe.py``, docs/benchmarks.md). Why not ``datasketch``: it hashes
+each shingle in Python and permutes per example, and its LSH keeps Python dicts and sets per band:
+on the same data it was several times slower, used 5.6x the memory and found fewer planted near
+copies (334 of 381 where this index found 380-381).
 
 Memory: each example the near-duplicate check covers keeps ~0.2 KB plus 4 bytes per distinct
 shingle up to 128 (~0.5 KB for ~100-word examples); the exact check keeps ~0.13 KB per example.
+Up to ``CHUNK`` queued examples are referenced until their chunk is indexed (their fingerprints,
+not the examples, are kept), and a chunk's numpy work needs ~10 MB at a time.
 The near-duplicate index stops growing at ``FTX_DEDUPE_MAX_MB`` megabytes (default 1024): later
 examples are still checked for exact copies, and the report says how many the near check covered
 (``near_checked``, ``near_limited``) rather than dropping them silently. LSH buckets that gather
@@ -34,8 +46,6 @@ only, so near duplicates found there are a lower bound.
 
 from __future__ import annotations
 
-import hashlib
-import os
 from array import array
 from collections import Counter
 from itertools import compress
@@ -45,46 +55,19 @@ from typing import Iterable, Iterator
 from ..example import Example
 from .dedupe_report import (DuplicateGroup, DuplicateReport, Leak, OverlapReport,  # noqa: F401
                             max_index_bytes)
+from .dedupe_runs import UnionFind as _UnionFind
+from .dedupe_runs import equal_runs as _equal_runs
+from .dedupe_runs import use_numpy as _use_numpy
 from .minhash import (BANDS, SKETCH, THRESHOLD, band_keys, canonical, exact_hash, fingerprint_ids,  # noqa: F401
                       jaccard, near_words, normalized_text, shingle_hashes, text_hash, word_ids)
 
 _FULL_RUN = 48  # LSH buckets up to this size are verified pairwise
 _REPS = 8  # larger buckets: each member is checked against this many representatives
 _MATCHES = 3  # training lines named per leaked validation example
-CHUNK = 4096  # examples fingerprinted per numpy call
-_NUMPY_FROM = 512  # a smaller index is fingerprinted in pure Python (numpy's import costs more)
+CHUNK = 4096  # examples queued, then indexed together
 _EXACT_BYTES = 130  # per example: class, side, source arrays and the first-of-hash dict entry
 _NEAR_BYTES = 190  # per near-indexed example: band keys, text hash, offsets (sketch extra)
 _FILE, _LINE = attrgetter("file"), attrgetter("line")
-
-
-class _UnionFind:
-    """Union-find over the few unique numbers that have a near duplicate (the rest are their own
-    roots and take no memory)."""
-
-    def __init__(self) -> None:
-        self.parent: dict[int, int] = {}
-
-    def find(self, x: int) -> int:
-        parent = self.parent
-        while x in parent:
-            up = parent[x]
-            if up in parent:
-                parent[x] = parent[up]  # path halving
-            x = up
-        return x
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)  # the earliest example stays the root
-
-    def groups(self) -> dict[int, list[int]]:
-        """Root -> its members ascending (the root first), for every group of two or more, by root."""
-        out: dict[int, list[int]] = {}
-        for x in sorted(self.parent):
-            out.setdefault(self.find(x), []).append(x)
-        return {root: [root] + out[root] for root in sorted(out)}
 
 
 class DedupeIndex:
@@ -459,57 +442,6 @@ class DedupeIndex:
             if leak is not None:
                 report.leaks.append(Leak(self.where(eid), leak[0], leak[1], leak[2]))
         return report
-
-
-def _use_numpy(size: int) -> bool:
-    """Numpy for an index of ``size`` examples: when installed, and the index holds at least
-    ``_NUMPY_FROM`` examples (a smaller one costs less in pure Python than numpy's import, and
-    little either way). ``FTX_DEDUPE_NUMPY=0`` forces pure Python."""
-    if os.environ.get("FTX_DEDUPE_NUMPY") == "0" or size < _NUMPY_FROM:
-        return False
-    try:
-        import numpy  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def _equal_runs(keys: array, n: int, keep) -> Iterator[list[int]]:
-    """Sorted lists (size >= 2) of the positions in ``keys[:n]`` that hold equal keys, keeping
-    positions whose ``keep`` entry is true."""
-    if n >= _NUMPY_FROM and _use_numpy(n):
-        yield from _equal_runs_numpy(keys, n, keep)
-        return
-    order = sorted(range(n), key=keys.__getitem__)
-    start = 0
-    for i in range(1, n + 1):
-        if i == n or keys[order[i]] != keys[order[start]]:
-            if i - start >= 2:
-                run = sorted(u for u in order[start:i] if keep[u])
-                if len(run) >= 2:
-                    yield run
-            start = i
-
-
-def _equal_runs_numpy(keys: array, n: int, keep) -> Iterator[list[int]]:
-    """:func:`_equal_runs` in numpy: one sort finds the repeated keys (few: most buckets hold one
-    example), then only the positions holding them are grouped."""
-    import numpy as np
-
-    values = np.frombuffer(keys, dtype=np.int64)[:n]
-    ordered = np.sort(values)
-    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
-    if not len(repeated):
-        return
-    kept = np.frombuffer(keep, dtype=np.int64 if isinstance(keep, array) else np.uint8)[:n] != 0
-    members = np.flatnonzero(np.isin(values, repeated) & kept)
-    member_keys = values[members]
-    order = np.argsort(member_keys, kind="stable")  # by key, each run's positions ascending
-    members, member_keys = members[order], member_keys[order]
-    change = np.flatnonzero(member_keys[1:] != member_keys[:-1]) + 1
-    for run in np.split(members, change):
-        if len(run) >= 2:
-            yield run.tolist()
 
 
 def find_duplicates(examples: Iterable[Example], threshold: float = THRESHOLD) -> DuplicateReport:
