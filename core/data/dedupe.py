@@ -48,8 +48,8 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from itertools import compress
-from operator import attrgetter
+from itertools import compress, repeat
+from operator import attrgetter, eq
 from typing import Iterable, Iterator
 
 from ..example import Example
@@ -151,11 +151,12 @@ class DedupeIndex:
             hashes = chunk.exact_hashes()
         else:
             hashes = [exact_hash(e) for e in examples]
-        setdefault = self._first.setdefault
-        firsts = [setdefault(h, eid) for eid, h in enumerate(hashes, eid0)]
+        eids = range(eid0, eid0 + len(examples))
+        firsts = list(map(self._first.setdefault, hashes, eids))  # each example's class: its first copy
         self._class.extend(firsts)
-        unique = [i for i, (first, eid) in enumerate(zip(firsts, range(eid0, eid0 + len(examples)))) if first == eid]
-        self._unique.extend(eid0 + i for i in unique)
+        new = list(map(eq, firsts, eids))
+        self._unique.extend(compress(eids, new))
+        unique = list(compress(range(len(examples)), new))  # chunk positions of the unique examples
         if self._near_limited:
             self._bytes += _EXACT_BYTES * len(examples)
             return
@@ -209,7 +210,7 @@ class DedupeIndex:
         example of the chunk (``size`` of them) costs its exact-check bytes, each near-indexed one
         its near bytes."""
         total = self._bytes + _EXACT_BYTES * size + _NEAR_BYTES * len(unique) + 4 * sum(
-            count if count < SKETCH else SKETCH for count in words)
+            map(min, words, repeat(SKETCH)))
         if total <= self._max_bytes:
             self._bytes = total
             return len(unique)

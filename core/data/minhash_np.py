@@ -28,12 +28,26 @@ _STEP = _U(1 << 32)  # one step around the circle, in a borrowed value's tag
 _MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1], dtype=_U)
 
 
-def _fmix64(x: np.ndarray) -> np.ndarray:
-    x = x ^ (x >> _U(33))
-    x = x * _U(0xFF51AFD7ED558CCD)
-    x = x ^ (x >> _U(33))
-    x = x * _U(0xC4CEB9FE1A85EC53)
-    return x ^ (x >> _U(33))
+def _fmix64_(x: np.ndarray) -> np.ndarray:
+    """:func:`ftx.data.minhash.fmix64` of every element, in place (one temporary)."""
+    t = x >> _U(33)
+    x ^= t
+    x *= _U(0xFF51AFD7ED558CCD)
+    np.right_shift(x, _U(33), out=t)
+    x ^= t
+    x *= _U(0xC4CEB9FE1A85EC53)
+    np.right_shift(x, _U(33), out=t)
+    x ^= t
+    return x
+
+
+def _changes(x: np.ndarray) -> np.ndarray:
+    """Whether each element differs from the one before it (the first always does)."""
+    out = np.empty(len(x), dtype=bool)
+    if len(x):
+        out[0] = True
+        np.not_equal(x[1:], x[:-1], out=out[1:])
+    return out
 
 
 def _segment_sums(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -60,12 +74,17 @@ def _word_ids(text: bytes):
     lengths = ends - starts
     padded = text + bytes(8)
     blocks = np.ndarray(shape=(len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
-    h = _fmix64((lengths.astype(_U) * _U(C2)) ^ (blocks[starts] & _MASKS[np.minimum(lengths, 8)]))
+    h = blocks[starts]
+    h &= _MASKS[np.minimum(lengths, 8)]
+    seed = lengths.astype(_U)
+    seed *= _U(C2)
+    h ^= seed
+    _fmix64_(h)
     at = 8
     longer = np.flatnonzero(lengths > at)
     while len(longer):  # the next block of each word longer than ``at`` bytes
         left = lengths[longer] - at
-        h[longer] = _fmix64(h[longer] ^ (blocks[starts[longer] + at] & _MASKS[np.minimum(left, 8)]))
+        h[longer] = _fmix64_(h[longer] ^ (blocks[starts[longer] + at] & _MASKS[np.minimum(left, 8)]))
         at += 8
         longer = longer[left > 8]
     return h, starts
@@ -78,8 +97,8 @@ def text_hashes(ids: np.ndarray, counts: np.ndarray) -> np.ndarray:
         counts = counts.astype(np.int64, copy=False)
         starts = np.cumsum(counts) - counts
         local = np.arange(len(ids), dtype=np.int64) - np.repeat(starts, counts)
-        mixed = _fmix64(ids.astype(_U, copy=False) + (local + 1).astype(_U) * _U(C2))
-        h = _fmix64(_segment_sums(mixed, counts) ^ (counts.astype(_U) * _U(C3))).view(np.int64)
+        mixed = _fmix64_(ids.astype(_U, copy=False) + (local + 1).astype(_U) * _U(C2))
+        h = _fmix64_(_segment_sums(mixed, counts) ^ (counts.astype(_U) * _U(C3))).view(np.int64)
         h[h == 0] = 1
         h[counts == 0] = 0
         return h
@@ -93,9 +112,9 @@ def plain_hashes(kinds: np.ndarray, roles: np.ndarray, texts: np.ndarray, counts
         counts = counts.astype(np.int64, copy=False)
         starts = np.cumsum(counts) - counts
         local = np.arange(len(roles), dtype=np.int64) - np.repeat(starts, counts)
-        r = _fmix64(roles.view(_U) + (local + 1).astype(_U) * _U(C3))
-        acc = _segment_sums(_fmix64(texts.view(_U) ^ r), counts)
-        return _fmix64(acc + counts.astype(_U) * _U(C1) + kinds.view(_U) * _U(C2))
+        r = _fmix64_(roles.view(_U) + (local + 1).astype(_U) * _U(C3))
+        acc = _segment_sums(_fmix64_(texts.view(_U) ^ r), counts)
+        return _fmix64_(acc + counts.astype(_U) * _U(C1) + kinds.view(_U) * _U(C2))
 
 
 def fingerprints(ids: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -126,12 +145,12 @@ def _fingerprints(ids: np.ndarray, counts: np.ndarray):
         second = np.where(counts[short] == 2, padded[first + 1], _U(PAD))
         h[first] = padded[first] * _U(C1) + second * _U(C2) + _U(PAD) * _U(C3)
         keep[first[counts[short] == 2] + 1] = False
-    row = np.repeat(np.arange(n, dtype=_U), counts)
     # Each example's set of hashes, ascending: sort (example, hash) pairs, drop repeats.
-    pairs = (row << _U(32)) | (_fmix64(h) >> _U(32))
-    pairs = np.sort(pairs[keep])
-    if len(pairs):
-        pairs = pairs[np.concatenate([[True], pairs[1:] != pairs[:-1]])]
+    pairs = _fmix64_(h[keep])
+    pairs >>= _U(32)
+    pairs |= np.repeat(np.arange(n, dtype=_U) << _U(32), np.where(full, counts - 2, np.minimum(counts, 1)))
+    pairs.sort()
+    pairs = pairs[_changes(pairs)]
     bounds = np.searchsorted(pairs, np.arange(n + 1, dtype=_U) << _U(32))
     sizes = np.diff(bounds)
     sketch_lengths = np.minimum(sizes, SKETCH)
@@ -145,7 +164,7 @@ def _fingerprints(ids: np.ndarray, counts: np.ndarray):
     # is example * BINS + bin), then laid out bins-major in circle order (row p: the bin at
     # circle position p, for every example).
     cell = (pairs >> _U(BIN_SHIFT)).astype(np.int64)
-    first = np.flatnonzero(np.concatenate([[True], cell[1:] != cell[:-1]])) if len(cell) else cell
+    first = np.flatnonzero(_changes(cell))
     sig = np.full(n * BINS, _NONE, dtype=np.uint32)  # values are under 2^25: _NONE marks an empty bin
     sig[cell[first]] = pairs[first] & _U(VALUE_MASK)
     around = np.ascontiguousarray(sig.reshape(n, BINS).T[_CIRCLE])
@@ -157,14 +176,16 @@ def _fingerprints(ids: np.ndarray, counts: np.ndarray):
     start = np.argmax(present, axis=0)  # the first filled position (0 for an empty example)
     carry = around[start, np.arange(n)].astype(_U) + start.astype(_U) * _STEP
     acc = np.repeat(_BAND[:, None], n, axis=1)
+    band_rows = list(acc)
+    wide = around.astype(_U)  # (putmask from uint64 is faster than from uint32)
     step = np.empty(n, dtype=_U)
     for q in range(BINS - 1, -1, -1):
-        np.add(carry, _STEP, out=carry)
-        np.copyto(carry, around[q], where=present[q])
+        carry += _STEP
+        np.putmask(carry, present[q], wide[q])
         band = _BIN_BAND[q]
         if band >= 0:
             np.multiply(carry, _BIN_MULT[q], out=step)
-            acc[band] += step
-    keys = _fmix64(acc).view(np.int64)
+            band_rows[band] += step
+    keys = _fmix64_(acc).view(np.int64)
     keys[:, sizes == 0] = 0
     return keys.T, sketches, sketch_lengths, whole
