@@ -282,7 +282,15 @@ class DedupeIndex:
         self._flush()
         cached = getattr(self, "_runs_cache", None)
         if cached is None or cached[0] != self.near_count:
-            runs = [run for band in self._bands for run in _equal_runs(band, self.near_count, self._has_bands)]
+            runs, seen = [], set()
+            for band in self._bands:
+                for run in _equal_runs(band, self.near_count, self._has_bands):
+                    if len(run) <= _FULL_RUN:  # a near pair shares most bands: verify it once
+                        key = tuple(run)
+                        if key in seen:
+                            continue
+                        seen.add(key)
+                    runs.append(run)
             self._runs_cache = cached = (self.near_count, runs)
         return cached[1]
 

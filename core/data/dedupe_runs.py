@@ -70,21 +70,27 @@ def equal_runs(keys: array, n: int, keep) -> Iterator[list[int]]:
 
 
 def equal_runs_numpy(keys: array, n: int, keep) -> Iterator[list[int]]:
-    """:func:`_equal_runs` in numpy: one sort finds the repeated keys (few: most buckets hold one
-    example), then only the positions holding them are grouped."""
+    """:func:`equal_runs` in numpy: one sort tells whether any key repeats (most buckets hold one
+    example); if so, one argsort finds the positions holding repeated keys, which are then
+    grouped by (key, position)."""
     import numpy as np
 
     values = np.frombuffer(keys, dtype=np.int64)[:n]
     ordered = np.sort(values)
-    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
-    if not len(repeated):
+    if not (ordered[1:] == ordered[:-1]).any():
         return
+    order = np.argsort(values)
+    ordered = values[order]
+    same = ordered[1:] == ordered[:-1]
+    repeated = np.zeros(n, dtype=bool)
+    repeated[1:] |= same
+    repeated[:-1] |= same
     kept = np.frombuffer(keep, dtype=np.int64 if isinstance(keep, array) else np.uint8)[:n] != 0
-    members = np.flatnonzero(np.isin(values, repeated) & kept)
+    members = order[repeated]
+    members = members[kept[members]]
     member_keys = values[members]
-    order = np.argsort(member_keys, kind="stable")  # by key, each run's positions ascending
-    members, member_keys = members[order], member_keys[order]
-    change = np.flatnonzero(member_keys[1:] != member_keys[:-1]) + 1
-    for run in np.split(members, change):
+    by = np.lexsort((members, member_keys))  # by key, each run's positions ascending
+    members, member_keys = members[by], member_keys[by]
+    for run in np.split(members, np.flatnonzero(member_keys[1:] != member_keys[:-1]) + 1):
         if len(run) >= 2:
             yield run.tolist()
