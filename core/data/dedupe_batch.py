@@ -79,10 +79,11 @@ class Chunk:
         return hashes
 
     def _joined(self, take: np.ndarray) -> str:
-        """The messages where ``take`` is set as ``role text role text ...``."""
-        pieces = [""] * (2 * int(take.sum()))
-        pieces[0::2] = compress(self.roles, take)
-        pieces[1::2] = compress(self.texts, take)
+        """The messages where ``take`` is set as ``role text role text ...`` (and eight spaces)."""
+        pieces = [""] * (2 * int(take.sum()) + 1)
+        pieces[0:-1:2] = compress(self.roles, take)
+        pieces[1:-1:2] = compress(self.texts, take)
+        pieces[-1] = " " * 7  # eight trailing spaces: the word hashing reads whole blocks without a copy
         return " ".join(pieces)
 
     def near_ids(self, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -25,6 +25,7 @@ _BAND = np.arange(BANDS, dtype=_U)
 _NONE = np.uint32(0xFFFFFFFF)
 _STEP = _U(1 << 32)  # one step around the circle, in a borrowed value's tag
 # _MASKS[k]: the low k bytes of a block (k = 8: all of it).
+_PAD8 = b" " * 8
 _MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1], dtype=_U)
 
 
@@ -72,7 +73,7 @@ def _word_ids(text: bytes):
     edges = np.flatnonzero(word[1:] != word[:-1])
     starts, ends = edges[0::2], edges[1::2]
     lengths = ends - starts
-    padded = text + bytes(8)
+    padded = text if text.endswith(_PAD8) else text + _PAD8  # every 8-byte read stays inside
     blocks = np.ndarray(shape=(len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
     h = blocks[starts]
     h &= _MASKS[np.minimum(lengths, 8)]
@@ -96,8 +97,11 @@ def text_hashes(ids: np.ndarray, counts: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
         counts = counts.astype(np.int64, copy=False)
         starts = np.cumsum(counts) - counts
-        local = np.arange(len(ids), dtype=np.int64) - np.repeat(starts, counts)
-        mixed = _fmix64_(ids.astype(_U, copy=False) + (local + 1).astype(_U) * _U(C2))
+        local = np.arange(1, len(ids) + 1, dtype=_U)  # each word's position in its example, from 1
+        local -= np.repeat(starts.astype(_U), counts)
+        local *= _U(C2)
+        local += ids
+        mixed = _fmix64_(local)
         h = _fmix64_(_segment_sums(mixed, counts) ^ (counts.astype(_U) * _U(C3))).view(np.int64)
         h[h == 0] = 1
         h[counts == 0] = 0
