@@ -36,7 +36,8 @@ copies (334 of 381 where this index found 380-381).
 Memory: each example the near-duplicate check covers keeps ~0.2 KB plus 4 bytes per distinct
 shingle up to 128 (~0.5 KB for ~100-word examples); the exact check keeps ~0.13 KB per example.
 Up to ``CHUNK`` queued examples are referenced until their chunk is indexed (their fingerprints,
-not the examples, are kept), and a chunk's numpy work needs ~10 MB at a time.
+not the examples, are kept); while examples are being added, ~15 MB of numpy scratch is kept for
+reuse from chunk to chunk (fresh memory costs page faults), let go when results are asked for.
 The near-duplicate index stops growing at ``FTX_DEDUPE_MAX_MB`` megabytes (default 1024): later
 examples are still checked for exact copies, and the report says how many the near check covered
 (``near_checked``, ``near_limited``) rather than dropping them silently. LSH buckets that gather
@@ -101,6 +102,7 @@ class DedupeIndex:
         self._pending: list[Example] = []  # added, not indexed yet
         self._pending_side = bytearray()
         self._pending_where: dict[int, str] = {}
+        self._work = None  # numpy scratch reused between chunks (ftx.data.minhash_np.Workspace)
         self._max_bytes = max_index_bytes()
         self._bytes = 0
         self._near_limited = False
@@ -168,7 +170,11 @@ class DedupeIndex:
 
             keep = np.zeros(len(examples), dtype=bool)
             keep[unique] = True
-            ids, counts = chunk.near_ids(keep)
+            if self._work is None:
+                from .minhash_np import Workspace
+
+                self._work = Workspace()
+            ids, counts = chunk.near_ids(keep, self._work)
             near = self._within_bound(len(examples), unique, counts.tolist())
             end = int(counts[:near].sum())
             self._add_fingerprints_np(ids[:end], counts[:near])
@@ -385,6 +391,7 @@ class DedupeIndex:
         with ``side`` only (the validation set's own duplicates, from the index that also holds
         the training set for the leak check)."""
         self._flush()
+        self._work = None  # results are asked for: the scratch of the adding is let go
         n, present, repeated, checked, members_of = self._tally(side)
         uf = _UnionFind()
         self._near_pairs(uf, None if side is None else set(present))
@@ -404,6 +411,7 @@ class DedupeIndex:
     def leaks(self) -> OverlapReport:
         """Validation examples (side 1) that copy a training example (side 0)."""
         self._flush()
+        self._work = None
         sides = self._side
         val = list(compress(range(len(self._class)), sides))
         val_classes = [self._class[e] for e in val]

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..example import Example
 from .minhash import _ASCII_LOWER_SPACES, _PLAIN_ROLES, exact_hash, near_words
-from .minhash_np import plain_hashes, word_ids_of_bytes
+from .minhash_np import Workspace, plain_hashes, word_ids_of_bytes
 
 _MESSAGES = attrgetter("messages")
 _ROLE, _CONTENT, _KIND = attrgetter("role"), attrgetter("content"), attrgetter("kind")
@@ -86,8 +86,9 @@ class Chunk:
         pieces[-1] = " " * 7  # eight trailing spaces: the word hashing reads whole blocks without a copy
         return " ".join(pieces)
 
-    def near_ids(self, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(word ids end to end, word counts) of the examples where ``keep`` is set, in order."""
+    def near_ids(self, keep: np.ndarray, work: Workspace | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(word ids end to end, word counts) of the examples where ``keep`` is set, in order
+        (the ids may live in ``work``'s memory)."""
         shown = (self.lengths > 0) & self._of_roles("system".__ne__, bool)
         odd_role = shown & ~self._of_roles(_PLAIN_ROLES.__contains__, bool)
         # The one-translate path of near_words: examples without replies, with text outside the
@@ -101,7 +102,7 @@ class Chunk:
             fast &= self._per_example(wide) == 0
             take = shown & np.repeat(fast, self.counts)
             text = self._joined(take)
-        ids, word_at = word_ids_of_bytes(text.encode("ascii").translate(_ASCII_LOWER_SPACES))
+        ids, word_at = word_ids_of_bytes(text.encode("ascii").translate(_ASCII_LOWER_SPACES), work)
         # Byte offset of each fast example's first message in the joined text.
         sizes = np.where(take, self._of_roles(len, np.int64) + self.lengths + 2, 0)
         cs = np.zeros(len(sizes) + 1, dtype=np.int64)
