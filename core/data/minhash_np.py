@@ -75,12 +75,6 @@ class Workspace:
             a = self._arrays[name] = np.empty(n + n // 4, dtype=dtype)
         return a[:n]
 
-    def arange(self, n: int) -> np.ndarray:
-        a = self._arrays.get("arange")
-        if a is None or len(a) < n:
-            a = self._arrays["arange"] = np.arange(n + n // 4, dtype=np.int64)
-        return a[:n]
-
 
 def word_ids_of_bytes(text: bytes, work: Workspace | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(:func:`ftx.data.minhash.word_hash` of each word, byte offset of each word) for ``text``
@@ -96,14 +90,14 @@ def _word_ids(text: bytes, work: Workspace):
     word[0] = word[-1] = False
     np.not_equal(data, 32, out=word[1:-1])
     change = np.not_equal(word[1:], word[:-1], out=work.get("change", len(data) + 1, bool))
-    edges = np.compress(change, work.arange(len(change)), out=work.get("edges", int(np.count_nonzero(change)), np.int64))
+    edges = np.flatnonzero(change)  # (faster than np.compress into reused memory)
     starts, ends = edges[0::2], edges[1::2]
     lengths = np.subtract(ends, starts, out=work.get("lengths", len(starts), np.int64))
     padded = text if text.endswith(_PAD8) else text + _PAD8  # every 8-byte read stays inside
     blocks = np.ndarray(shape=(len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
-    h = np.take(blocks, starts, out=work.get("h", len(starts), _U))
+    h = np.take(blocks, starts, out=work.get("h", len(starts), _U), mode="clip")
     tmp = work.get("tmp", len(starts), _U)
-    np.take(_MASKS, np.minimum(lengths, 8, out=work.get("clip", len(starts), np.int64)), out=tmp)
+    np.take(_MASKS, np.minimum(lengths, 8, out=work.get("clip", len(starts), np.int64)), out=tmp, mode="clip")
     h &= tmp
     np.copyto(tmp, lengths, casting="unsafe")
     tmp *= _U(C2)
