@@ -27,11 +27,12 @@ otherwise each example goes through the pure-Python twin in :mod:`ftx.data.minha
 identical hashes, words, fingerprints and so reports (``tests/data/test_dedupe_batch.py``,
 ``tests/data/test_minhash_np.py``). Reports tally exact classes in numpy and group only the LSH
 keys that repeat. Measured on the shared 2-core machine: add + both sets' reports + the leak check
-over 100,000 generated chat examples take ~0.7 s of CPU, ~6x less than indexing one example per
-call did (``benchmarks/bench_dedupe.py``, docs/benchmarks.md). Why not ``datasketch``: it hashes
+over 102,000 generated chat examples (2% planted copies) take ~0.9 s of CPU, ~4x less than
+indexing one example per call did in the same run (``benchmarks/bench_dedupe.py``,
+docs/benchmarks.md). Why not ``datasketch``: it hashes
 each shingle in Python and permutes per example, and its LSH keeps Python dicts and sets per band:
-on the same data it was several times slower, used 5.6x the memory and found fewer planted near
-copies (334 of 381 where this index found 380-381).
+on the same data it took ~5x the CPU and 5.6x the memory, and found fewer planted near copies
+(334 of 381 where this index found 381).
 
 Memory: each example the near-duplicate check covers keeps ~0.2 KB plus 4 bytes per distinct
 shingle up to 128 (~0.5 KB for ~100-word examples); the exact check keeps ~0.13 KB per example.
