@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import zlib
 from array import array
 
 from ..example import Example
@@ -73,30 +72,40 @@ def canonical(example: Example) -> str:
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def _plain_key(example: Example) -> str | None:
-    """A cheaper stand-in for :func:`canonical` when every message is only a role and a text and
-    the example has no replies or tools: kind, roles and texts, each prefixed by its length (so
-    the key is injective over such examples), kept apart from canonical forms (which open with
-    ``[``) by its first character."""
+def _plain(example: Example) -> bool:
+    """Whether every message is only a role and a text and the example has no replies or tools
+    (such examples are hashed by :func:`plain_hash`; the rest by their canonical form)."""
     if example.chosen is not None or example.rejected is not None or example.tools is not None:
-        return None
-    parts = ["p", str(len(example.kind)), ":", example.kind]
-    for m in example.messages:
-        if m.name is not None or m.weight is not None or m.tool_calls is not None or m.tool_call_id is not None:
-            return None
-        text = m.content if m.content is not None else ""
-        parts.append(f"{len(m.role)}:{m.role}{len(text)}:")
-        parts.append(text)
-    return "".join(parts)
+        return False
+    return all(m.name is None and m.weight is None and m.tool_calls is None and m.tool_call_id is None
+               for m in example.messages)
+
+
+def plain_hash(kind: str, roles: list[str], texts: list[str | None]) -> int:
+    """64 bits of a plain example (kind, then each message's role and text, ``None`` as ``""``).
+
+    Each string is hashed by Python's own string hash (SipHash, 64 bits, in C: one call per
+    string, no copy); the hashes are combined position by position with fixed 64-bit mixing.
+    The string hash is seeded per process, so the values are only compared within one process
+    (exact classes, mix de-duplication), never stored: which examples are equal does not depend
+    on the seed (``tests/data/test_dedupe.py``). :func:`ftx.data.minhash_np.plain_hashes` is the
+    same arithmetic for a whole chunk."""
+    acc = 0
+    for j, (role, text) in enumerate(zip(roles, texts)):
+        r = fmix64((hash(role) + (j + 1) * C3) & M64)
+        acc += fmix64((hash(text if text is not None else "") & M64) ^ r)
+    return fmix64((acc + len(roles) * C1 + (hash(kind) & M64) * C2) & M64)
 
 
 def exact_hash(example: Example) -> int:
-    """64 bits of the canonical form: equal for exact duplicates (and, but for a 2^-64 chance,
-    only for them)."""
-    key = _plain_key(example)
-    if key is None:
-        key = canonical(example)
-    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little")
+    """64 bits of what an example trains on: equal for exact duplicates (and, but for a 2^-64
+    chance, only for them). Plain examples (:func:`plain_hash`) and the others (BLAKE2b of
+    :func:`canonical`) never compare equal, as their canonical forms never do. Values are for
+    comparison within one process."""
+    if _plain(example):
+        messages = example.messages
+        return plain_hash(example.kind, [m.role for m in messages], [m.content for m in messages])
+    return int.from_bytes(hashlib.blake2b(canonical(example).encode(), digest_size=8).digest(), "little")
 
 
 def _parts(example: Example) -> list[tuple[str, str]]:
@@ -134,15 +143,26 @@ def normalized_text(example: Example) -> str:
     return " ".join(near_words(example))
 
 
+def word_hash(word: str) -> int:
+    """64-bit id of a word: its UTF-8 bytes in little-endian 8-byte blocks (the last zero-filled),
+    each mixed into a state seeded by the length (``fmix64(state ^ block)``). Deterministic, and
+    vectorised byte-wise by :func:`ftx.data.minhash_np.word_ids_of_bytes` (the same values)."""
+    data = word.encode()
+    h = (len(data) * C2) & M64
+    for k in range(0, len(data), 8):
+        h = fmix64(h ^ int.from_bytes(data[k:k + 8], "little"))
+    return h
+
+
 class _WordIds(dict):
-    """CRC-32 of each word, remembered (a text's words repeat across examples); bounded."""
+    """:func:`word_hash` of each word, remembered (a text's words repeat across examples); bounded."""
 
     LIMIT = 1 << 20
 
     def __missing__(self, word: str) -> int:
         if len(self) >= self.LIMIT:
             self.clear()
-        value = self[word] = zlib.crc32(word.encode())
+        value = self[word] = word_hash(word)
         return value
 
 
@@ -150,8 +170,21 @@ _WORD_IDS = _WordIds()
 
 
 def word_ids(words: list[str]) -> list[int]:
-    """32-bit ids of words (CRC-32 of their UTF-8: deterministic, unlike ``hash`` of a str)."""
+    """64-bit ids of words (:func:`word_hash`: deterministic, unlike ``hash`` of a str)."""
     return list(map(_WORD_IDS.__getitem__, words))
+
+
+def text_hash(ids: list[int]) -> int:
+    """Signed 64-bit hash of a normalized text given by its word ids (0 for no words, never 0
+    otherwise): equal texts, equal hashes. Each word is mixed with its position and the results
+    summed, so :func:`ftx.data.minhash_np.text_hashes` computes it for a chunk at once."""
+    if not ids:
+        return 0
+    acc = 0
+    for j, i in enumerate(ids):
+        acc += fmix64((i + (j + 1) * C2) & M64)
+    h = fmix64((acc & M64) ^ ((len(ids) * C3) & M64))
+    return (h - (1 << 64) if h >> 63 else h) or 1
 
 
 def _shingle(a: int, b: int, c: int) -> int:

@@ -11,7 +11,7 @@ import pytest
 np = pytest.importorskip("numpy")
 
 from ftx.data import dedupe, minhash  # noqa: E402
-from ftx.data.minhash_np import fingerprints  # noqa: E402
+from ftx.data.minhash_np import fingerprints, plain_hashes, text_hashes, word_ids_of_bytes  # noqa: E402
 from test_dedupe import edit_one_word, ex, words  # noqa: E402
 
 
@@ -30,6 +30,36 @@ def test_numpy_fingerprints_equal_the_pure_python_ones():
         assert sketches[at:at + lengths[i]].tolist() == py_sketch and bool(whole[i]) == py_whole
         assert set(py_sketch) <= minhash.shingle_hashes(w)
         at += int(lengths[i])
+
+
+def test_numpy_word_ids_equal_the_pure_python_ones():
+    rng = random.Random(8)
+    alphabet = "abcxyz0189éü你好K"
+    words = [w for w in ("a", "abcdefg", "abcdefgh", "abcdefghi", "x" * 16, "x" * 17, "naïve", "你好") + tuple(
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40))) for _ in range(3000))]
+    ids, starts = word_ids_of_bytes(("  " + "   ".join(words) + " ").encode())
+    assert ids.tolist() == [minhash.word_hash(w) for w in words]
+    assert len(set(ids.tolist())) == len(set(words))  # 64-bit ids: distinct words, distinct ids
+    assert starts[:2].tolist() == [2, 6]
+
+
+def test_numpy_text_and_plain_hashes_equal_the_pure_python_ones():
+    rng = random.Random(6)
+    texts = [[rng.choice(["a", "b", "c", "d"]) for _ in range(rng.randint(0, 9))] for _ in range(500)]
+    ids = np.array([i for w in texts for i in minhash.word_ids(w)], dtype=np.uint64)
+    got = text_hashes(ids, np.array([len(w) for w in texts])).tolist()
+    assert got == [minhash.text_hash(minhash.word_ids(w)) for w in texts]
+    assert [h == 0 for h in got] == [not w for w in texts]
+    # Equal texts, equal hashes; a different order of the same words, another hash.
+    assert minhash.text_hash(minhash.word_ids(["a", "b"])) != minhash.text_hash(minhash.word_ids(["b", "a"]))
+    examples = [(rng.choice(["chat", "completion"]), [(rng.choice(["user", "assistant"]), rng.choice(["x", "", None, "y z"]))
+                                                      for _ in range(rng.randint(0, 4))]) for _ in range(300)]
+    kinds = np.array([hash(k) for k, _ in examples], dtype=np.int64)
+    roles = np.array([hash(r) for _, ms in examples for r, _ in ms], dtype=np.int64)
+    texts_h = np.array([hash(t if t is not None else "") for _, ms in examples for _, t in ms], dtype=np.int64)
+    counts = np.array([len(ms) for _, ms in examples])
+    assert plain_hashes(kinds, roles, texts_h, counts).tolist() == [
+        minhash.plain_hash(k, [r for r, _ in ms], [t for _, t in ms]) for k, ms in examples]
 
 
 def _corpus(n: int = 1200):
