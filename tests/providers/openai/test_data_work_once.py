@@ -79,3 +79,27 @@ def test_the_dry_run_alone_does_the_same_work_once(cli, fake_openai, make_recipe
     assert max(counted["texts"].values()) == 1
     assert counted["index_add"] == 40  # split 32 train + 8 validation, each indexed once
     assert counted["prepare_job"] == 1
+
+
+def test_a_large_launch_indexes_each_example_once_in_chunks(cli, fake_openai, make_recipe, counted, monkeypatch):
+    """From 512 examples the index works a chunk at a time (ftx.data.dedupe_batch): each example
+    goes into exactly one chunk, and the per-example paths are not taken for plain chat."""
+    from ftx.data import dedupe_batch
+
+    chunked = []
+    real_init = dedupe_batch.Chunk.__init__
+
+    def counting_init(self, examples):
+        chunked.append(len(examples))
+        real_init(self, examples)
+
+    monkeypatch.setattr(dedupe_batch.Chunk, "__init__", counting_init)
+    lines = _examples(600).splitlines(keepends=True)
+    recipe = make_recipe(train="".join(lines[:520]), validation="".join(lines[520:]))
+    result = cli("run", recipe, "--backend", "openai", "--yes", "--detach")
+    assert result.exit_code == 0, result
+    assert len(fake_openai.jobs) == 1
+    assert max(counted["texts"].values()) == 1
+    assert counted["index_add"] == sum(chunked) == 600  # one index, each example in one chunk
+    assert counted["exact_hash"] == counted["near_words"] == 0
+    assert counted["prepare_job"] == 1
