@@ -102,4 +102,25 @@ def load_model(source: str, dtype: str, device: str, extra: dict[str, Any] | Non
         raise _load_error(source, exc) from exc
     if "device_map" not in kwargs:
         model = model.to(device)
+    elif device != "cuda":
+        keep_plain_4bit_layout(model)
     return model
+
+
+def keep_plain_4bit_layout(model: Any) -> int:
+    """Keep bitsandbytes' 4-bit CPU layers on their plain weight layout; returns how many.
+
+    On a CPU with AVX-512 (bf16), bitsandbytes (>= 0.49) repacks a 4-bit layer's weights in place
+    the first time the layer runs without gradients (an evaluation, the sample answers), for a
+    fused inference kernel. Training then reads the repacked weights with the plain layout's
+    code: measured on such a CPU, the logits moved 0.02-0.05 after one generation, an adapter
+    trained that way did not reproduce when reloaded on a fresh base, and a merge was refused;
+    the repacking also needs every layer's output width divisible by 32. With the plain layout
+    the 4-bit matmul (dequantize, then multiply) serves training and inference alike, on every CPU
+    (``tests/local/test_4bit_layout.py``)."""
+    kept = 0
+    for module in model.modules():
+        if getattr(module, "support_avx512bf16_for_cpu", False):
+            module.support_avx512bf16_for_cpu = False
+            kept += 1
+    return kept

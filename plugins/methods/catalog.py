@@ -59,11 +59,10 @@ class Qlora(Lora):
         return QloraParams
 
     def load_kwargs(self, params: Any, context: dict[str, Any]) -> dict[str, Any]:
-        """Extra ``from_pretrained`` arguments: load the base model 4-bit quantized, once the
-        model's layer shapes are known to suit this machine's 4-bit kernel."""
+        """Extra ``from_pretrained`` arguments: load the base model 4-bit quantized (on a CPU the
+        local backend keeps the layers' plain weight layout: ``models.keep_plain_4bit_layout``)."""
         from .peft_build import bnb_config
-        from .quant_shapes import check_from_context
-        check_from_context(context, self.name)
+
         return {"quantization_config": bnb_config(params, context["device"])}
 
     def apply(self, model: Any, params: Any, context: dict[str, Any]) -> Any:
