@@ -54,15 +54,7 @@ def openai_message_tokens(message: Any, counter: Counter | CachedCounter) -> int
 def openai_example_tokens(example: Any, counter: Counter | CachedCounter) -> int:
     """Tokens of one example as OpenAI counts it (see the module docstring)."""
     c = counter if isinstance(counter, CachedCounter) else CachedCounter(counter)
-    n = REPLY_PRIMING
-    for m in example_messages(example):
-        if m.name is None and m.tool_call_id is None and m.tool_calls is None:
-            # openai_message_tokens of a message of only a role and a text, inline (the estimate
-            # runs it for every message of the training set)
-            role = m.role
-            n += TOKENS_PER_MESSAGE + c.short(role) + (c.short(m.content) if role == "system" else c.count(m.content))
-        else:
-            n += openai_message_tokens(m, c)
+    n = REPLY_PRIMING + sum(openai_message_tokens(m, c) for m in example_messages(example))
     if example.tools:
         n += c.count(compact(example.tools))
     return n
