@@ -71,6 +71,30 @@ def started_batching(checkpoint: Path) -> str | None:
     return "grouped" if str(getattr(args, "train_sampling_strategy", "random")) == "group_by_length" else "random"
 
 
+def stop_at_max_steps(trainer: Any) -> None:
+    """Train nothing past ``max_steps`` when resuming from a checkpoint that already reached it.
+
+    The final step is checkpointed, so a run killed between that save and its summary (final
+    evaluation, samples, the adapter; or Ray workers outliving their driver a moment) resumes at
+    ``global_step == max_steps``. When that step falls inside an epoch, transformers re-enters the
+    epoch and checks ``max_steps`` only after one more optimizer step: the run would end one step
+    past its recipe. Here an epoch that starts with the steps already done is skipped (the
+    trainer then finishes as an uninterrupted run did after its last step)."""
+    import types
+
+    original = getattr(trainer, "_run_epoch", None)
+    if original is None:  # another trainer loop: its own checks apply
+        return
+
+    def _run_epoch(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if 0 < self.state.max_steps <= self.state.global_step:
+            self.control.should_training_stop = True
+            return None
+        return original(*args, **kwargs)
+
+    trainer._run_epoch = types.MethodType(_run_epoch, trainer)
+
+
 def _step_of(path: Path) -> int | None:
     name = path.name
     return int(name[len(PREFIX):]) if name.startswith(PREFIX) and name[len(PREFIX):].isdigit() else None

@@ -29,6 +29,9 @@ def build_trainer(objective: Any, model: Any, tokenizer: Any, data: TrlData, arg
     from .batching import install
 
     install(trainer)  # length-grouped batches in an order seeded by the run's seed and the epoch
+    from .resume import stop_at_max_steps
+
+    stop_at_max_steps(trainer)  # a resume from the final checkpoint trains no step past max_steps
     if float32_trainables:
         import torch
 

@@ -389,7 +389,9 @@ def test_a_run_whose_driver_died_resumes(tiny_model, recipe_file, ftx_home, ray_
     assert second.proc.returncode == 0, printed
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["run_id"] == killed.id and summary["status"] == "succeeded" and summary["steps"] == 40
-    assert 5 <= summary["resumed_from"]["step"] < 40
+    # Up to 40: Ray ends the workers of a dead driver within seconds, and on a busy machine they
+    # may save the final checkpoint first (the resume then trains nothing more: steps stay 40).
+    assert 5 <= summary["resumed_from"]["step"] <= 40
     assert [r["step"] for r in records(run_dir)] == list(range(41))
     (row,) = registry_runs()
     assert row.status == "succeeded" and row.extra["resumes"] == 1

@@ -246,3 +246,56 @@ def test_checkpoint_steps_and_logging_line_up(write, tmp_path):
     with pytest.raises(BackendError, match="must be a multiple of eval.steps"):
         config("eval: {strategy: steps, steps: 100, early_stopping_patience: 2}\n"
                "backends: {local: {checkpoint_steps: 250}}\n", checkpoints=True)
+
+
+FINAL_CHECKPOINT_RECIPE = """\
+name: resume-final
+model: {{local: ftx/tiny-llama}}
+data: {{train: {train}, validation: {val}}}
+method: {{name: lora}}
+hyperparameters: {{max_steps: 8, batch_size: 4, max_length: 48, learning_rate: 3.0e-3, seed: 3}}
+eval: {{strategy: steps, steps: 4}}
+backends: {{local: {{checkpoint_steps: 4, keep_checkpoints: true}}}}
+"""
+
+
+@pytest.mark.slow
+def test_a_run_killed_after_its_final_checkpoint_resumes_without_training_more(tiny_model, cli, tmp_path,
+                                                                               chat_files, ftx_home):
+    # 24 examples in batches of 4: 6 steps an epoch, so the last step (8) is mid-epoch. A run killed
+    # between saving checkpoint-8 and writing its summary (final evaluation, samples, the adapter; or
+    # Ray workers that outlive their driver a moment) resumes from a finished checkpoint, where
+    # transformers would train one step past max_steps before checking it.
+    recipe = tmp_path / "final.yaml"
+    recipe.write_text(FINAL_CHECKPOINT_RECIPE.format(train=chat_files[0], val=chat_files[1]), encoding="utf-8")
+    first = cli("run", recipe, "--backend", "local")
+    assert first.exit_code == 0, first
+    (run,) = registry_runs()
+    run_dir = Path(run.output_dir)
+    expected = metrics(run_dir)
+    reference = json.loads((run_dir / "summary.json").read_text())
+    assert (run_dir / "checkpoints" / "checkpoint-8" / "trainer_state.json").is_file()
+    # As the kill left it: no summary, no adapter, the row not finished.
+    from ftx.registry import Registry
+
+    for done in ("summary.json", "adapter"):
+        target = run_dir / done
+        if target.is_dir():
+            import shutil
+
+            shutil.rmtree(target)
+        else:
+            target.unlink()
+    with Registry() as reg:
+        reg.update_run(run.id, status="failed", error="killed")
+
+    resumed = cli("run", recipe, "--backend", "local", "--resume")
+    assert resumed.exit_code == 0, resumed
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["resumed_from"]["step"] == 8
+    assert summary["steps"] == 8 and summary["status"] == "succeeded"
+    got = metrics(run_dir)
+    assert [r["step"] for r in got] == [r["step"] for r in expected] == list(range(9))
+    for key in ("final_train_loss", "final_eval_loss", "best_eval_loss"):
+        assert summary[key] == pytest.approx(reference[key], abs=1e-6), key
+    assert (run_dir / "adapter" / "adapter_model.safetensors").is_file()
