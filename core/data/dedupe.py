@@ -111,6 +111,9 @@ class DedupeIndex:
     def __len__(self) -> int:
         return len(self._class) + len(self._pending)
 
+    def close(self) -> None:
+        """Nothing to let go (an index in another process, :class:`.dedupe_fork.ForkedIndex`, has)."""
+
     @property
     def near_count(self) -> int:
         """Unique examples in the near-duplicate index (a prefix of the unique numbers)."""

@@ -160,7 +160,7 @@ def plan_data(recipe: Any, backend: Any) -> tuple[dict[str, Any], list[Problem],
 
     Returns (summary, problems, warnings); problems are every invalid record and missing file."""
     from .advice import dataset_warnings
-    from .dedupe import DedupeIndex
+    from .dedupe_fork import index_for
     from .stats import compute_stats
     from .sources import train_file
 
@@ -170,13 +170,18 @@ def plan_data(recipe: Any, backend: Any) -> tuple[dict[str, Any], list[Problem],
         return {}, problems, []
     counter, counter_warning = _counter_for(recipe, backend)
     max_length = recipe.recipe.hyperparameters.max_length
-    index = DedupeIndex()  # one index: the training set's duplicates, the validation set's, the leak check
+    # One index: the training set's duplicates, the validation set's, the leak check; on a large
+    # data set built by a forked child while this process computes the statistics.
     with bulk_objects():  # the index's entries live as long as it: nothing for the cyclic collector
-        train_stats = compute_stats(train, counter=counter, max_length=max_length, stratify_by=spec.stratify_by,
-                                    index=index)
-        val_stats = compute_stats(validation, counter=counter, max_length=max_length, stratify_by=spec.stratify_by,
-                                  index=index, side=1) if validation else None
-        leaks = index.leaks() if validation else None
+        index = index_for([train, validation] if validation else [train])
+        try:
+            train_stats = compute_stats(train, counter=counter, max_length=max_length,
+                                        stratify_by=spec.stratify_by, index=index)
+            val_stats = compute_stats(validation, counter=counter, max_length=max_length,
+                                      stratify_by=spec.stratify_by, index=index, side=1) if validation else None
+            leaks = index.leaks() if validation else None
+        finally:
+            index.close()
     summary: dict[str, Any] = {
         "train_file": train_file(recipe),
         "validation_file": recipe.data_path(spec.validation) if spec.validation else None,

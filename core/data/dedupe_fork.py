@@ -1,0 +1,177 @@
+"""The duplicate index of a large data set, built in a forked process beside the statistics.
+
+The data plan asks one :class:`~ftx.data.dedupe.DedupeIndex` for the training set's duplicates,
+the validation set's and the leak check between them; on a large data set that index is about a
+third of the plan's work, and it needs nothing the statistics compute. Where the machine has a
+second core and the process can fork, :func:`index_for` starts a child that inherits the examples
+already in memory (no copy, no pickling of examples), builds the same index in the same order the
+statistics would (the training set, its report, the validation set, its report, the leaks) and
+sends back only the reports; meanwhile this process counts tokens and computes the statistics.
+The reports are the ones the index would give in this process: the same examples, added in the
+same order, with the same hashes (a forked child keeps the parent's string-hash seed).
+
+Used only when it pays (at least :data:`MIN_EXAMPLES` examples, two usable cores); off with
+``FTX_DATA_WORKERS=0``. When the child cannot be started or its answer does not arrive whole (it
+was killed, ran out of memory), the index is built here instead, as it would have been.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+from typing import Any, Iterator, Sequence
+
+from ..example import Example
+from .dedupe import DedupeIndex
+from .dedupe_report import DuplicateReport, OverlapReport
+
+MIN_EXAMPLES = 20_000
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def forking_pays(examples: int) -> bool:
+    """Whether :func:`index_for` forks for a data set of ``examples``."""
+    if os.environ.get("FTX_DATA_WORKERS", "").strip() == "0" or not hasattr(os, "fork"):
+        return False
+    return examples >= MIN_EXAMPLES and _usable_cores() >= 2
+
+
+def index_for(sides: Sequence[Sequence[Example]]) -> Any:
+    """The index that :func:`~ftx.data.stats.compute_stats` fills for ``sides`` (the training
+    examples, then the validation ones when there are any): a :class:`ForkedIndex` where forking
+    pays, else an ordinary :class:`DedupeIndex`."""
+    if not forking_pays(sum(len(s) for s in sides)):
+        return DedupeIndex()
+    return ForkedIndex(sides)
+
+
+def _answers(sides: Sequence[Sequence[Example]]) -> Iterator[tuple[str, Any]]:
+    """What the statistics and the leak check ask the index, in the order they ask it: each
+    side's report once its examples are in, then the leaks."""
+    index = DedupeIndex()
+    for side, examples in enumerate(sides):
+        for example in examples:
+            index.add(example, side=side)
+        yield f"report{side}", index.report(side=side)
+    if len(sides) > 1:
+        yield "leaks", index.leaks()
+
+
+_LENGTH = struct.Struct("<Q")
+
+
+class ForkedIndex:
+    """Stands in for :class:`DedupeIndex` in :func:`~ftx.data.stats.compute_stats`: :meth:`add`
+    only checks that the examples come in the order the child indexes them; :meth:`report` and
+    :meth:`leaks` answer from the child, waiting for it when it has not got there yet (the
+    training set's report comes first, so the validation set's statistics go on meanwhile)."""
+
+    def __init__(self, sides: Sequence[Sequence[Example]]):
+        self._sides = [list(s) for s in sides]
+        self._added = [0] * len(self._sides)
+        self._offsets = [sum(len(s) for s in self._sides[:i]) for i in range(len(self._sides))]
+        self._answers: dict[str, Any] = {}
+        self._pid, self._fd = self._start()
+
+    def _start(self) -> tuple[int | None, int | None]:
+        try:
+            read, write = os.pipe()
+        except OSError:
+            return None, None
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read)
+            os.close(write)
+            return None, None
+        if pid == 0:  # the child: answer, then leave without running anything of the parent's
+            code = 1
+            try:
+                os.close(read)
+                for key, answer in _answers(self._sides):
+                    payload = pickle.dumps((key, answer), protocol=pickle.HIGHEST_PROTOCOL)
+                    view = memoryview(_LENGTH.pack(len(payload)) + payload)
+                    while view:
+                        view = view[os.write(write, view):]
+                code = 0
+            except BaseException:  # noqa: BLE001 - the parent builds the index itself
+                pass
+            finally:
+                os._exit(code)
+        os.close(write)
+        return pid, read
+
+    def add(self, example: Example, where: str | None = None, side: int = 0) -> int:
+        if where is not None or side >= len(self._sides):
+            raise ValueError("a forked index answers only for the examples it was given, unlabelled")
+        eid = self._added[side]
+        if eid >= len(self._sides[side]) or self._sides[side][eid] is not example:
+            raise ValueError("a forked index takes its examples in the order it was given them")
+        self._added[side] += 1
+        return self._offsets[side] + eid
+
+    def _read(self, size: int) -> bytes | None:
+        chunks, left = [], size
+        while left:
+            chunk = os.read(self._fd, min(left, 1 << 20))
+            if not chunk:
+                return None
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    def _answer(self, key: str) -> Any:
+        while key not in self._answers and self._fd is not None:
+            got = None
+            try:
+                head = self._read(_LENGTH.size)
+                body = self._read(_LENGTH.unpack(head)[0]) if head else None
+                got = pickle.loads(body) if body else None
+            except Exception:  # noqa: BLE001 - a cut answer: built here instead
+                got = None
+            if got is None:
+                self._finish()
+                break
+            self._answers[got[0]] = got[1]
+        if key not in self._answers:  # the child failed or could not start: as without it
+            self._answers.update(_answers(self._sides))
+        return self._answers[key]
+
+    def _finish(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        if self._pid is not None:
+            try:
+                os.waitpid(self._pid, 0)
+            except ChildProcessError:  # pragma: no cover - reaped elsewhere
+                pass
+            self._pid = None
+
+    def report(self, side: int | None = None) -> DuplicateReport:
+        if side is None:
+            raise ValueError("a forked index reports per side")
+        if self._added[side] != len(self._sides[side]):
+            raise ValueError("a forked index reports a side once all its examples were added")
+        return self._answer(f"report{side}")
+
+    def leaks(self) -> OverlapReport:
+        if len(self._sides) < 2:
+            raise ValueError("a forked index of one set has no leak check")
+        answer = self._answer("leaks")
+        self._finish()
+        return answer
+
+    def close(self) -> None:
+        """Let the child go (waiting for it) when not every answer was asked for."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._finish()
