@@ -5,7 +5,9 @@ against the project's fake OpenAI server on loopback (tests/fakes), in the same 
 ftx does more than the script: it validates every record, counts billing tokens, checks
 duplicates and train/validation leakage, estimates the cost, converts the data and records the
 run in the registry before uploading; the ratio is what that costs. Issue 13's goal: <= 3x.
-Also the dry run alone (``--dry-run``) with its peak RSS and where its CPU goes (launch_stages.py,
+Also, in the same run: a floor script (the SDK script that first parses every line and counts
+every message in o200k: the least a launch showing a token-exact cost can do), ftx with the
+duplicate index in its own process (``FTX_DATA_WORKERS=0``, no forked child), the dry run alone (``--dry-run``) with its peak RSS and where its CPU goes (launch_stages.py,
 once), and the launch again with
 ``FTX_NO_ORJSON=1`` (what it costs without the optional ``ftx[fast]`` extra: the stdlib json).
 
@@ -40,6 +42,35 @@ from results_file import write_result  # noqa: E402
 MODEL = "gpt-4.1-mini-2025-04-14"  # live on FTX_TODAY below (nano retired 2026-10-23)
 SDK_SCRIPT = """
 import sys
+from openai import OpenAI
+client = OpenAI()
+with open(sys.argv[1], "rb") as fh:
+    train = client.files.create(file=fh, purpose="fine-tune")
+client.fine_tuning.jobs.create(model=sys.argv[2], training_file=train.id)
+"""
+
+# The least a launch can do that shows a token-exact cost before spending: the SDK script with,
+# before its upload, every line parsed and every message's text counted in o200k (each distinct
+# text once, the same native tokenizer ftx uses). What ftx adds beyond it is the checks (records,
+# duplicates, leakage, statistics), the conversion, the registry and the start-up.
+FLOOR_SCRIPT = """
+import sys
+try:
+    from orjson import loads
+except ImportError:
+    from json import loads
+from bpe_openai._bindings import tokenizer_for_encoding
+count = tokenizer_for_encoding("o200k_base").count
+seen = {}
+total = 0
+with open(sys.argv[1], "rb") as fh:
+    for line in fh:
+        for m in loads(line)["messages"]:
+            text = m.get("content") or ""
+            n = seen.get(text)
+            if n is None:
+                n = seen[text] = count(text)
+            total += n
 from openai import OpenAI
 client = OpenAI()
 with open(sys.argv[1], "rb") as fh:
@@ -96,10 +127,16 @@ def main() -> None:
                                                        env=env, cwd=tmp, check=True, capture_output=True,
                                                        text=True).stdout)
                 sdk = timed([sys.executable, "-c", SDK_SCRIPT, str(data), MODEL], env, tmp)
+                floor = timed([sys.executable, "-c", FLOOR_SCRIPT, str(data), MODEL], env, tmp)
                 ftx = timed([FTX, "run", str(recipe), "--backend", "openai", "--yes", "--detach"], env, tmp)
-                row = {"sdk_script": sdk, "ftx_run_detach": ftx, "jobs_created": len(server.jobs),
+                row = {"sdk_script": sdk, "floor_script": floor, "ftx_run_detach": ftx, "jobs_created": len(server.jobs),
                        "ratio_wall": round(ftx["wall_s"] / max(sdk["wall_s"], 1e-9), 2),
                        "load_average": [round(x, 2) for x in os.getloadavg()]}
+            with FakeOpenAI(lifetime=3600) as server:  # the duplicate index in this process (no fork)
+                one_env = {**env, "OPENAI_BASE_URL": server.url, "FTX_DATA_WORKERS": "0",
+                           "FTX_HOME": str(work / f"home{attempt}-one-process")}
+                row["ftx_run_detach_one_process"] = timed(
+                    [FTX, "run", str(recipe), "--backend", "openai", "--yes", "--detach"], one_env, tmp)
             if not args.no_stdlib_variant:  # its own fresh server and home: nothing uploaded or recorded
                 with FakeOpenAI(lifetime=3600) as server:
                     plain_env = {**env, "OPENAI_BASE_URL": server.url, "FTX_NO_ORJSON": "1",
@@ -113,10 +150,14 @@ def main() -> None:
         size = data.stat().st_size
     ftx = _median([r["ftx_run_detach"] for r in runs])
     sdk = _median([r["sdk_script"] for r in runs])
+    floor = _median([r["floor_script"] for r in runs])
+    one = _median([r["ftx_run_detach_one_process"] for r in runs])
     stdlib = _median([r["ftx_run_detach_stdlib_json"] for r in runs]) if "ftx_run_detach_stdlib_json" in runs[0] else None
     result = {"examples": examples, "bytes": size, "repeats": len(runs), "jobs_created": [r["jobs_created"] for r in runs],
               "ftx_run_detach": ftx, "ftx_dry_run": dry, "sdk_script": sdk, "ftx_run_detach_stdlib_json": stdlib,
-              "dry_run_stages_cpu_s": stages,
+              "dry_run_stages_cpu_s": stages, "floor_script": floor, "ftx_run_detach_one_process": one,
+              "ratio_floor_wall": round(floor["wall_s"] / max(sdk["wall_s"], 1e-9), 1),
+              "ratio_over_floor_wall": round(ftx["wall_s"] / max(floor["wall_s"], 1e-9), 1),
               "ratio_wall": round(ftx["wall_s"] / max(sdk["wall_s"], 1e-9), 1),
               "ratio_wall_per_repeat": [r["ratio_wall"] for r in runs],
               "ratio_cpu": round(ftx["cpu_s"] / max(sdk["cpu_s"], 1e-9), 1), "goal_ratio": 3.0,
