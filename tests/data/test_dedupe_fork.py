@@ -100,3 +100,22 @@ def test_small_sets_and_workers_0_stay_in_this_process(monkeypatch):
     monkeypatch.setattr(dedupe_fork, "_usable_cores", lambda: 1)
     monkeypatch.delenv("FTX_DATA_WORKERS")
     assert isinstance(index_for([train, validation]), DedupeIndex)
+
+
+def test_no_fork_beside_other_threads(monkeypatch):
+    import threading
+
+    train, validation = sets()
+    monkeypatch.setattr(dedupe_fork, "MIN_EXAMPLES", 10)
+    monkeypatch.setattr(dedupe_fork, "_usable_cores", lambda: 2)
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert isinstance(index_for([train, validation]), DedupeIndex)
+    finally:
+        release.set()
+        other.join()
+    forked = index_for([train, validation])
+    assert isinstance(forked, ForkedIndex)
+    forked.close()
