@@ -58,17 +58,65 @@ def started_batching(checkpoint: Path) -> str | None:
     args_file = checkpoint / "training_args.bin"
     if not args_file.is_file():
         return None
-    try:
-        import torch
-
-        # ftx's own file in the run's folder (transformers pickles the training arguments there)
-        args = torch.load(args_file, weights_only=False)
-    except Exception:  # noqa: BLE001 - unreadable arguments leave the order as the recipe says
+    fields = saved_fields(args_file)
+    if fields is None:  # unreadable arguments leave the order as the recipe says
         return None
-    mode = getattr(args, "ftx_batching", None)
+    mode = fields.get("ftx_batching")
     if isinstance(mode, str) and mode:
         return mode
-    return "grouped" if str(getattr(args, "train_sampling_strategy", "random")) == "group_by_length" else "random"
+    strategy = fields.get("train_sampling_strategy", "random")
+    return "grouped" if str(strategy) == "group_by_length" or strategy == ["group_by_length"] else "random"
+
+
+class _Recorded:
+    """Whatever object a pickle names, rebuilt as nothing but its saved state."""
+
+    args: list[Any] = []
+    state: Any = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.args = list(args)
+        self.state: Any = None
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
+
+    def __setitem__(self, key: Any, value: Any) -> None:  # a dict subclass's items
+        if not isinstance(self.state, dict):
+            self.state = {}
+        self.state[key] = value
+
+
+def saved_fields(args_file: Path) -> dict[str, Any] | None:
+    """The attributes of the training arguments transformers pickled into ``args_file``
+    (``torch.save``), read without running anything the pickle names: every class or function it
+    refers to is replaced by :class:`_Recorded`, which only keeps what it is given (an enum member
+    reads as its constructor's arguments, e.g. ``["group_by_length"]``). ``None`` when the file
+    is not such a pickle."""
+    import io
+    import pickle
+    import zipfile
+
+    class _Reader(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            return _Recorded
+
+        def persistent_load(self, pid: Any) -> Any:  # a tensor's storage: not needed here
+            return None
+
+    try:
+        with zipfile.ZipFile(args_file) as archive:
+            name = next(n for n in archive.namelist() if n.endswith("/data.pkl") or n == "data.pkl")
+            blob = archive.read(name)
+        loaded = _Reader(io.BytesIO(blob)).load()
+    except Exception:  # noqa: BLE001 - not a readable torch.save archive
+        return None
+    state = loaded.state if isinstance(loaded, _Recorded) else None
+    if isinstance(state, tuple) and state and isinstance(state[-1], dict):
+        state = state[-1]  # (None, slots) and the like
+    if not isinstance(state, dict):
+        return None
+    return {str(k): (v.args if isinstance(v, _Recorded) else v) for k, v in state.items()}
 
 
 def stop_at_max_steps(trainer: Any) -> None:

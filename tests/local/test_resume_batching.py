@@ -53,6 +53,37 @@ def test_the_started_order_comes_from_the_marker_else_the_saved_training_argumen
     assert started_batching(checkpoint) == "random"  # the marker wins over the arguments
 
 
+class _Planted:
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.path}",))
+
+
+def test_saved_training_arguments_are_read_without_running_the_pickle(tmp_path):
+    """``training_args.bin`` is a pickle in the run folder: reading the order from it must not
+    run what it names (a planted file could otherwise run any command at ``--resume``)."""
+    import torch
+    from transformers import TrainingArguments
+
+    from ftx.plugins.local.resume import saved_fields, started_batching
+
+    checkpoint = tmp_path / "checkpoints" / "checkpoint-5"
+    checkpoint.mkdir(parents=True)
+    args = TrainingArguments(output_dir=str(tmp_path), train_sampling_strategy="group_by_length", use_cpu=True)
+    torch.save(args, checkpoint / "training_args.bin")  # what transformers writes
+    assert started_batching(checkpoint) == "grouped"
+    assert saved_fields(checkpoint / "training_args.bin")["learning_rate"] == args.learning_rate
+
+    planted = _Planted()
+    planted.path = tmp_path / "ran"
+    torch.save(SimpleNamespace(train_sampling_strategy=planted), checkpoint / "training_args.bin")
+    assert started_batching(checkpoint) == "random"
+    assert not planted.path.exists()
+    (checkpoint / "training_args.bin").write_bytes(b"not a zip")
+    assert started_batching(checkpoint) is None
+
+
 def test_an_unset_order_follows_the_run_and_a_different_one_is_refused_at_its_line(tmp_path, chat_files):
     from ftx.errors import BackendError
     from ftx.plugins.local.batching import effective_mode, keep_on_resume
