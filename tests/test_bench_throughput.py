@@ -65,5 +65,6 @@ def test_bench_hosted_launch_quick_creates_one_job_per_repeat(tmp_path):
     proc = _run("bench_hosted_launch.py", "--examples", "200", "--repeat", "1", "--out", str(out), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(out.read_text())
-    assert result["jobs_created"] == [2]  # the SDK script's job and ftx's
+    assert result["jobs_created"] == [3]  # the SDK script's job, the floor script's and ftx's
+    assert result["floor_script"]["wall_s"] > 0 and result["ftx_run_detach_one_process"]["wall_s"] > 0
     assert result["ratio_wall"] > 0 and result["ftx_dry_run"]["wall_s"] > 0
