@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ftx.example import Example
-from ftx.formats import CannotConvert, DataFormat, RecordInvalid
+from ftx.example import Example, PlainMessages
+from ftx.formats import CannotConvert, DataFormat, PlainChatRecord, RecordInvalid
 
 from .messages import check_conversation, check_tools, dump_messages, missing, parse_messages, plain_conversation
 
@@ -44,6 +44,12 @@ class ChatFormat(DataFormat):
         return Example(messages=[m for _, m in items], kind="chat", tools=tools, meta=meta)
 
     def dump(self, example: Example) -> dict[str, Any]:
+        messages = example.messages
+        if (type(messages) is PlainMessages and example.kind != "preference" and not example.tools
+                and type(example.meta.get("parallel_tool_calls")) is not bool):
+            # What the general path below writes for such messages, marked for the short paths
+            # after it (tests/providers/openai/test_plain_records.py: same records and bytes).
+            return PlainChatRecord(messages=[{"role": m.role, "content": m.content} for m in messages])
         if example.kind == "preference":
             raise CannotConvert("a preference pair has no form in chat data (write openai-dpo or preference)")
         out: dict[str, Any] = {"messages": dump_messages(example.messages)}
