@@ -64,9 +64,7 @@ def openai_example_tokens(example: Any, counter: Counter | CachedCounter) -> int
 def openai_tally(examples: Iterable[Any], counter: Counter, limit: int | None) -> TokenTally:
     c = CachedCounter(counter)
     count = counter.count
-    framing: dict[str, int] = {}
-    for role in ("system", "user", "assistant"):
-        framing[role] = TOKENS_PER_MESSAGE + c.short(role)
+    framing = {role: TOKENS_PER_MESSAGE + c.short(role) for role in ("system", "user", "assistant")}
     per_example = []
     for e in examples:
         messages = e.messages
