@@ -46,9 +46,10 @@ class ChatFormat(DataFormat):
     def dump(self, example: Example) -> dict[str, Any]:
         messages = example.messages
         if (type(messages) is PlainMessages and example.kind != "preference" and not example.tools
-                and type(example.meta.get("parallel_tool_calls")) is not bool):
+                and type(example.meta.get("parallel_tool_calls")) is not bool and type(self).dump is ChatFormat.dump):
             # What the general path below writes for such messages, marked for the short paths
-            # after it (tests/providers/openai/test_plain_records.py: same records and bytes).
+            # after it (tests/providers/openai/test_plain_records.py: same records and bytes). Not
+            # for a subclass's dump calling this one: it may change the record it gets.
             return PlainChatRecord(messages=[{"role": m.role, "content": m.content} for m in messages])
         if example.kind == "preference":
             raise CannotConvert("a preference pair has no form in chat data (write openai-dpo or preference)")

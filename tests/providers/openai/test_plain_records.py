@@ -149,6 +149,23 @@ def test_a_plugin_that_replaces_the_chat_format_writes_its_own_records(monkeypat
     assert all(type(r) is dict and r["messages"][0]["content"].isupper() for r, _ in records)
 
 
+def test_a_subclass_that_changes_the_dumped_record_gets_a_plain_dict(monkeypatch):
+    class Tagged(ChatFormat):
+        def dump(self, example):
+            record = super().dump(example)
+            record["label"] = 0.00001  # what OpenAI refuses, and a float orjson writes otherwise
+            return record
+
+    import ftx.components
+
+    monkeypatch.setattr(ftx.components, "get_format", lambda name: Tagged() if name == "chat" else None)
+    records = convert_records(SFT, _examples(50, 3), [], "OpenAI")
+    assert all(type(r) is dict and r["label"] == 0.00001 for r, _ in records)
+    assert jsonl(records).splitlines()[0].endswith(b',"label":1e-05}')
+    checked = check_file(records, "sft", len, None, "gpt-x", file="train.jsonl")
+    assert sum("do not accept the key 'label'" in p.message for p in checked.problems) == 50
+
+
 def test_dpo_records_take_the_openai_dpo_dump():
     example = Example(messages=[Message("user", "q")], kind="preference", chosen=[Message("assistant", "a")],
                       rejected=[Message("assistant", "b")])
