@@ -45,12 +45,19 @@ class ChatFormat(DataFormat):
 
     def dump(self, example: Example) -> dict[str, Any]:
         messages = example.messages
+        meta = example.meta
         if (type(messages) is PlainMessages and example.kind != "preference" and not example.tools
-                and type(example.meta.get("parallel_tool_calls")) is not bool and type(self).dump is ChatFormat.dump):
+                and (not meta or type(meta.get("parallel_tool_calls")) is not bool)
+                and type(self).dump is ChatFormat.dump):
             # What the general path below writes for such messages, marked for the short paths
             # after it (tests/providers/openai/test_plain_records.py: same records and bytes). Not
             # for a subclass's dump calling this one: it may change the record it gets.
-            return PlainChatRecord(messages=[{"role": m.role, "content": m.content} for m in messages])
+            wire = []
+            for m in messages:  # a loop, not a comprehension: no frame per example (Python 3.11)
+                wire.append({"role": m.role, "content": m.content})
+            record = PlainChatRecord()
+            record["messages"] = wire
+            return record
         if example.kind == "preference":
             raise CannotConvert("a preference pair has no form in chat data (write openai-dpo or preference)")
         out: dict[str, Any] = {"messages": dump_messages(example.messages)}
