@@ -144,10 +144,13 @@ def _child(path: str, validation_share: float) -> None:
 
 
 def _before_tree(tmp: Path) -> Path | None:
-    """A folder whose ``ftx`` package is ``core/`` at commit ``BEFORE`` (None outside git)."""
+    """A folder whose ``ftx`` package is ``core/`` at commit ``BEFORE``, with that commit's
+    ``plugins/`` and ``providers/`` as its subpackages (as pyproject maps them: without them the
+    editable install would import today's, which may need names the old core lacks); None
+    outside git."""
     try:
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", BEFORE, "core"], capture_output=True,
-                                 check=True).stdout
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", BEFORE, "core", "plugins", "providers"],
+                                 capture_output=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
     import io
@@ -155,6 +158,8 @@ def _before_tree(tmp: Path) -> Path | None:
 
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(tmp / "tree", filter="data")
+    for sub in ("plugins", "providers"):
+        (tmp / "tree" / "core" / sub).symlink_to(tmp / "tree" / sub)
     (tmp / "pkg").mkdir()
     (tmp / "pkg" / "ftx").symlink_to(tmp / "tree" / "core")
     return tmp / "pkg"

@@ -51,6 +51,21 @@ class Message:
         return out
 
 
+class PlainMessages(list):
+    """The messages of a chat example its format found plain when it read them: only system,
+    user and assistant turns of non-blank text (no name, weight, tool call), a system turn only
+    first, a user turn first after it, and an assistant turn (so it is trained on). The chat
+    format's parse builds it (``plain_conversation``); a plain ``list`` in every other way.
+
+    Later steps trust it instead of checking each message again: the chat format's dump writes
+    such an example as a :class:`ftx.formats.PlainChatRecord`, and OpenAI's checks and billing
+    count it without their detailed rules. Code that changes a conversation builds a new list
+    (as a mix's system prompt does), which drops the mark; it never edits marked messages in
+    place."""
+
+    __slots__ = ()
+
+
 @dataclass
 class Example:
     """One training example.

@@ -7,6 +7,18 @@ from typing import Any, ClassVar
 from .example import Example, Kind
 
 
+class PlainChatRecord(dict):
+    """A chat record ``{"messages": [{"role": R, "content": TEXT}, ...]}`` written from
+    :class:`~ftx.example.PlainMessages` (the chat format's dump marks it with this type; a plain
+    ``dict`` in every other way): R one of system, user and assistant, TEXT not blank, in that key
+    order, and the conversation obeys OpenAI's chat rules (a system turn only first, a user turn
+    first after it, an assistant turn to learn). Later steps take their short paths on it:
+    :func:`ftx.hosted.prepare.jsonl` writes it with orjson (strings only: the same bytes as the
+    stdlib's, ``ftx.data.fastjson``), a provider's check skips the rules it cannot break."""
+
+    __slots__ = ()
+
+
 class RecordInvalid(Exception):
     """Raised by :meth:`DataFormat.parse` with every problem found in one record."""
 

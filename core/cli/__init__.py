@@ -80,6 +80,7 @@ def _add_commands() -> None:
 
 
 def main() -> None:
+    _freeze_at_exit()
     _add_commands()
     try:
         cli.main(prog_name="ftx")
@@ -89,3 +90,16 @@ def main() -> None:
         for line in exc.lines():
             click.echo(f"error: {line}", err=True)
         sys.exit(exc.exit_code)
+
+
+def _freeze_at_exit() -> None:
+    """When the interpreter shuts down, after the other exit handlers (registered later, run
+    earlier), freeze what is alive: shutdown runs full garbage collections that would each scan
+    every object still alive (after ``ftx run`` on 100k examples, millions: ~0.2 s in all).
+    Frozen objects are freed as usual; only the collector skips them. A process that calls
+    :func:`main` and goes on is untouched until it ends."""
+    import atexit
+    import gc
+
+    atexit.unregister(gc.freeze)  # once, however often main() runs
+    atexit.register(gc.freeze)

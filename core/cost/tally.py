@@ -84,14 +84,15 @@ class TokenTally:
 
 
 def tally(per_example: Iterable[int], limit: int | None) -> TokenTally:
-    t = TokenTally(limit=limit)
-    for n in per_example:
-        t.examples += 1
-        t.tokens += n
-        t.capped += min(n, limit) if limit else n
-        t.over_limit += 1 if limit and n > limit else 0
-        t.longest = max(t.longest, n)
-        t.per_example.append(n)
+    counts = list(per_example)
+    t = TokenTally(limit=limit, per_example=counts)
+    t.examples = len(counts)
+    t.tokens = t.capped = sum(counts)
+    t.longest = max(max(counts, default=0), 0)
+    if limit and t.longest > limit:
+        over = [n for n in counts if n > limit]
+        t.over_limit = len(over)
+        t.capped -= sum(over) - limit * len(over)
     return t
 
 

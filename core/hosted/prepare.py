@@ -24,22 +24,11 @@ import math
 from typing import Any
 
 from ..errors import DataError, Problem
+from ..formats import CannotConvert, PlainChatRecord
 from .contract import PreparedJob, UploadFile, client_key_for
 
 
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
-class PlainChatRecord(dict):
-    """A chat record that is only ``{"messages": [{"role": R, "content": TEXT}, ...]}``, R one of
-    system, user, assistant and TEXT a string that is not blank, in that key order.
-
-    A converter that builds such a record marks it with this type (it is a plain ``dict`` in
-    every other way) so later steps may take their short paths: :func:`jsonl` writes it with
-    orjson (strings only: the same bytes as the stdlib's, ``ftx.data.fastjson``), a provider's
-    check skips the rules such a record cannot break."""
-
-    __slots__ = ()
 
 
 def jsonl(records: list[tuple[dict[str, Any], Any]]) -> bytes:
@@ -66,6 +55,11 @@ def dump_records(examples: list, format_name: str, problems: list[Problem],
     from ..components import get_format
 
     fmt = get_format(format_name)
+    dump = fmt.dump
+    try:  # the usual case, every example writable: one comprehension, no handler per example
+        return [(dump(example), example.source) for example in examples]
+    except CannotConvert:
+        pass  # again one by one, each that cannot be written reported (a dump changes nothing)
     out: list[tuple[dict[str, Any], Any]] = []
     for example in examples:
         dump_into(out, fmt, example, problems, label)
@@ -75,8 +69,6 @@ def dump_records(examples: list, format_name: str, problems: list[Problem],
 def dump_into(out: list, fmt: Any, example: Any, problems: list[Problem], label: str = "the provider") -> None:
     """Append ``(fmt.dump(example), example.source)`` to ``out``, or the reason it cannot be
     written to ``problems``."""
-    from ..formats import CannotConvert
-
     try:
         out.append((fmt.dump(example), example.source))
     except CannotConvert as exc:

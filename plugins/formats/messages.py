@@ -10,7 +10,7 @@ import json
 from typing import Any, Sequence
 
 from ftx.data.readers import type_name
-from ftx.example import Message
+from ftx.example import Message, PlainMessages
 
 Problems = list[tuple[str | None, str]]
 
@@ -73,14 +73,15 @@ def text_value(value: Any, field: str, problems: Problems, *, what: str = "conte
     return value
 
 
-def plain_conversation(raw: Any) -> list[Message] | None:
+def plain_conversation(raw: Any) -> PlainMessages | None:
     """The messages of a conversation that is only ``{role, content}`` messages with nothing to
     report (see :func:`parse_message`'s fast path), obeying every rule of
-    :func:`check_conversation` with ``need_assistant``; None for anything else, which then takes
-    the detailed checks (tests/data/test_message_fast_path.py: same results)."""
+    :func:`check_conversation` with ``need_assistant``, marked :class:`~ftx.example.PlainMessages`;
+    None for anything else, which then takes the detailed checks
+    (tests/data/test_chat_plain_parse.py: same results)."""
     if type(raw) is not list or not raw:
         return None
-    out = []
+    out = PlainMessages()
     for m in raw:
         if type(m) is not dict or len(m) != 2:
             return None

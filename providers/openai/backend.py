@@ -66,12 +66,7 @@ class OpenAIBackend(HostedBackend):
                                "hyperparameters.seed"))
         return out
 
-    # -- the prepare template's hooks ----------------------------------------------------------
-    def convert_records(self, recipe, examples, problems) -> list:
-        from .prepare import convert_records
-
-        return convert_records(recipe, examples, problems, self.provider_label)
-
+    # -- the prepare template's hooks (records: the default, the chat / openai-dpo dump) -------
     def check_records(self, recipe, records, *, file: str, role: str) -> Any:
         from .prepare import check_records
 

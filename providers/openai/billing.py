@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from ftx.cost.tally import CachedCounter, Counter, TokenTally, compact, example_messages, tally
+from ftx.example import PlainMessages
 
 TOKENS_PER_MESSAGE = 3
 TOKENS_PER_NAME = 1
@@ -62,7 +63,19 @@ def openai_example_tokens(example: Any, counter: Counter | CachedCounter) -> int
 
 def openai_tally(examples: Iterable[Any], counter: Counter, limit: int | None) -> TokenTally:
     c = CachedCounter(counter)
-    return tally((_example_tokens(e, c, counter.count, {}) for e in examples), limit)
+    count = counter.count
+    framing = {role: TOKENS_PER_MESSAGE + c.short(role) for role in ("system", "user", "assistant")}
+    per_example = []
+    for e in examples:
+        messages = e.messages
+        if type(messages) is PlainMessages and not e.tools and not e.chosen and not e.rejected:
+            n = REPLY_PRIMING  # every text non-blank, no names or tool calls: the sum straight
+            for m in messages:
+                n += framing[m.role] + count(m.content)
+        else:
+            n = _example_tokens(e, c, count, framing)
+        per_example.append(n)
+    return tally(per_example, limit)
 
 
 def _example_tokens(example: Any, c: CachedCounter, count: Any, framing: dict[str, int]) -> int:

@@ -59,45 +59,6 @@ def base_request(recipe: Any, has_validation: bool) -> dict[str, Any]:
     return request
 
 
-_PLAIN_ROLES = frozenset(("system", "user", "assistant"))
-
-
-def convert_records(recipe: Any, examples: list, problems: list, label: str) -> list[tuple[dict[str, Any], Any]]:
-    """The examples as OpenAI's records with their sources: the ``chat`` format's dump (SFT) or
-    ``openai-dpo``'s (DPO), as the hosted template does (:func:`ftx.hosted.prepare.dump_records`).
-
-    A chat example of only role-and-text messages is written here directly, as the dump would,
-    and marked :class:`~ftx.hosted.prepare.PlainChatRecord` so the check and the upload file take
-    their short paths (tests/providers/openai/test_plain_records.py: same records, bytes, checks)."""
-    from ftx.components import get_format
-    from ftx.hosted.prepare import PlainChatRecord, dump_into, dump_records
-
-    if recipe.recipe.objective == "dpo":
-        return dump_records(examples, "openai-dpo", problems, label)
-    from ftx.plugins.formats.chat import ChatFormat
-
-    fmt = get_format("chat")
-    if type(fmt).dump is not ChatFormat.dump:  # a plugin replaced the chat format: its dump decides
-        return dump_records(examples, "chat", problems, label)
-    roles = _PLAIN_ROLES
-    out: list[tuple[dict[str, Any], Any]] = []
-    for example in examples:
-        messages = []
-        for m in example.messages:
-            content = m.content
-            if (m.role not in roles or type(content) is not str or m.name is not None or m.weight is not None
-                    or m.tool_calls is not None or m.tool_call_id is not None or not content.strip()):
-                break
-            messages.append({"role": m.role, "content": content})
-        else:
-            if (messages and example.kind != "preference" and not example.tools
-                    and not isinstance(example.meta.get("parallel_tool_calls"), bool)):
-                out.append((PlainChatRecord(messages=messages), example.source))
-                continue
-        dump_into(out, fmt, example, problems, label)
-    return out
-
-
 def _encoding(model: str, info: Any) -> tuple[str, str | None]:
     from ftx.data.tokens import encoding_for_model
 

@@ -173,24 +173,6 @@ def count_tokens(messages: list[Any], count: Callable[[str], int], tools: Any = 
     return total
 
 
-def _plain_tokens(messages: list[dict[str, str]], count: Callable[[str], int], framing: dict[str, int]) -> int | None:
-    """:func:`count_tokens` of a :class:`~ftx.hosted.prepare.PlainChatRecord`'s messages when
-    :func:`check_sft` has nothing to say about them (a system message only first, an assistant
-    turn, which has no weight and so is learnt), else None: the detailed check then speaks."""
-    total = PER_REPLY
-    assistant = False
-    first = True
-    for m in messages:
-        role = m["role"]
-        if role == "assistant":
-            assistant = True
-        elif role == "system" and not first:
-            return None
-        first = False
-        total += framing[role] + count(m["content"])
-    return total if assistant else None
-
-
 def check_sft(record: dict[str, Any], rec: RecordCheck) -> list[dict[str, Any]]:
     for key in sorted(set(record) - SFT_KEYS):
         rec.bad(key, f"OpenAI chat fine-tuning files do not accept the key {key!r}")
@@ -234,7 +216,7 @@ def check_dpo(record: dict[str, Any], rec: RecordCheck) -> list[dict[str, Any]]:
 def check_file(records: list[tuple[dict[str, Any], Any]], objective: str, count: Callable[[str], int],
                limit: int | None, model: str, *, file: str, minimum: int = 0) -> Checked:
     """Check converted records ``(record, source)``; ``source`` has ``.file``/``.line`` or is None."""
-    from ftx.hosted.prepare import PlainChatRecord
+    from ftx.formats import PlainChatRecord
 
     out = Checked()
     plain = objective != "dpo"
@@ -243,9 +225,11 @@ def check_file(records: list[tuple[dict[str, Any], Any]], objective: str, count:
         out.problems.append(Problem(f"OpenAI needs at least {minimum} training examples; this file has "
                                     f"{len(records)} (50 to 100 good examples is a sensible start)", file=file))
     for record, source in records:
-        if plain and type(record) is PlainChatRecord:
-            tokens = _plain_tokens(record["messages"], count, framing)
-            if tokens is not None and (limit is None or tokens <= limit):
+        if plain and type(record) is PlainChatRecord:  # nothing check_sft could say: count_tokens, inline
+            tokens = PER_REPLY
+            for m in record["messages"]:
+                tokens += framing[m["role"]] + count(m["content"])
+            if limit is None or tokens <= limit:
                 out.tokens.append(tokens)
                 continue
         rec = RecordCheck(getattr(source, "file", file), getattr(source, "line", None), out.problems)
