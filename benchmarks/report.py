@@ -316,8 +316,10 @@ def _stages_line(stages: dict | None) -> str:
         return ""
     whole = stages.get("whole command (main thread)")
     parts = "; ".join(f"{k} {v:.2f} s" for k, v in stages.items() if k != "whole command (main thread)")
-    return (f"Where the dry run's {whole:.1f} s of CPU go (`launch_stages.py`, one run; a step includes what it "
-            f"calls): {parts}.\n")
+    child = "" if "duplicate index" in stages else (
+        " The duplicate index is not among them: it was built by the forked child, beside the statistics.")
+    return (f"Where the dry run's {whole:.1f} s of CPU in its main process go (`launch_stages.py`, one run; a step "
+            f"includes what it calls): {parts}.{child}\n")
 
 
 def hosted_launch() -> str:
