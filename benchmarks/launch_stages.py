@@ -21,7 +21,7 @@ from collections import defaultdict
 # (label, module, attribute path)
 STEPS = [
     ("read and parse the data", "ftx.data.plan", "_read_splits"),
-    ("statistics (with the duplicate index and the token counting)", "ftx.data.stats", "compute_stats"),
+    ("statistics (with the token counting, and the duplicate index when built in this process)", "ftx.data.stats", "compute_stats"),
     ("duplicate index", "ftx.data.dedupe", "DedupeIndex.add"),
     ("duplicate index", "ftx.data.dedupe", "DedupeIndex.report"),
     ("duplicate index", "ftx.data.dedupe", "DedupeIndex.leaks"),
