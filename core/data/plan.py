@@ -174,6 +174,10 @@ def plan_data(recipe: Any, backend: Any) -> tuple[dict[str, Any], list[Problem],
     # data set built by a forked child while this process computes the statistics.
     with bulk_objects():  # the index's entries live as long as it: nothing for the cyclic collector
         index = index_for([train, validation] if validation else [train])
+        count_all = getattr(counter, "count_all", None)
+        if count_all is not None:  # every message's text counted in one pass, beside the index
+            count_all(m.content for examples in (train, validation) for e in examples for m in e.messages
+                      if m.tool_calls is None)
         try:
             train_stats = compute_stats(train, counter=counter, max_length=max_length,
                                         stratify_by=spec.stratify_by, index=index)

@@ -89,6 +89,12 @@ class TokenStore:
             self._registered = True
             atexit.register(self.save)
 
+    def give_up(self) -> None:
+        """Stop asking and keep nothing new: the command counts more new texts than the store
+        holds (what :meth:`put` does on reaching ``MAX_ENTRIES``, known in advance)."""
+        self._overflow = True
+        self._fresh = {}
+
     def save(self) -> None:
         """Write the new counts (merged with the file as it is now); silently not at all where
         the home cannot be written (the store is only a shortcut)."""

@@ -19,7 +19,7 @@ import functools
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Iterable, Protocol
 
 from ..errors import FtxError
 
@@ -131,6 +131,27 @@ class OpenAICounter(_Memo):
     def count_many(self, texts: list[str]) -> list[int]:
         count = self.count
         return [count(t) for t in texts]
+
+    def count_all(self, texts: Iterable[str]) -> None:
+        """Count, in one pass, each of ``texts`` not counted yet, so that the questions that
+        follow (the statistics, the provider's checks, the estimate) are answered from the memo.
+        The counts are the tokenizer's, as :meth:`count` gives them. More new texts than the token
+        store keeps are counted straight by the native tokenizer (the store would stop asking
+        at that many anyway); fewer go through :meth:`count`, store and all."""
+        from .token_store import MAX_ENTRIES
+
+        memo = self._memo
+        fresh = [t for t in dict.fromkeys(texts) if t and t not in memo]
+        if len(fresh) <= MAX_ENTRIES:
+            for text in fresh:
+                self._remembered(text, self._count)
+            return
+        if self._store is not None:
+            self._store.give_up()
+        if self._native is None:
+            self._native = _bpe_count_function(self.name)
+        fresh = fresh[:max(0, self._room - len(memo))]  # past FTX_TOKEN_MEMO: counted when asked
+        memo.update(zip(fresh, map(self._native, fresh)))
 
 
 class HFCounter(_Memo):

@@ -42,3 +42,37 @@ def test_the_leak_check_continues_from_the_training_sets_index():
     assert stats.duplicates.exact_duplicates == compute_stats(train).duplicates.exact_duplicates == 1
     shared = overlap(train, validation, index=index).to_dict()
     assert shared == overlap(train, validation).to_dict() and shared["leaked"] == 1
+
+
+def _texts(n: int) -> list[str]:
+    return [f"example {i}: the quick brown fox {i * 7} jumps" for i in range(n)]
+
+
+def test_count_all_counts_as_count_does_with_the_store_and_straight(monkeypatch, tmp_path):
+    from ftx.data import token_store
+
+    monkeypatch.setenv("FTX_HOME", str(tmp_path))
+    texts = _texts(60) + ["", "example 3: the quick brown fox 21 jumps"]  # a blank and a repeat
+    expected = {t: OpenAICounter("o200k_base")._count(t) for t in texts if t}
+
+    few = OpenAICounter("o200k_base")  # within the store's room: through count(), stored
+    few.count_all(texts)
+    assert few._memo == expected and few._store is not None and len(few._store._fresh) == 60
+
+    monkeypatch.setattr(token_store, "MAX_ENTRIES", 10)
+    many = OpenAICounter("o200k_base")  # more new texts than the store keeps: straight, nothing stored
+    many.count_all(iter(texts))
+    assert many._memo == expected and many._store._overflow and not many._store._fresh
+    assert [many.count(t) for t in texts] == [expected.get(t, 0) for t in texts]
+
+
+def test_count_all_keeps_the_memo_bound(monkeypatch):
+    from ftx.data import token_store
+
+    monkeypatch.setattr(token_store, "MAX_ENTRIES", 1)
+    monkeypatch.setenv("FTX_TOKEN_MEMO", "5")
+    counter = OpenAICounter("o200k_base")
+    texts = _texts(20)
+    counter.count_all(texts)
+    assert list(counter._memo) == texts[:5]
+    assert counter.count(texts[-1]) == counter._count(texts[-1])  # counted when asked
