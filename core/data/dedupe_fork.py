@@ -10,8 +10,8 @@ sends back only the reports; meanwhile this process counts tokens and computes t
 The reports are the ones the index would give in this process: the same examples, added in the
 same order, with the same hashes (a forked child keeps the parent's string-hash seed).
 
-Used only when it pays (at least :data:`MIN_EXAMPLES` examples, two usable cores) and is safe (no
-other thread in the process); off with
+Used only when it pays (at least :data:`MIN_EXAMPLES` examples, two usable cores) and is safe (on
+Linux, no other thread in the process); off with
 ``FTX_DATA_WORKERS=0``. When the child cannot be started or its answer does not arrive whole (it
 was killed, ran out of memory), the index is built here instead, as it would have been.
 """
@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import pickle
 import struct
+import sys
 import threading
 from typing import Any, Iterator, Sequence
 
@@ -40,7 +41,8 @@ def _usable_cores() -> int:
 
 def forking_pays(examples: int) -> bool:
     """Whether :func:`index_for` forks for a data set of ``examples``."""
-    if os.environ.get("FTX_DATA_WORKERS", "").strip() == "0" or not hasattr(os, "fork"):
+    # Linux only: elsewhere fork is unsafe (macOS system frameworks) or missing (Windows).
+    if os.environ.get("FTX_DATA_WORKERS", "").strip() == "0" or not sys.platform.startswith("linux"):
         return False
     # Only from a single-threaded process: a child forked beside other threads could find a lock
     # one of them held (an import, logging) taken forever (a Ray driver, a tracker's thread).

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 
 import pytest
 
@@ -15,7 +16,7 @@ from ftx.data.stats import compute_stats
 
 from test_dedupe import edit_one_word, ex, words
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="forks on Linux only")
 
 
 def sets() -> tuple[list, list]:
