@@ -31,9 +31,10 @@ from bench_foundation import BASELINE_LOOP, FTX, make_chat_file  # noqa: E402
 from results_file import write_result  # noqa: E402
 
 
-def run(cmd: list[str]) -> dict[str, float]:
+def run(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, **env} if env else None)
     _, status, usage = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}")
@@ -65,19 +66,23 @@ def main() -> None:
                 make_chat_file(path.with_suffix(".part"), n)
                 path.with_suffix(".part").rename(path)
             repeat = args.repeat if n < 1_000_000 else 1
-            ftx_runs, base_runs = [], []
+            ftx_runs, one_runs, base_runs = [], [], []
             for _ in range(repeat):
                 ftx_runs.append(run([FTX, "data", "stats", str(path), "--json"]))
+                # the duplicate index in the command's own process (no forked child)
+                one_runs.append(run([FTX, "data", "stats", str(path), "--json"], {"FTX_DATA_WORKERS": "0"}))
                 base_runs.append(run([sys.executable, "-c", BASELINE_LOOP, str(path)]))
-            ftx, base = _median(ftx_runs), _median(base_runs)
-            row = {"examples": n, "bytes": path.stat().st_size, "repeats": repeat, "ftx": ftx, "json_loop": base,
+            ftx, one, base = _median(ftx_runs), _median(one_runs), _median(base_runs)
+            row = {"examples": n, "bytes": path.stat().st_size, "repeats": repeat, "ftx": ftx, "ftx_one_process": one,
+                   "json_loop": base,
                    "ratio_wall": round(ftx["wall_s"] / max(base["wall_s"], 1e-9), 1),
                    "ratio_cpu": round(ftx["cpu_s"] / max(base["cpu_s"], 1e-9), 1),
                    "examples_per_cpu_s": round(n / max(ftx["cpu_s"], 1e-9)),
                    "load_average": [round(x, 2) for x in os.getloadavg()]}
             rows.append(row)
             print(f"  {n:>9,} examples: ftx data stats {ftx['wall_s']:.1f} s wall / {ftx['cpu_s']:.1f} s CPU, "
-                  f"peak {ftx['peak_rss_mb']:,.0f} MB; json.loads loop {base['wall_s']:.1f} s", flush=True)
+                  f"peak {ftx['peak_rss_mb']:,.0f} MB (one process: {one['wall_s']:.1f} s); json.loads loop "
+                  f"{base['wall_s']:.1f} s", flush=True)
             if not args.data_dir:
                 path.unlink()
     result = {"load_average_before": load_before, "load_average_at_end": [round(x, 2) for x in os.getloadavg()],

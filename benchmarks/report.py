@@ -280,7 +280,8 @@ def data_stats() -> str:
     if d is None:
         return ""
     rows = "\n".join(f"| {r['examples']:,} | {r.get('repeats', 1)} | {r['ftx']['wall_s']:.1f} s | {r['ftx']['cpu_s']:.1f} s | "
-                     f"{r['ftx']['peak_rss_mb']:,.0f} MB | {r['json_loop']['wall_s']:.1f} s / {r['json_loop']['cpu_s']:.1f} s | "
+                     f"{r['ftx']['peak_rss_mb']:,.0f} MB | {_one(r)} | "
+                     f"{r['json_loop']['wall_s']:.1f} s / {r['json_loop']['cpu_s']:.1f} s | "
                      f"{r['ratio_wall']}x / {r.get('ratio_cpu', '-')}x | {r.get('load_average', ['-'])[0]} |"
                      for r in d["runs"])
     million = next((r for r in d["runs"] if r["examples"] >= 1_000_000), None)
@@ -295,13 +296,19 @@ def data_stats() -> str:
 ## `ftx data stats` at scale (`bench_data_stats.py`)
 
 Generated 3-turn chat examples; baseline: a bare `json.loads` loop over the same file, same run
-(medians of the repeats). Goal: {d['goal']}. Load average (1 min) is the machine's when each size
+(medians of the repeats). ftx's duplicate index runs in a forked child that reads the file too
+(files of 8 MB or more); "one process" is the same command without it. Goal: {d['goal']}. Load average (1 min) is the machine's when each size
 finished; 2 cores shared with other sessions.
 
-| examples | repeats | ftx wall | ftx CPU | ftx peak RSS | json.loads loop wall / CPU | ratio wall / CPU | load |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| examples | repeats | ftx wall | ftx CPU | ftx peak RSS | one process (`FTX_DATA_WORKERS=0`) wall / CPU | json.loads loop wall / CPU | ratio wall / CPU | load |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 {rows}
 {verdict}"""
+
+
+def _one(r: dict) -> str:
+    one = r.get("ftx_one_process")
+    return f"{one['wall_s']:.1f} s / {one['cpu_s']:.1f} s" if one else "-"
 
 
 def _stdlib_row(r: dict | None) -> str:

@@ -44,19 +44,25 @@ def stats(file: str, validation: str | None, tokenizer: str | None, max_length: 
     set, truncation, imbalanced strata) go to stderr as `warning: ...` lines.
     """
     from ..data.advice import dataset_warnings
-    from ..data.dedupe import DedupeIndex
+    from ..data.dedupe_fork import index_for_files
     from ..data.stats import compute_stats
     from ..data.tokens import get_counter
 
     counter = get_counter(tokenizer)
     invalid: dict[str, list] = {}
-    index = DedupeIndex()  # one index: each set's duplicates, then the leak check
-    train_stats = compute_stats(_examples(file, fmt, invalid), counter, max_length, stratify_by, index=index)
-    val_stats = leaks = None
-    if validation:
-        val_stats = compute_stats(_examples(validation, fmt, invalid), counter, max_length, stratify_by,
-                                  index=index, side=1)
-        leaks = index.leaks()
+    paths = [file] + ([validation] if validation else [])
+    # One index: each set's duplicates, then the leak check; for large files built by a forked
+    # child that reads them too, while this process computes the statistics.
+    index = index_for_files([lambda p=p: _examples(p, fmt, {}) for p in paths], paths)
+    try:
+        train_stats = compute_stats(_examples(file, fmt, invalid), counter, max_length, stratify_by, index=index)
+        val_stats = leaks = None
+        if validation:
+            val_stats = compute_stats(_examples(validation, fmt, invalid), counter, max_length, stratify_by,
+                                      index=index, side=1)
+            leaks = index.leaks()
+    finally:
+        index.close()
     warnings = []
     for path, found in invalid.items():
         if found:

@@ -23,7 +23,7 @@ import pickle
 import struct
 import sys
 import threading
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from ..example import Example
 from .dedupe import DedupeIndex
@@ -101,7 +101,7 @@ class ForkedIndex:
             code = 1
             try:
                 os.close(read)
-                for key, answer in _answers(self._sides):
+                for key, answer in _answers(self._examples()):
                     payload = pickle.dumps((key, answer), protocol=pickle.HIGHEST_PROTOCOL)
                     view = memoryview(_LENGTH.pack(len(payload)) + payload)
                     while view:
@@ -147,8 +147,12 @@ class ForkedIndex:
                 break
             self._answers[got[0]] = got[1]
         if key not in self._answers:  # the child failed or could not start: as without it
-            self._answers.update(_answers(self._sides))
+            self._answers.update(_answers(self._examples()))
         return self._answers[key]
+
+    def _examples(self) -> list[Any]:
+        """Each side's examples, for the child (or this process when the child failed)."""
+        return self._sides
 
     def _finish(self) -> None:
         if self._fd is not None:
@@ -164,9 +168,12 @@ class ForkedIndex:
     def report(self, side: int | None = None) -> DuplicateReport:
         if side is None:
             raise ValueError("a forked index reports per side")
-        if self._added[side] != len(self._sides[side]):
+        if self._added[side] != self._expected(side):
             raise ValueError("a forked index reports a side once all its examples were added")
         return self._answer(f"report{side}")
+
+    def _expected(self, side: int) -> int:
+        return len(self._sides[side])
 
     def leaks(self) -> OverlapReport:
         if len(self._sides) < 2:
@@ -181,3 +188,69 @@ class ForkedIndex:
             os.close(self._fd)
             self._fd = None
         self._finish()
+
+
+def files_pay(paths: Sequence[str]) -> bool:
+    """Whether :func:`index_for_files` forks for these files: regular files of at least
+    :data:`MIN_FILE_BYTES` together, where :func:`forking_pays` would for a data set that large."""
+    try:
+        size = sum(os.stat(p).st_size for p in paths if os.path.isfile(p))
+    except OSError:
+        return False
+    if not all(os.path.isfile(p) for p in paths):
+        return False
+    return size >= MIN_FILE_BYTES and forking_pays(MIN_EXAMPLES)
+
+
+# ~20,000 chat examples of a few hundred bytes each
+MIN_FILE_BYTES = 8 << 20
+
+
+def index_for_files(sources: Sequence[Callable[[], Iterable[Example]]], paths: Sequence[str]) -> Any:
+    """Like :func:`index_for`, for statistics that stream their files (``ftx data stats``): each
+    side is a function that reads it again (the child reads the files itself; nothing is held in
+    memory to share). An ordinary :class:`DedupeIndex` unless :func:`files_pay`."""
+    if not files_pay(paths):
+        return DedupeIndex()
+    return StreamedForkedIndex(sources)
+
+
+class StreamedForkedIndex(ForkedIndex):
+    """A :class:`ForkedIndex` whose child reads each side from its files itself. :meth:`add` only
+    counts; a side's report is taken only when the child indexed as many examples as this process
+    was given (a file changed in between: the index is then built here, from the files read
+    again)."""
+
+    def __init__(self, sources: Sequence[Callable[[], Iterable[Example]]]):
+        self._sources = list(sources)
+        self._sides = []
+        self._added = [0] * len(self._sources)
+        self._answers = {}
+        self._pid, self._fd = self._start()
+
+    def _examples(self) -> list[Any]:
+        return [source() for source in self._sources]
+
+    def _expected(self, side: int) -> int:
+        return self._added[side]
+
+    def add(self, example: Example, where: str | None = None, side: int = 0) -> int:
+        if where is not None or side >= len(self._sources):
+            raise ValueError("a forked index answers only for the examples it was given, unlabelled")
+        self._added[side] += 1
+        return sum(self._added[:side]) + self._added[side] - 1
+
+    def report(self, side: int | None = None) -> DuplicateReport:
+        answer = super().report(side)
+        if answer.examples != self._added[side or 0]:  # the child read other data: build it here
+            self.close()
+            self._answers = dict(_answers(self._examples()))
+            answer = self._answers[f"report{side}"]
+        return answer
+
+    def leaks(self) -> OverlapReport:
+        if len(self._sources) < 2:
+            raise ValueError("a forked index of one set has no leak check")
+        answer = self._answer("leaks")
+        self._finish()
+        return answer

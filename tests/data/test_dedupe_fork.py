@@ -120,3 +120,83 @@ def test_no_fork_beside_other_threads(monkeypatch):
     forked = index_for([train, validation])
     assert isinstance(forked, ForkedIndex)
     forked.close()
+
+
+def _files(tmp_path):
+    import json
+
+    train, validation = sets()
+    paths = []
+    for name, examples in (("train.jsonl", train), ("val.jsonl", validation)):
+        path = tmp_path / name
+        path.write_text("".join(json.dumps({"messages": [{"role": m.role, "content": m.content} for m in e.messages]})
+                                + "\n" for e in examples), encoding="utf-8")
+        paths.append(str(path))
+    return paths
+
+
+def _read(path):
+    from ftx.data.load import iter_examples
+
+    return list(iter_examples(path, "chat", []))
+
+
+def test_the_streamed_index_reads_the_files_itself_and_answers_the_same(tmp_path):
+    from ftx.data.dedupe_fork import StreamedForkedIndex
+
+    paths = _files(tmp_path)
+    here = answers(DedupeIndex(), _read(paths[0]), _read(paths[1]))
+    streamed = StreamedForkedIndex([lambda p=p: _read(p) for p in paths])
+    assert streamed._pid is not None
+    # this process streams its own copies: other objects, the same examples
+    assert answers(streamed, _read(paths[0]), _read(paths[1])) == here
+    assert len(here[2].leaks) == 15 and here[2].leaks[0].line.startswith(paths[1])
+
+
+def test_a_streamed_child_that_read_other_data_is_not_believed(tmp_path):
+    from ftx.data.dedupe_fork import StreamedForkedIndex
+
+    paths = _files(tmp_path)
+    here = answers(DedupeIndex(), _read(paths[0]), _read(paths[1]))
+    parent = os.getpid()
+
+    def changed(path):  # the file as the child found it: cut short
+        examples = _read(path)
+        return examples[:-7] if os.getpid() != parent else examples
+
+    streamed = StreamedForkedIndex([lambda p=p: changed(p) for p in paths])
+    assert answers(streamed, _read(paths[0]), _read(paths[1])) == here
+
+
+def test_streamed_forking_only_for_large_regular_files(tmp_path, monkeypatch):
+    from ftx.data.dedupe_fork import files_pay, index_for_files
+
+    paths = _files(tmp_path)
+    monkeypatch.setattr(dedupe_fork, "_usable_cores", lambda: 2)
+    assert not files_pay(paths)  # small
+    monkeypatch.setattr(dedupe_fork, "MIN_FILE_BYTES", 1)
+    assert files_pay(paths) and not files_pay(paths + [str(tmp_path / "missing.jsonl")])
+    assert not files_pay(["/dev/stdin"])
+    index = index_for_files([lambda p=p: _read(p) for p in paths], paths)
+    assert isinstance(index, dedupe_fork.StreamedForkedIndex)
+    index.close()
+    monkeypatch.setenv("FTX_DATA_WORKERS", "0")
+    assert isinstance(index_for_files([], paths), DedupeIndex)
+
+
+def test_data_stats_answers_the_same_with_and_without_the_child(tmp_path, monkeypatch, cli):
+    import json
+
+    paths = _files(tmp_path)
+    monkeypatch.setattr(dedupe_fork, "MIN_FILE_BYTES", 1)
+    monkeypatch.setattr(dedupe_fork, "_usable_cores", lambda: 2)
+    started = []
+    real = dedupe_fork.StreamedForkedIndex._start
+    monkeypatch.setattr(dedupe_fork.StreamedForkedIndex, "_start", lambda self: started.append(1) or real(self))
+    forked = cli("data", "stats", paths[0], "--validation", paths[1], "--json")
+    assert started == [1]  # the child really answered the command
+    monkeypatch.setenv("FTX_DATA_WORKERS", "0")
+    alone = cli("data", "stats", paths[0], "--validation", paths[1], "--json")
+    assert forked.exit_code == alone.exit_code == 0
+    assert json.loads(forked.stdout) == json.loads(alone.stdout)
+    assert len(json.loads(forked.stdout)["overlap"]["leaks"]) == 15
