@@ -176,7 +176,7 @@ class ForkedIndex:
         return len(self._sides[side])
 
     def leaks(self) -> OverlapReport:
-        if len(self._sides) < 2:
+        if len(self._added) < 2:  # one count per side
             raise ValueError("a forked index of one set has no leak check")
         answer = self._answer("leaks")
         self._finish()
@@ -248,9 +248,3 @@ class StreamedForkedIndex(ForkedIndex):
             answer = self._answers[f"report{side}"]
         return answer
 
-    def leaks(self) -> OverlapReport:
-        if len(self._sources) < 2:
-            raise ValueError("a forked index of one set has no leak check")
-        answer = self._answer("leaks")
-        self._finish()
-        return answer
