@@ -88,7 +88,7 @@ def tally(per_example: Iterable[int], limit: int | None) -> TokenTally:
     t = TokenTally(limit=limit, per_example=counts)
     t.examples = len(counts)
     t.tokens = t.capped = sum(counts)
-    t.longest = max(max(counts, default=0), 0)
+    t.longest = max(counts, default=0)
     if limit and t.longest > limit:
         over = [n for n in counts if n > limit]
         t.over_limit = len(over)

@@ -190,20 +190,20 @@ class ForkedIndex:
         self._finish()
 
 
+# ~20,000 chat examples of a few hundred bytes each
+MIN_FILE_BYTES = 8 << 20
+
+
 def files_pay(paths: Sequence[str]) -> bool:
     """Whether :func:`index_for_files` forks for these files: regular files of at least
     :data:`MIN_FILE_BYTES` together, where :func:`forking_pays` would for a data set that large."""
+    if not all(os.path.isfile(p) for p in paths):  # stdin, a pipe: the child could not read it again
+        return False
     try:
-        size = sum(os.stat(p).st_size for p in paths if os.path.isfile(p))
+        size = sum(os.stat(p).st_size for p in paths)
     except OSError:
         return False
-    if not all(os.path.isfile(p) for p in paths):
-        return False
     return size >= MIN_FILE_BYTES and forking_pays(MIN_EXAMPLES)
-
-
-# ~20,000 chat examples of a few hundred bytes each
-MIN_FILE_BYTES = 8 << 20
 
 
 def index_for_files(sources: Sequence[Callable[[], Iterable[Example]]], paths: Sequence[str]) -> Any:

@@ -76,7 +76,6 @@ class _Recorded:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.args = list(args)
-        self.state: Any = None
 
     def __setstate__(self, state: Any) -> None:
         self.state = state
