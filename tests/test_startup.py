@@ -425,6 +425,48 @@ def test_token_counts_are_kept_and_a_changed_text_is_counted_again(monkeypatch):
     assert _fresh_counter(monkeypatch, built).count("4") == truth[1] and len(built) == 3
 
 
+def test_token_store_digests_are_keyed_per_home(monkeypatch, tmp_path):
+    """The store holds no plain digest of a text: it is keyed with the home's own random key
+    (owner-only), so the file cannot confirm a guessed text without it; another home's key, or a
+    key made again, reads the counts as none; no key to be had means nothing is stored."""
+    import hashlib
+    import stat
+
+    from ftx.data import token_store
+
+    built: list[str] = []
+    counter = _fresh_counter(monkeypatch, built)
+    secret = "api_key=sk-live-1234"
+    n = counter.count(secret)
+    counter._store.save()
+    store = counter._store
+    folder = os.path.dirname(store.path)
+    key_file = os.path.join(folder, "key")
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600 and os.path.getsize(key_file) == 32
+    blob = open(store.path, "rb").read()
+    plain = hashlib.blake2b(secret.encode(), digest_size=16).digest()
+    assert plain not in blob and secret.encode() not in blob and store.digest(secret) in blob
+    assert _fresh_counter(monkeypatch, built).count(secret) == n and len(built) == 1  # same home: kept
+
+    elsewhere = tmp_path / "other" / "token-counts"  # another home's store and key, same counts file
+    elsewhere.mkdir(parents=True)
+    copy = elsewhere / os.path.basename(store.path)
+    copy.write_bytes(blob)
+    other = token_store.TokenStore(str(copy), store.key)
+    assert other.get(secret) is None and other.digest(secret) != store.digest(secret)
+
+    os.unlink(key_file)  # a key made again: the old counts read as none
+    assert _fresh_counter(monkeypatch, built).count(secret) == n and len(built) == 2
+
+    blocker = tmp_path / "a-file"  # no key can be read or made there: nothing stored, counts right
+    blocker.write_text("not a folder")
+    nowhere = token_store.TokenStore(str(blocker / "token-counts" / "o200k_base.bin"), store.key)
+    assert nowhere.get(secret) is None
+    nowhere.put(secret, n)
+    nowhere.save()
+    assert blocker.read_text() == "not a folder"
+
+
 def test_token_store_can_be_turned_off_and_stays_bounded(monkeypatch):
     from ftx.data import token_store
 
@@ -444,7 +486,7 @@ def test_token_store_can_be_turned_off_and_stays_bounded(monkeypatch):
         later.count(f"text {i}")
     later._store.save()
     kept = later._store._read()
-    assert len(kept) == 3 and token_store._digest("text 4") in kept and token_store._digest("text 0") not in kept
+    assert len(kept) == 3 and later._store.digest("text 4") in kept and later._store.digest("text 0") not in kept
     big = _fresh_counter(monkeypatch, built)
     for i in range(10, 15):  # more new texts than the store holds: none kept
         big.count(f"text {i}")
