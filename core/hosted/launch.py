@@ -126,7 +126,7 @@ def _launch(backend: HostedBackend, recipe: Any, plan: Any) -> dict[str, Any]:
         # No job recorded yet: reach the service where the recipe and environment say now (a stored
         # endpoint may have moved; the key already covers the target, so it is the same place).
         connection = backend.connection(recipe)
-        from ..data.plan import bulk_objects
+        from ..bulk import bulk_objects
 
         # Connecting imports the provider's SDK: objects that all stay, whose allocation would set
         # off a full collection scanning every example, record and upload this command holds.

@@ -88,7 +88,7 @@ def character_check(records: list[tuple[dict[str, Any], Any]], chars_per_token: 
 
 def prepare_job(backend: Any, recipe: Any) -> PreparedJob:
     """The template (see the module docstring), driven by ``backend``'s hooks."""
-    from ..data.plan import bulk_objects
+    from ..bulk import bulk_objects
 
     with bulk_objects():  # a record per example, all kept: nothing for the cyclic collector to find
         return _prepare_job(backend, recipe)

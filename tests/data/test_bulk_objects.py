@@ -7,7 +7,7 @@ from __future__ import annotations
 import gc
 import weakref
 
-from ftx.data.plan import bulk_objects
+from ftx.bulk import bulk_objects
 
 
 class Node:
