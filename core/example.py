@@ -55,15 +55,34 @@ class PlainMessages(list):
     """The messages of a chat example its format found plain when it read them: only system,
     user and assistant turns of non-blank text (no name, weight, tool call), a system turn only
     first, a user turn first after it, and an assistant turn (so it is trained on). The chat
-    format's parse builds it (``plain_conversation``); a plain ``list`` in every other way.
+    format's parse builds it (``plain_conversation``); a ``list`` for reading.
 
     Later steps trust it instead of checking each message again: the chat format's dump writes
     such an example as a :class:`ftx.formats.PlainChatRecord`, and OpenAI's checks and billing
     count it without their detailed rules. Code that changes a conversation builds a new list
-    (as a mix's system prompt does), which drops the mark; it never edits marked messages in
-    place."""
+    (as a mix's system prompt does), which drops the mark: the list's in-place edits (append,
+    ``messages[i] = ...``, sort ...) raise :class:`TypeError` here rather than leave the mark on
+    messages that may no longer match it."""
 
     __slots__ = ()
+
+    def __reduce__(self):  # copies and pickles are built whole, not appended to
+        return (type(self), (list(self),))
+
+
+def _refuse_edit(name: str):
+    def edit(self, *args, **kwargs):
+        raise TypeError(f"these messages are marked plain (ftx.example.PlainMessages, checked once when read) and "
+                        f"are not edited in place ({name}): build a new list, e.g. list(example.messages), "
+                        "and a new Example (docs/plugins.md)")
+    edit.__name__ = name
+    return edit
+
+
+for _name in ("append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse",
+              "__setitem__", "__delitem__", "__iadd__", "__imul__"):
+    setattr(PlainMessages, _name, _refuse_edit(_name))
+del _name
 
 
 @dataclass

@@ -81,7 +81,7 @@ def plain_conversation(raw: Any) -> PlainMessages | None:
     (tests/data/test_chat_plain_parse.py: same results)."""
     if type(raw) is not list or not raw:
         return None
-    out = PlainMessages()
+    out: list[Message] = []
     for m in raw:
         if type(m) is not dict or len(m) != 2:
             return None
@@ -100,7 +100,7 @@ def plain_conversation(raw: Any) -> PlainMessages | None:
             return None
         if m.role == "assistant":
             has_assistant = True
-    return out if has_assistant else None
+    return PlainMessages(out) if has_assistant else None
 
 
 def parse_message(raw: Any, where: str, problems: Problems, *, allow_weight: bool = True) -> Message | None:

@@ -79,3 +79,31 @@ def test_records_with_other_keys_or_shapes_take_the_detailed_path():
                                {"role": "assistant", "content": "a"}]) is None
     assert plain_conversation([{"role": "developer", "content": "s"}, {"role": "user", "content": "q"},
                                {"role": "assistant", "content": "a"}])[0].role == "system"
+
+
+def test_marked_messages_refuse_edits_in_place_and_survive_copies():
+    """The mark is trusted later (dump, OpenAI's checks and billing): an in-place edit, which
+    could leave it on messages that no longer match it, is refused with a line saying what to do;
+    a new list is the way to change a conversation, and it carries no mark."""
+    import copy
+    import pickle
+
+    import pytest
+
+    from ftx.example import Message, PlainMessages
+
+    example = ChatFormat().parse({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]})
+    marked = example.messages
+    assert type(marked) is PlainMessages
+    tool = Message("tool", "result")
+    for edit in (lambda m: m.append(tool), lambda m: m.extend([tool]), lambda m: m.insert(0, tool),
+                 lambda m: m.pop(), lambda m: m.remove(m[0]), lambda m: m.clear(), lambda m: m.sort(key=id),
+                 lambda m: m.reverse(), lambda m: m.__setitem__(0, tool), lambda m: m.__delitem__(0),
+                 lambda m: m.__iadd__([tool]), lambda m: m.__imul__(2)):
+        with pytest.raises(TypeError, match="not edited in place.*build a new list"):
+            edit(marked)
+    assert [m.content for m in marked] == ["q", "a"]
+    changed = list(marked) + [tool]  # the way: a new list, unmarked
+    assert type(changed) is list and type(marked + [tool]) is list and type(marked[:1]) is list
+    for twin in (copy.copy(marked), copy.deepcopy(marked), pickle.loads(pickle.dumps(marked))):
+        assert type(twin) is PlainMessages and twin == marked
