@@ -223,6 +223,11 @@ _MEMORY_HEAD = """| shape | parameters | method | max length | measured MB | of 
 | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"""
 
 
+def _worst(result: dict) -> float:
+    """The error of largest size, with its sign (results store the size as worst_error)."""
+    return max((c["peak_memory_error"] for c in result["cases"]), key=abs)
+
+
 def memory() -> str:
     m = _load("memory.json")
     if m is None:
@@ -239,7 +244,7 @@ libraries' code, and for LoRA the frozen weights read through mmap). Error = mea
 tolerance +-{m['tolerance']:.0%}.
 
 In the project's development environment (libraries installed hours before, page cache as found): worst
-{m['worst_error']:+.1%}: {'every case within it' if m['all_within_tolerance'] else 'NOT every case within it'}.
+{_worst(m):+.1%}: {'every case within it' if m['all_within_tolerance'] else 'NOT every case within it'}.
 
 {_MEMORY_HEAD}
 {_memory_rows(m['cases'])}
@@ -247,10 +252,19 @@ In the project's development environment (libraries installed hours before, page
     if fresh:
         text += f"""
 On a fresh install, as in CI (a clean clone, `scripts/setup.sh "all,dev"`, empty HOME, CI=true): worst
-{fresh['worst_error']:+.1%}: {'every case within it' if fresh['all_within_tolerance'] else 'NOT every case within it'}.
+{_worst(fresh):+.1%}: {'every case within it' if fresh['all_within_tolerance'] else 'NOT every case within it'}.
 
 {_MEMORY_HEAD}
 {_memory_rows(fresh['cases'])}
+"""
+    machine = _load("memory_fresh_machine.json")
+    if machine:
+        text += f"""
+On another fresh install ({machine['install']}): worst {_worst(machine):+.1%}:
+{'every case within it' if machine['all_within_tolerance'] else 'NOT every case within it'}.
+
+{_MEMORY_HEAD}
+{_memory_rows(machine['cases'])}
 """
     if states:
         rows = "\n".join(f"| {r['library_pages']} | {r['shape']} {r['method']} {r['max_length']} | "
