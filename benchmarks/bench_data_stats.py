@@ -15,35 +15,16 @@ Writes benchmarks/results/data_stats.json. Run:
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_foundation import BASELINE_LOOP, FTX, make_chat_file  # noqa: E402
+from bench_foundation import BASELINE_LOOP, FTX, make_chat_file, measured, median_row  # noqa: E402
 from results_file import write_result  # noqa: E402
-
-
-def run(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, **env} if env else None)
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}")
-    return {"wall_s": round(time.perf_counter() - started, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
-
-
-def _median(rows: list[dict[str, float]]) -> dict[str, float]:
-    return {k: round(statistics.median(r[k] for r in rows), 2) for k in rows[0]}
 
 
 def main() -> None:
@@ -68,11 +49,11 @@ def main() -> None:
             repeat = args.repeat if n < 1_000_000 else 1
             ftx_runs, one_runs, base_runs = [], [], []
             for _ in range(repeat):
-                ftx_runs.append(run([FTX, "data", "stats", str(path), "--json"]))
+                ftx_runs.append(measured([FTX, "data", "stats", str(path), "--json"]))
                 # the duplicate index in the command's own process (no forked child)
-                one_runs.append(run([FTX, "data", "stats", str(path), "--json"], {"FTX_DATA_WORKERS": "0"}))
-                base_runs.append(run([sys.executable, "-c", BASELINE_LOOP, str(path)]))
-            ftx, one, base = _median(ftx_runs), _median(one_runs), _median(base_runs)
+                one_runs.append(measured([FTX, "data", "stats", str(path), "--json"], {**os.environ, "FTX_DATA_WORKERS": "0"}))
+                base_runs.append(measured([sys.executable, "-c", BASELINE_LOOP, str(path)]))
+            ftx, one, base = median_row(ftx_runs), median_row(one_runs), median_row(base_runs)
             row = {"examples": n, "bytes": path.stat().st_size, "repeats": repeat, "ftx": ftx, "ftx_one_process": one,
                    "json_loop": base,
                    "ratio_wall": round(ftx["wall_s"] / max(base["wall_s"], 1e-9), 1),

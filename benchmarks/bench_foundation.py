@@ -45,6 +45,24 @@ def timed(cmd: list[str], repeat: int) -> list[float]:
     return out
 
 
+def measured(cmd: list[str], env: dict[str, str] | None = None, cwd: str | None = None) -> dict[str, float]:
+    """Wall seconds, CPU seconds (user + system, from wait4) and peak RSS of one child process,
+    its output discarded; a failure stops the benchmark with the tail of its stderr."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""  # drained as it runs
+    _, status, usage = os.wait4(proc.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{err[-2000:]}")
+    return {"wall_s": round(time.perf_counter() - started, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+
+
+def median_row(rows: list[dict[str, float]]) -> dict[str, float]:
+    """The median of each figure over rows of the same figures."""
+    return {k: round(statistics.median(r[k] for r in rows), 2) for k in rows[0]}
+
+
 def peak_rss_mb(cmd: list[str]) -> tuple[float, float]:
     """(seconds, peak RSS in MB) of one child process, via wait4's rusage."""
     t = time.perf_counter()

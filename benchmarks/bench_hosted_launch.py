@@ -24,11 +24,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -36,7 +34,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from bench_foundation import FTX, make_chat_file  # noqa: E402
+from bench_foundation import FTX, make_chat_file, measured, median_row  # noqa: E402
 from results_file import write_result  # noqa: E402
 
 MODEL = "gpt-4.1-mini-2025-04-14"  # live on FTX_TODAY below (nano retired 2026-10-23)
@@ -79,21 +77,6 @@ client.fine_tuning.jobs.create(model=sys.argv[2], training_file=train.id)
 """
 
 
-def timed(cmd: list[str], env: dict[str, str], cwd: str) -> dict[str, float]:
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd)
-    _, status, usage = os.wait4(proc.pid, 0)
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{err[-2000:]}")
-    return {"wall_s": round(time.perf_counter() - started, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
-
-
-def _median(rows: list[dict[str, float]]) -> dict[str, float]:
-    return {k: round(statistics.median(r[k] for r in rows), 2) for k in rows[0]}
-
-
 def main() -> None:
     from fakes.openai_server import FakeOpenAI
 
@@ -122,37 +105,37 @@ def main() -> None:
                        "FTX_HOME": str(work / f"home{attempt}"), "FTX_TODAY": "2026-12-03"}
                 env.pop("PYTHONDONTWRITEBYTECODE", None)
                 if dry is None:
-                    dry = timed([FTX, "run", str(recipe), "--backend", "openai", "--dry-run"], env, tmp)
+                    dry = measured([FTX, "run", str(recipe), "--backend", "openai", "--dry-run"], env, tmp)
                     stages = json.loads(subprocess.run([sys.executable, str(HERE / "launch_stages.py"), str(recipe)],
                                                        env=env, cwd=tmp, check=True, capture_output=True,
                                                        text=True).stdout)
-                sdk = timed([sys.executable, "-c", SDK_SCRIPT, str(data), MODEL], env, tmp)
-                floor = timed([sys.executable, "-c", FLOOR_SCRIPT, str(data), MODEL], env, tmp)
-                ftx = timed([FTX, "run", str(recipe), "--backend", "openai", "--yes", "--detach"], env, tmp)
+                sdk = measured([sys.executable, "-c", SDK_SCRIPT, str(data), MODEL], env, tmp)
+                floor = measured([sys.executable, "-c", FLOOR_SCRIPT, str(data), MODEL], env, tmp)
+                ftx = measured([FTX, "run", str(recipe), "--backend", "openai", "--yes", "--detach"], env, tmp)
                 row = {"sdk_script": sdk, "floor_script": floor, "ftx_run_detach": ftx, "jobs_created": len(server.jobs),
                        "ratio_wall": round(ftx["wall_s"] / max(sdk["wall_s"], 1e-9), 2),
                        "load_average": [round(x, 2) for x in os.getloadavg()]}
             with FakeOpenAI(lifetime=3600) as server:  # the duplicate index in this process (no fork)
                 one_env = {**env, "OPENAI_BASE_URL": server.url, "FTX_DATA_WORKERS": "0",
                            "FTX_HOME": str(work / f"home{attempt}-one-process")}
-                row["ftx_run_detach_one_process"] = timed(
+                row["ftx_run_detach_one_process"] = measured(
                     [FTX, "run", str(recipe), "--backend", "openai", "--yes", "--detach"], one_env, tmp)
             if not args.no_stdlib_variant:  # its own fresh server and home: nothing uploaded or recorded
                 with FakeOpenAI(lifetime=3600) as server:
                     plain_env = {**env, "OPENAI_BASE_URL": server.url, "FTX_NO_ORJSON": "1",
                                  "FTX_HOME": str(work / f"home{attempt}-stdlib")}
-                    row["ftx_run_detach_stdlib_json"] = timed(
+                    row["ftx_run_detach_stdlib_json"] = measured(
                         [FTX, "run", str(recipe), "--backend", "openai", "--yes", "--detach"], plain_env, tmp)
                     row["ftx_run_detach_stdlib_json"]["jobs_created"] = len(server.jobs)
             runs.append(row)
             print(f"  repeat {attempt + 1}: ftx {ftx['wall_s']:.1f} s ({ftx['cpu_s']:.1f} s CPU), "
                   f"SDK script {sdk['wall_s']:.1f} s ({sdk['cpu_s']:.1f} s CPU)", flush=True)
         size = data.stat().st_size
-    ftx = _median([r["ftx_run_detach"] for r in runs])
-    sdk = _median([r["sdk_script"] for r in runs])
-    floor = _median([r["floor_script"] for r in runs])
-    one = _median([r["ftx_run_detach_one_process"] for r in runs])
-    stdlib = _median([r["ftx_run_detach_stdlib_json"] for r in runs]) if "ftx_run_detach_stdlib_json" in runs[0] else None
+    ftx = median_row([r["ftx_run_detach"] for r in runs])
+    sdk = median_row([r["sdk_script"] for r in runs])
+    floor = median_row([r["floor_script"] for r in runs])
+    one = median_row([r["ftx_run_detach_one_process"] for r in runs])
+    stdlib = median_row([r["ftx_run_detach_stdlib_json"] for r in runs]) if "ftx_run_detach_stdlib_json" in runs[0] else None
     result = {"examples": examples, "bytes": size, "repeats": len(runs), "jobs_created": [r["jobs_created"] for r in runs],
               "ftx_run_detach": ftx, "ftx_dry_run": dry, "sdk_script": sdk, "ftx_run_detach_stdlib_json": stdlib,
               "dry_run_stages_cpu_s": stages, "floor_script": floor, "ftx_run_detach_one_process": one,
