@@ -81,7 +81,7 @@ def stats(file: str, validation: str | None, tokenizer: str | None, max_length: 
         from rich.console import Console
         from rich.markup import escape
 
-        console = Console(highlight=False, soft_wrap=True)
+        console = Console(highlight=False, soft_wrap=True, emoji=False)  # data text as written (":x:" stays)
         console.print(train_stats.render(f"train {file}"))
         if val_stats is not None:
             console.print()

@@ -9,12 +9,17 @@ ran never changes a finding."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from array import array
+from operator import mul
 
 from ..example import Example
+
+try:  # BLAKE2b without loading OpenSSL's bindings (``import hashlib`` does, ~2.5 ms of start-up)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - a Python without the builtin module
+    from hashlib import blake2b
 
 THRESHOLD = 0.8
 SHINGLE = 3
@@ -36,7 +41,15 @@ ROW_MULT = (0xD6E8FEB86659FD93, 0xA0761D6478BD642F, 0xE7037ED1A0B428DB, 0x8EBC6A
 
 # Scripts written without spaces are shingled per character so that words exist at all.
 _NO_SPACE = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_WORD = re.compile(rf"[{_NO_SPACE}]|[^\W_{_NO_SPACE}]+")
+_WORD_PATTERN = rf"[{_NO_SPACE}]|[^\W_{_NO_SPACE}]+"
+_WORD = None  # its compiled findall, made on first use (~2 ms of start-up that ASCII data never needs)
+
+
+def _word_findall():
+    global _WORD
+    if _WORD is None:
+        _WORD = re.compile(_WORD_PATTERN).findall
+    return _WORD
 # Roles that are one lowercase word each: the text of a whole example is then split in one call.
 # In ASCII text a word is a run of letters and digits: everything else becomes a space.
 _ASCII_SPACES = str.maketrans({c: " " for c in map(chr, range(128)) if not c.isalnum()})
@@ -105,7 +118,7 @@ def exact_hash(example: Example) -> int:
     if _plain(example):
         messages = example.messages
         return plain_hash(example.kind, [m.role for m in messages], [m.content for m in messages])
-    return int.from_bytes(hashlib.blake2b(canonical(example).encode(), digest_size=8).digest(), "little")
+    return int.from_bytes(blake2b(canonical(example).encode(), digest_size=8).digest(), "little")
 
 
 def _parts(example: Example) -> list[tuple[str, str]]:
@@ -131,11 +144,11 @@ def near_words(example: Example) -> list[str]:
         text = text.lower()
         if text.isascii():  # e.g. the Kelvin sign lowercases to ASCII k
             return text.translate(_ASCII_SPACES).split()
-        return _WORD.findall(text)
+        return (_WORD or _word_findall())(text)
     words: list[str] = []
     for role, text in parts:
         words.append(role)
-        words.extend(_WORD.findall(text.lower()))
+        words.extend((_WORD or _word_findall())(text.lower()))
     return words
 
 
@@ -221,16 +234,18 @@ def band_keys(ordered: list[int]) -> list[int]:
             sig[b] = h & VALUE_MASK
     out = list(sig)
     around = [sig[b] for b in CIRCLE]
-    for p, b in enumerate(CIRCLE):
-        if around[p] < 0:
-            d = next(d for d in range(1, BINS) if around[(p + d) % BINS] >= 0)
-            out[b] = around[(p + d) % BINS] | (d << 32)
+    if -1 in around:  # empty bins: each borrows from the nearest filled one ahead on the circle,
+        # taken gap by gap between the filled positions (not searched for per bin)
+        filled = [p for p, v in enumerate(around) if v >= 0]
+        before = filled[-1] - BINS  # the last filled position, one lap back
+        for f in filled:
+            value = around[f]
+            for p in range(before + 1, f):
+                out[CIRCLE[p]] = value | ((f - p) << 32)  # p < 0: CIRCLE[p] is one lap back too
+            before = f
     keys = []
-    for band in range(BANDS):
-        acc = band
-        for j, mult in enumerate(ROW_MULT):
-            acc += out[band * ROWS + j] * mult
-        key = fmix64(acc & M64)
+    for start in range(0, BANDS * ROWS, ROWS):  # band b's key: b + its bins times ROW_MULT, mixed
+        key = fmix64((start // ROWS + sum(map(mul, out[start:start + ROWS], ROW_MULT))) & M64)
         keys.append(key - (1 << 64) if key >> 63 else key)
     return keys
 
