@@ -26,7 +26,7 @@ class Source:
         return f"{self.file}:{self.line}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Message:
     role: str
     content: str | None = None
@@ -85,7 +85,7 @@ for _name in ("append", "extend", "insert", "pop", "remove", "clear", "sort", "r
 del _name
 
 
-@dataclass
+@dataclass(slots=True)
 class Example:
     """One training example.
 
