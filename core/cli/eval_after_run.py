@@ -8,7 +8,8 @@ import click
 
 
 def prepare(plan: Any) -> None:
-    """Refuse a bad ``eval`` section (unknown metric, missing test file) before anything is spent."""
+    """Refuse a bad ``eval`` section (unknown metric, missing test or harness task file, harness tasks
+    where they cannot run) before anything is spent."""
     from pathlib import Path
 
     from ..errors import FtxError
@@ -16,9 +17,11 @@ def prepare(plan: Any) -> None:
     spec = plan.recipe.recipe.eval
     if not spec.test:
         return
-    from ..eval.runner import check_spec
+    from ..eval.runner import check_harness, check_spec
 
     check_spec(plan.recipe)
+    if can_generate(plan.backend):
+        check_harness(plan.backend, plan.recipe)
     path = plan.recipe.data_path(spec.test)
     if not path.startswith("hf:") and not Path(path).is_file():
         file, line = plan.recipe.located.where(("eval", "test"))

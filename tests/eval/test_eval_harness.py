@@ -1,0 +1,175 @@
+"""``eval.forgetting.harness``: local lm-evaluation-harness task YAMLs, checked at dry-run time
+(one located line per problem), and run for real (offline) on the tiny model, base and tuned."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICKSTART = ROOT / "recipes" / "data" / "quickstart.jsonl"
+
+QUESTIONS = [("What color is the sky on a clear day?", ["blue", "green", "red"], 0),
+             ("What sound does a cow make?", ["woof", "moo", "meow"], 1),
+             ("What is the opposite of up?", ["down", "left", "over"], 0),
+             ("How many legs does a cat have?", ["two", "six", "four"], 2),
+             ("What do bees make?", ["honey", "milk", "silk"], 0),
+             ("Which one is a fruit?", ["stone", "apple", "chair"], 1)]
+
+MC_TASK = """\
+task: tiny_mc
+dataset_path: json
+dataset_kwargs:
+  data_files:
+    test: data/mc.jsonl
+test_split: test
+output_type: multiple_choice
+doc_to_text: "Question: {{question}}\\nAnswer:"
+doc_to_target: answer
+doc_to_choice: choices
+metric_list:
+  - metric: acc
+    aggregation: mean
+    higher_is_better: true
+"""
+
+LL_TASK = """\
+task: tiny_ll
+dataset_path: json
+dataset_kwargs:
+  data_files:
+    test: data/mc.jsonl
+test_split: test
+output_type: loglikelihood
+doc_to_text: "Question: {{question}}\\nAnswer:"
+doc_to_target: "{{' ' + choices[answer]}}"
+metric_list:
+  - metric: perplexity
+    aggregation: perplexity
+    higher_is_better: false
+  - metric: acc
+    aggregation: mean
+    higher_is_better: true
+"""
+
+
+def write_tasks(folder: Path) -> Path:
+    (folder / "data").mkdir(parents=True)
+    (folder / "data" / "mc.jsonl").write_text(
+        "".join(json.dumps({"question": q, "choices": c, "answer": a}) + "\n" for q, c, a in QUESTIONS))
+    (folder / "mc.yaml").write_text(MC_TASK)
+    (folder / "ll.yaml").write_text(LL_TASK)
+    (folder / "_notes.yaml").write_text("# a template or note: no task: name, so not a task\nx: 1\n")
+    return folder
+
+
+def write_recipe(tmp_path: Path, harness: str, lr: float = 1e-3) -> Path:
+    rows = [json.loads(line) for line in QUICKSTART.read_text(encoding="utf-8").splitlines() if line.strip()]
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:24]))
+    (tmp_path / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[300:306]))
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(
+        "name: harness\n"
+        "model: {local: ftx/tiny-llama}\n"
+        "data: {train: train.jsonl, validation: test.jsonl}\n"
+        f"hyperparameters: {{max_steps: 4, batch_size: 4, max_length: 48, learning_rate: {lr}}}\n"
+        "eval:\n"
+        "  test: test.jsonl\n"
+        "  metrics: [exact_match]\n"
+        "  bootstrap: 100\n"
+        "  generation: {max_new_tokens: 4}\n"
+        "  forgetting:\n"
+        "    probe: none\n"
+        "    perplexity: false\n"
+        f"    harness: {harness}\n")
+    return recipe
+
+
+def test_bad_task_files_are_one_located_line_each_at_dry_run(tmp_path, cli):
+    tasks = write_tasks(tmp_path / "tasks")
+    (tasks / "nameless.yml").write_text("dataset_path: json\n")
+    (tmp_path / "lost.yaml").write_text(MC_TASK.replace("data/mc.jsonl", "data/gone.jsonl"))
+    (tmp_path / "empty").mkdir()
+    recipe = write_recipe(tmp_path, "[tasks/missing.yaml, tasks/nameless.yml, lost.yaml, empty, tasks]")
+    r = cli("run", recipe, "--backend", "local", "--dry-run")
+    assert r.exit_code != 0
+    errors = [line for line in r.stderr.splitlines() if "eval.forgetting.harness" in line]
+    at = f"{recipe}:13: eval.forgetting.harness"
+    assert errors[0] == f"error: {at}.0: task file not found: {tmp_path / 'tasks' / 'missing.yaml'}"
+    assert any(e.endswith(f"{at}.1: task file {tasks / 'nameless.yml'} has no 'task:' name (an "
+                          "lm-evaluation-harness task YAML names its task)") for e in errors)
+    assert any(e.endswith(f"{at}.2: task file {tmp_path / 'lost.yaml'}: dataset_kwargs.data_files: "
+                          f"data/gone.jsonl not found (relative to {tmp_path})") for e in errors)
+    assert any(e.endswith(f"{at}.3: no task YAML (*.yaml, *.yml with a 'task:' name) in {tmp_path / 'empty'}")
+               for e in errors)
+    assert len(errors) == 4  # the folder (harness.4) is fine: two tasks, a note skipped
+    assert cli("runs", "list", "--json").stdout.strip() == "[]"  # nothing was started
+
+    from ftx.eval.harness_tasks import resolve_harness
+
+    plan = resolve_harness(["tasks", "arc_easy"], tmp_path)
+    assert plan.named == ["arc_easy"] and sorted(plan.tasks) == ["arc_easy", "tiny_ll", "tiny_mc"]
+    assert plan.include_paths == [str(tasks.resolve())]
+
+
+def test_drop_is_in_the_metrics_direction_and_warns_past_the_threshold():
+    from ftx.eval.harness_tasks import compare_scores
+    from ftx.plugins.local.harness import scores_of
+
+    def out(acc, ppl):  # the shape of lm_eval.simple_evaluate's result
+        return {"results": {"t": {"alias": "t", "acc,none": acc, "acc_stderr,none": 0.1, "perplexity,none": ppl,
+                                  "perplexity_stderr,none": "N/A"}},
+                "n-samples": {"t": {"original": 6, "effective": 6}},
+                "higher_is_better": {"t": {"acc": True, "perplexity": False}}}
+
+    base, tuned = scores_of(out(0.5, 10.0)), scores_of(out(0.25, 12.0))
+    assert base["t"]["n"] == 6 and base["t"]["metrics"]["perplexity"]["stderr"] is None
+    table, warnings = compare_scores(base, tuned, threshold=5)
+    acc, ppl = table["tasks"]["t"]["metrics"]["acc"], table["tasks"]["t"]["metrics"]["perplexity"]
+    assert (acc["base"], acc["tuned"], acc["drop"]) == (0.5, 0.25, 0.25)
+    assert ppl["drop"] == 2.0 and ppl["delta"] == 2.0  # higher perplexity is worse
+    assert len(warnings) == 1 and "lost 25.0 points of acc" in warnings[0]
+    assert compare_scores(base, tuned, threshold=30)[1] == []
+
+
+@pytest.mark.slow
+def test_local_tasks_score_base_and_tuned_offline(tmp_path, ftx_home):
+    """The real harness end to end, offline: ftx run trains a LoRA adapter on the tiny model, then
+    scores base and tuned on two local tasks (multiple choice, loglikelihood) from a folder."""
+    pytest.importorskip("lm_eval", reason="lm-evaluation-harness is not installed (pip install 'ftx[harness]'; "
+                                          "ftx[all] includes it)")
+    write_tasks(tmp_path / "tasks")
+    recipe = write_recipe(tmp_path, "[tasks]", lr=1e-2)
+    env = {**os.environ, "FTX_HOME": str(ftx_home), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+           "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_CACHE": str(tmp_path / "hf-datasets")}
+    proc = subprocess.run([sys.executable, "-m", "ftx", "run", str(recipe), "--backend", "local"],
+                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    from ftx.registry import Registry
+
+    with Registry() as registry:
+        (run,) = registry.list_runs()
+    recorded = run.extra["evaluation"]["forgetting"]["harness"]
+    report = json.loads(Path(run.artifacts["eval_report"]).read_text())
+    harness = report["forgetting"]["harness"]
+    assert recorded == harness
+    assert set(harness["tasks"]) == {"tiny_mc", "tiny_ll"}
+    assert harness["local"]["tiny_mc"] == str((tmp_path / "tasks" / "mc.yaml").resolve())
+    for task in ("tiny_mc", "tiny_ll"):
+        t = harness["tasks"][task]
+        assert t["n"] == t["n_tuned"] == len(QUESTIONS)
+        acc = t["metrics"]["acc"]
+        assert 0 <= acc["base"] <= 1 and 0 <= acc["tuned"] <= 1 and acc["higher_is_better"] is True
+        assert acc["drop"] == pytest.approx(acc["base"] - acc["tuned"])
+    ppl = harness["tasks"]["tiny_ll"]["metrics"]["perplexity"]
+    assert ppl["base"] > 1 and ppl["tuned"] > 1 and ppl["higher_is_better"] is False
+    assert ppl["tuned"] != ppl["base"]  # the tuned score is the adapter's, not the base model's again
+    assert ppl["drop"] == pytest.approx(ppl["tuned"] - ppl["base"])
+    assert f"harness tiny_mc ({len(QUESTIONS)} docs) acc: base " in proc.stdout
+    md = Path(report["files"]["report_md"]).read_text()
+    assert f"| tiny_ll | {len(QUESTIONS)} | perplexity |" in md
