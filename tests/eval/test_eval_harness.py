@@ -13,6 +13,26 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICKSTART = ROOT / "recipes" / "data" / "quickstart.jsonl"
+DOC = ROOT / "docs" / "evaluation.md"
+
+
+def docs_example() -> tuple[str, str, list[str]]:
+    """docs/evaluation.md's local task: (task YAML, its JSONL rows, the recipe's harness entries)."""
+    import yaml
+
+    section = DOC.read_text(encoding="utf-8").split("### lm-evaluation-harness tasks", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.split("\n", 1)[1].rstrip("\n") + "\n" for b in section.split("```")[1::2]]
+    task, rows, recipe = blocks[:3]
+    return task, rows, yaml.safe_load(recipe)["eval"]["forgetting"]["harness"]
+
+
+def write_docs_example(folder: Path) -> tuple[list[str], int]:
+    """The docs' task written under ``folder`` as the docs lay it out; (harness entries, rows)."""
+    task, rows, entries = docs_example()
+    (folder / "forgetting").mkdir(parents=True, exist_ok=True)
+    (folder / "forgetting" / "general_mc.yaml").write_text(task)
+    (folder / "forgetting" / "general_mc.jsonl").write_text(rows)
+    return entries, len(rows.splitlines())
 
 QUESTIONS = [("What color is the sky on a clear day?", ["blue", "green", "red"], 0),
              ("What sound does a cow make?", ["woof", "moo", "meow"], 1),
@@ -117,6 +137,18 @@ def test_bad_task_files_are_one_located_line_each_at_dry_run(tmp_path, cli):
     assert plan.include_paths == [str(tasks.resolve())]
 
 
+def test_docs_example_passes_the_dry_run(tmp_path, cli):
+    entries, n = write_docs_example(tmp_path)
+    assert entries == ["forgetting/general_mc.yaml"] and n == 5
+    recipe = write_recipe(tmp_path, json.dumps(entries))
+    r = cli("run", recipe, "--backend", "local", "--dry-run")
+    assert r.exit_code == 0, r.stderr
+    from ftx.eval.harness_tasks import resolve_harness
+
+    plan = resolve_harness(entries, tmp_path)
+    assert plan.tasks == ["general_mc"] and plan.named == []
+
+
 def test_drop_is_in_the_metrics_direction_and_warns_past_the_threshold():
     from ftx.eval.harness_tasks import compare_scores
     from ftx.plugins.local.harness import scores_of
@@ -140,11 +172,13 @@ def test_drop_is_in_the_metrics_direction_and_warns_past_the_threshold():
 @pytest.mark.slow
 def test_local_tasks_score_base_and_tuned_offline(tmp_path, ftx_home):
     """The real harness end to end, offline: ftx run trains a LoRA adapter on the tiny model, then
-    scores base and tuned on two local tasks (multiple choice, loglikelihood) from a folder."""
+    scores base and tuned on two local tasks: the docs' multiple-choice example, and a
+    loglikelihood task (whose perplexity shows the tuned score is the adapter's)."""
     pytest.importorskip("lm_eval", reason="lm-evaluation-harness is not installed (pip install 'ftx[harness]'; "
                                           "ftx[all] includes it)")
-    write_tasks(tmp_path / "tasks")
-    recipe = write_recipe(tmp_path, "[tasks]", lr=1e-2)
+    entries, n_docs = write_docs_example(tmp_path)
+    tasks = write_tasks(tmp_path / "tasks")
+    recipe = write_recipe(tmp_path, json.dumps([*entries, "tasks/ll.yaml"]), lr=1e-2)
     env = {**os.environ, "FTX_HOME": str(ftx_home), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
            "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_CACHE": str(tmp_path / "hf-datasets")}
     proc = subprocess.run([sys.executable, "-m", "ftx", "run", str(recipe), "--backend", "local"],
@@ -158,11 +192,14 @@ def test_local_tasks_score_base_and_tuned_offline(tmp_path, ftx_home):
     report = json.loads(Path(run.artifacts["eval_report"]).read_text())
     harness = report["forgetting"]["harness"]
     assert recorded == harness
-    assert set(harness["tasks"]) == {"tiny_mc", "tiny_ll"}
-    assert harness["local"]["tiny_mc"] == str((tmp_path / "tasks" / "mc.yaml").resolve())
-    for task in ("tiny_mc", "tiny_ll"):
+    assert set(harness["tasks"]) == {"general_mc", "tiny_ll"}
+    assert harness["local"] == {"general_mc": str((tmp_path / "forgetting" / "general_mc.yaml").resolve()),
+                                "tiny_ll": str((tasks / "ll.yaml").resolve())}
+    for task, rows, metrics in (("general_mc", n_docs, {"acc", "acc_norm"}), ("tiny_ll", len(QUESTIONS),
+                                                                              {"acc", "perplexity"})):
         t = harness["tasks"][task]
-        assert t["n"] == t["n_tuned"] == len(QUESTIONS)
+        assert t["n"] == t["n_tuned"] == rows  # every row was scored, by both models
+        assert set(t["metrics"]) == metrics
         acc = t["metrics"]["acc"]
         assert 0 <= acc["base"] <= 1 and 0 <= acc["tuned"] <= 1 and acc["higher_is_better"] is True
         assert acc["drop"] == pytest.approx(acc["base"] - acc["tuned"])
@@ -170,6 +207,11 @@ def test_local_tasks_score_base_and_tuned_offline(tmp_path, ftx_home):
     assert ppl["base"] > 1 and ppl["tuned"] > 1 and ppl["higher_is_better"] is False
     assert ppl["tuned"] != ppl["base"]  # the tuned score is the adapter's, not the base model's again
     assert ppl["drop"] == pytest.approx(ppl["tuned"] - ppl["base"])
-    assert f"harness tiny_mc ({len(QUESTIONS)} docs) acc: base " in proc.stdout
+    assert f"harness general_mc ({n_docs} docs) acc: base " in proc.stdout
     md = Path(report["files"]["report_md"]).read_text()
     assert f"| tiny_ll | {len(QUESTIONS)} | perplexity |" in md
+    dropped = [(task, metric) for task, t in harness["tasks"].items() for metric, m in t["metrics"].items()
+               if m["drop"] is not None and 0 <= m["base"] <= 1 and 0 <= m["tuned"] <= 1 and m["drop"] * 100 > 5]
+    warned = [w for w in report["forgetting"]["warnings"] if "lm-evaluation-harness task" in w]
+    assert len(warned) == len(dropped)  # one warning per 0-1 metric that dropped past the threshold
+    assert all(f"of {metric} on lm-evaluation-harness task {task}" in proc.stderr for task, metric in dropped)
