@@ -143,6 +143,7 @@ def test_docs_example_passes_the_dry_run(tmp_path, cli):
     recipe = write_recipe(tmp_path, json.dumps(entries))
     r = cli("run", recipe, "--backend", "local", "--dry-run")
     assert r.exit_code == 0, r.stderr
+    assert "lm-evaluation-harness, base vs tuned: forgetting/general_mc.yaml" in r.stderr
     from ftx.eval.harness_tasks import resolve_harness
 
     plan = resolve_harness(entries, tmp_path)
@@ -215,3 +216,15 @@ def test_local_tasks_score_base_and_tuned_offline(tmp_path, ftx_home):
     warned = [w for w in report["forgetting"]["warnings"] if "lm-evaluation-harness task" in w]
     assert len(warned) == len(dropped)  # one warning per 0-1 metric that dropped past the threshold
     assert all(f"of {metric} on lm-evaluation-harness task {task}" in proc.stderr for task, metric in dropped)
+
+
+def test_recipes_validate_finds_a_missing_task_file_too(tmp_path, cli):
+    recipe = write_recipe(tmp_path, "[forgetting/general_mc.yaml]")
+    r = cli("recipes", "validate", recipe)
+    assert r.exit_code != 0
+    assert (f"{recipe}:13: eval.forgetting.harness.0: task file not found: "
+            f"{tmp_path / 'forgetting' / 'general_mc.yaml'}") in r.stderr
+    write_docs_example(tmp_path)
+    r = cli("recipes", "validate", recipe)
+    assert r.exit_code == 0, r.stderr
+    assert "checked the eval section" in r.stdout
