@@ -181,7 +181,8 @@ def test_local_tasks_score_base_and_tuned_offline(tmp_path, ftx_home):
     tasks = write_tasks(tmp_path / "tasks")
     recipe = write_recipe(tmp_path, json.dumps([*entries, "tasks/ll.yaml"]), lr=1e-2)
     env = {**os.environ, "FTX_HOME": str(ftx_home), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-           "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_CACHE": str(tmp_path / "hf-datasets")}
+           "TRANSFORMERS_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"),
+           "HF_DATASETS_CACHE": str(tmp_path / "hf" / "datasets")}
     proc = subprocess.run([sys.executable, "-m", "ftx", "run", str(recipe), "--backend", "local"],
                           capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -216,6 +217,15 @@ def test_local_tasks_score_base_and_tuned_offline(tmp_path, ftx_home):
     warned = [w for w in report["forgetting"]["warnings"] if "lm-evaluation-harness task" in w]
     assert len(warned) == len(dropped)  # one warning per 0-1 metric that dropped past the threshold
     assert all(f"of {metric} on lm-evaluation-harness task {task}" in proc.stderr for task, metric in dropped)
+
+    # A named task offline, its dataset not cached: the harness's error in one line, no traceback.
+    recipe.write_text(recipe.read_text().replace('harness: ["forgetting/general_mc.yaml"', 'harness: ["arc_easy"'))
+    proc = subprocess.run([sys.executable, "-m", "ftx", "eval", run.id], capture_output=True, text=True,
+                          cwd=tmp_path, env=env, timeout=600)
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert len(errors) == 1 and errors[0].startswith(
+        "error: eval.forgetting.harness: lm-evaluation-harness could not run arc_easy: "), errors
 
 
 def test_recipes_validate_finds_a_missing_task_file_too(tmp_path, cli):
