@@ -145,9 +145,10 @@ def evaluate(recipe: Any, backend: Any, run: Any = None, options: EvalOptions | 
         for key, ref in refs.items():
             generators[key] = backend.generator(ref, params, recipe, gen_options)
             if harness and not callable(getattr(generators[key], "harness", None)):
+                file, line = recipe.located.where(("eval", "forgetting", "harness"))
                 raise BackendError(f"backend {backend.name!r} cannot run lm-evaluation-harness tasks (its generator "
                                    "has no harness()): eval.forgetting.harness is for local models",
-                                   field="eval.forgetting.harness")
+                                   file=file, line=line, field="eval.forgetting.harness")
         costs = []
         for key, gen in generators.items():
             asked = [p for s in chosen if (s.tuned == (key == "tuned")) for p in prompts[s.name]]

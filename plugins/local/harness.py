@@ -18,6 +18,7 @@ from typing import Any, Iterator
 from ftx.errors import BackendError
 
 INSTALL_HINT = "pip install 'ftx[harness]' (lm-eval); or remove eval.forgetting.harness"
+_MANAGERS: dict[tuple, Any] = {}  # (include paths, built-ins too) -> TaskManager: base and tuned share one
 
 
 def _lm_eval() -> Any:
@@ -94,7 +95,11 @@ def run_tasks(model: Any, tokenizer: Any, plan: Any, batch_size: int = 8, limit:
     scores: dict[str, Any] = {}
     with _quiet():
         # Built-in tasks are indexed (thousands of YAMLs, seconds) only when one is named.
-        manager = TaskManager(include_path=plan.include_paths or None, include_defaults=bool(plan.named))
+        key = (tuple(plan.include_paths), bool(plan.named))
+        if key not in _MANAGERS:
+            _MANAGERS.clear()
+            _MANAGERS[key] = TaskManager(include_path=list(key[0]) or None, include_defaults=key[1])
+        manager = _MANAGERS[key]
         lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size)
         for folder, names in groups.items():
             try:
