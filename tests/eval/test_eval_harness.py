@@ -238,3 +238,36 @@ def test_recipes_validate_finds_a_missing_task_file_too(tmp_path, cli):
     r = cli("recipes", "validate", recipe)
     assert r.exit_code == 0, r.stderr
     assert "checked the eval section" in r.stdout
+
+
+def test_a_prompt_tuning_adapter_is_scored_on_its_continuation(tmp_path):
+    """ftx trains prompt tuning too: its adapter prepends virtual-token positions to the logits. The
+    harness's HFLM, handed the loaded PEFT model as ftx hands it, skips them: a loglikelihood is the
+    continuation's, computed by hand here from the same logits."""
+    pytest.importorskip("lm_eval", reason="lm-evaluation-harness is not installed (pip install 'ftx[harness]')")
+    import peft
+    import torch
+    import transformers
+    from lm_eval.api.instance import Instance
+    from lm_eval.models.huggingface import HFLM
+
+    from ftx.plugins.local.tiny_model import build_tiny_model
+
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    build_tiny_model(folder)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
+    torch.manual_seed(0)
+    model = peft.get_peft_model(transformers.AutoModelForCausalLM.from_pretrained(folder),
+                                peft.PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=8)).eval()
+    request = Instance(request_type="loglikelihood", doc={}, arguments=("Question: What sound does a cow make?\n"
+                                                                        "Answer:", " moo"), idx=0)
+    lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=1)
+    context, continuation = lm._encode_pair(*request.arguments)
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor([context + continuation])).logits[0]
+    assert logits.shape[0] == len(context) + len(continuation) + 8  # the virtual tokens come first
+    logp = torch.log_softmax(logits[8:].float(), dim=-1)
+    expected = sum(float(logp[len(context) - 1 + i, tok]) for i, tok in enumerate(continuation))
+    (got, _), = lm.loglikelihood([request])
+    assert got == pytest.approx(expected, abs=1e-4)
