@@ -104,7 +104,8 @@ def _read_task(path: Path, in_folder: bool) -> tuple[str | None, str | None]:
 def _missing_data_files(data: dict[str, Any], folder: Path) -> str | None:
     if str(data.get("dataset_path", "")) not in FILE_DATASETS:
         return None
-    files = (data.get("dataset_kwargs") or {}).get("data_files") if isinstance(data.get("dataset_kwargs"), dict) else None
+    kwargs = data.get("dataset_kwargs")
+    files = kwargs.get("data_files") if isinstance(kwargs, dict) else None
     values = list(files.values()) if isinstance(files, dict) else [files]
     for value in values:
         for ref in (value if isinstance(value, list) else [value]):

@@ -200,8 +200,9 @@ def check_harness(backend: Any, recipe: Any) -> None:
     if importlib.util.find_spec("lm_eval") is None:
         raise BackendError("eval.forgetting.harness needs lm-evaluation-harness, which is not installed",
                            file=file, line=line, field="eval.forgetting.harness",
-                           hint="pip install 'ftx[harness]' (a named task also needs its dataset in the Hugging "
-                                "Face cache offline; a local task YAML does not); or remove eval.forgetting.harness")
+                           hint="pip install 'ftx[harness]' torch==2.13.0 (a named task also needs its dataset in "
+                                "the Hugging Face cache offline; a local task YAML does not); "
+                                "or remove eval.forgetting.harness")
 
 
 def _model_metrics(metrics: list[Metric], generators: dict[str, Any], chosen: list[System], items: list[Item],

@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 from ftx.errors import BackendError
 
-INSTALL_HINT = "pip install 'ftx[harness]' (lm-eval); or remove eval.forgetting.harness"
+INSTALL_HINT = "pip install 'ftx[harness]' torch==2.13.0 (lm-eval); or remove eval.forgetting.harness"
 _MANAGERS: dict[tuple, Any] = {}  # (include paths, built-ins too) -> TaskManager: base and tuned share one
 
 
