@@ -22,7 +22,7 @@ import pytest
 
 HEAVY = ("torch", "transformers", "peft", "trl", "accelerate", "bitsandbytes", "datasets",
          "openai", "google", "tiktoken", "ray", "together", "mlflow", "wandb", "tensorboard", "tensorboardX",
-         "psycopg")
+         "psycopg", "lm_eval")
 
 # Runs ftx's CLI like the console script does, then writes the heavy modules it imported.
 DRIVER = """
@@ -87,6 +87,25 @@ def test_data_validate_imports_nothing_heavy(tmp_path, chat_file):
     loaded, proc = heavy_imports(tmp_path, "data", "validate", str(chat_file))
     assert proc.returncode == 0, f"ftx data validate failed:\n{proc.stdout}\n{proc.stderr}"
     assert loaded == [], f"ftx data validate imported {', '.join(loaded)}"
+
+
+def test_dry_run_with_harness_tasks_imports_nothing_heavy(tmp_path, chat_file):
+    """A recipe naming local lm-evaluation-harness task YAMLs is checked at dry-run time (the files
+    read with PyYAML) without importing lm_eval (nor torch under it)."""
+    import importlib.util
+
+    (tmp_path / "task.yaml").write_text("task: tiny\ndataset_path: json\ndataset_kwargs: {data_files: {test: rows.jsonl}}\n"
+                                        "test_split: test\noutput_type: multiple_choice\n")
+    (tmp_path / "rows.jsonl").write_text('{"q": "a", "choices": ["x", "y"], "answer": 0}\n')
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"name: h\nmodel: {{local: ftx/tiny-llama}}\ndata: {{train: {chat_file.name}}}\n"
+                      f"eval: {{test: {chat_file.name}, forgetting: {{harness: [task.yaml, hellaswag]}}}}\n")
+    loaded, proc = heavy_imports(tmp_path, "run", str(recipe), "--backend", "local", "--dry-run")
+    assert loaded == [], f"ftx run --dry-run imported {', '.join(loaded)}"
+    if importlib.util.find_spec("lm_eval") is None:
+        assert proc.returncode != 0 and "lm-evaluation-harness, which is not installed" in proc.stderr
+    else:
+        assert proc.returncode == 0, proc.stderr
 
 
 def test_driver_detects_heavy_imports(tmp_path, monkeypatch):

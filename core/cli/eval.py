@@ -110,6 +110,11 @@ def print_report(report: dict[str, Any]) -> None:
     if forgetting.get("general_perplexity"):
         g = forgetting["general_perplexity"]
         console.print(f"perplexity on general text: base {g['base']:.1f}, tuned {g['tuned']:.1f}")
+    if forgetting.get("harness"):
+        from ..eval.report import harness_rows
+
+        for row in harness_rows(forgetting["harness"]):
+            console.print(row, markup=False)
     echo_warnings(forgetting.get("warnings", []))
     console.print(f"report: {report['files']['report_md']}")
     console.print(f"verdict: {report['verdict']}", markup=False)

@@ -8,7 +8,8 @@ import click
 
 
 def prepare(plan: Any) -> None:
-    """Refuse a bad ``eval`` section (unknown metric, missing test file) before anything is spent."""
+    """Refuse a bad ``eval`` section (unknown metric, missing test or harness task file, harness tasks
+    where they cannot run) before anything is spent."""
     from pathlib import Path
 
     from ..errors import FtxError
@@ -16,9 +17,11 @@ def prepare(plan: Any) -> None:
     spec = plan.recipe.recipe.eval
     if not spec.test:
         return
-    from ..eval.runner import check_spec
+    from ..eval.runner import check_harness, check_spec
 
     check_spec(plan.recipe)
+    if can_generate(plan.backend):
+        check_harness(plan.backend, plan.recipe)
     path = plan.recipe.data_path(spec.test)
     if not path.startswith("hf:") and not Path(path).is_file():
         file, line = plan.recipe.located.where(("eval", "test"))
@@ -34,6 +37,8 @@ def describe(plan: Any) -> str | None:
         return f"after training: not evaluated (backend {plan.backend.name!r} cannot generate answers)"
     metrics = ", ".join(str(m) if not isinstance(m, dict) else f"{next(iter(m))}" for m in spec.metrics)
     forgetting = "" if spec.forgetting.probe == "none" else f"; forgetting probe: {spec.forgetting.probe}"
+    if spec.forgetting.harness:
+        forgetting += f"; lm-evaluation-harness, base vs tuned: {', '.join(spec.forgetting.harness)}"
     return (f"after training: ftx eval on {spec.test} ({metrics}; tuned vs {', '.join(spec.baselines)}"
             f"{forgetting})")
 

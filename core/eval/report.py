@@ -39,13 +39,30 @@ def markdown(report: dict[str, Any]) -> str:
     if forgetting:
         lines += ["", "## Forgetting", ""]
         for key, value in forgetting.items():
-            if key != "warnings":
+            if key not in ("warnings", "harness"):
                 lines.append(f"- {key}: {json.dumps(value)}")
         for w in forgetting.get("warnings", []):
             lines.append(f"- **warning:** {w}")
+        if forgetting.get("harness"):
+            lines += ["", "lm-evaluation-harness, base vs tuned (drop: how much worse the tuned model is):", ""]
+            lines += harness_rows(forgetting["harness"], markdown=True)
     if report.get("warnings"):
         lines += ["", "## Warnings", ""] + [f"- {w}" for w in report["warnings"]]
     return "\n".join(lines) + "\n"
+
+
+def harness_rows(harness: dict[str, Any], markdown: bool = False) -> list[str]:
+    """One line per task and metric: documents, base, tuned, drop (a Markdown table row when asked)."""
+    def num(v: Any) -> str:
+        return "-" if v is None else f"{v + 0.0:.4g}"  # + 0.0: no "-0"
+
+    rows = ["| task | docs | metric | base | tuned | drop |", "| --- | --- | --- | --- | --- | --- |"] if markdown else []
+    for task, t in (harness.get("tasks") or {}).items():
+        for metric, m in t["metrics"].items():
+            cells = (task, str(t.get("n")), metric, num(m["base"]), num(m["tuned"]), num(m["drop"]))
+            rows.append("| " + " | ".join(cells) + " |" if markdown else
+                        f"harness {task} ({cells[1]} docs) {metric}: base {cells[3]}, tuned {cells[4]}, drop {cells[5]}")
+    return rows
 
 
 def chart(report: dict[str, Any], path: Path) -> bool:

@@ -36,9 +36,25 @@ def params_of(spec: Any) -> GenerationParams:
 
 
 def check_spec(recipe: Any) -> list[Metric]:
-    """Validate ``eval`` before anything runs (metric names and settings); the metric objects."""
+    """Validate ``eval`` before anything runs (metric names and settings, the harness task files),
+    every problem at once; the metric objects."""
+    from ..errors import RecipeError
+    from .harness_tasks import harness_plan
+
     spec = recipe.recipe.eval
-    return build_metrics(spec.metrics, str(recipe.base_dir), recipe.located.where)
+    problems = []
+    metrics: list[Metric] = []
+    try:
+        metrics = build_metrics(spec.metrics, str(recipe.base_dir), recipe.located.where)
+    except RecipeError as exc:
+        problems.extend(exc.problems)
+    try:
+        harness_plan(recipe)
+    except RecipeError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise RecipeError(problems=problems)
+    return metrics
 
 
 def _probe_items(spec: Any, recipe: Any) -> list[Item]:
@@ -116,14 +132,23 @@ def evaluate(recipe: Any, backend: Any, run: Any = None, options: EvalOptions | 
     chosen = systems(spec, tuned_ref is not None)
     prompts = {s.name: build_prompts(s, items, pool, spec) for s in chosen}
     probe = _probe_items(spec, recipe) if tuned_ref is not None else []
-    if spec.forgetting.harness:
-        _check_harness(backend)
+    harness = None
+    if spec.forgetting.harness and tuned_ref is not None:
+        from .harness_tasks import harness_plan
+
+        check_harness(backend, recipe)
+        harness = harness_plan(recipe)
     gen_options = {"concurrency": options.concurrency, "batch_size": options.batch_size}
     refs = {"base": base_ref, **({"tuned": tuned_ref} if tuned_ref is not None else {})}
     generators = {}
     try:
         for key, ref in refs.items():
             generators[key] = backend.generator(ref, params, recipe, gen_options)
+            if harness and not callable(getattr(generators[key], "harness", None)):
+                file, line = recipe.located.where(("eval", "forgetting", "harness"))
+                raise BackendError(f"backend {backend.name!r} cannot run lm-evaluation-harness tasks (its generator "
+                                   "has no harness()): eval.forgetting.harness is for local models",
+                                   file=file, line=line, field="eval.forgetting.harness")
         costs = []
         for key, gen in generators.items():
             asked = [p for s in chosen if (s.tuned == (key == "tuned")) for p in prompts[s.name]]
@@ -139,7 +164,8 @@ def evaluate(recipe: Any, backend: Any, run: Any = None, options: EvalOptions | 
             answers[s.name] = generators["tuned" if s.tuned else "base"].generate(prompts[s.name])
             timings[s.name] = round(time.perf_counter() - t0, 3)
         model_scores = _model_metrics(metrics, generators, chosen, items, recipe)
-        forgetting = _forgetting(spec, generators, probe, backend) if tuned_ref is not None else None
+        forgetting = _forgetting(spec, generators, probe, backend, harness, options.echo) \
+            if tuned_ref is not None else None
     finally:
         for gen in generators.values():
             gen.close()
@@ -160,17 +186,23 @@ def evaluate(recipe: Any, backend: Any, run: Any = None, options: EvalOptions | 
     return report
 
 
-def _check_harness(backend: Any) -> None:
+def check_harness(backend: Any, recipe: Any) -> None:
+    """``eval.forgetting.harness`` can run here: a local backend, lm-eval installed (found, not
+    imported: only the run imports it)."""
     import importlib.util
 
+    if not recipe.recipe.eval.forgetting.harness:
+        return
+    file, line = recipe.located.where(("eval", "forgetting", "harness"))
     if backend.hosted:
         raise BackendError("eval.forgetting.harness runs lm-evaluation-harness on local models only",
-                           field="eval.forgetting.harness")
+                           file=file, line=line, field="eval.forgetting.harness")
     if importlib.util.find_spec("lm_eval") is None:
         raise BackendError("eval.forgetting.harness needs lm-evaluation-harness, which is not installed",
-                           field="eval.forgetting.harness",
-                           hint="pip install lm-eval, and cache its task datasets while online "
-                                "(HF_DATASETS_OFFLINE=1 then finds them); or remove eval.forgetting.harness")
+                           file=file, line=line, field="eval.forgetting.harness",
+                           hint="pip install 'ftx[harness]' torch==2.13.0 (a named task also needs its dataset in "
+                                "the Hugging Face cache offline; a local task YAML does not); "
+                                "or remove eval.forgetting.harness")
 
 
 def _model_metrics(metrics: list[Metric], generators: dict[str, Any], chosen: list[System], items: list[Item],
@@ -190,7 +222,8 @@ def _model_metrics(metrics: list[Metric], generators: dict[str, Any], chosen: li
     return out
 
 
-def _forgetting(spec: Any, generators: dict[str, Any], probe: list[Item], backend: Any) -> dict[str, Any]:
+def _forgetting(spec: Any, generators: dict[str, Any], probe: list[Item], backend: Any, harness: Any = None,
+                echo: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
     from .metrics import metrics as registered
 
     out: dict[str, Any] = {"warnings": []}
@@ -225,8 +258,15 @@ def _forgetting(spec: Any, generators: dict[str, Any], probe: list[Item], backen
             if tuned_ppl > base_ppl * PPL_WARN:
                 out["warnings"].append(f"perplexity on general text rose from {base_ppl:.1f} to {tuned_ppl:.1f} "
                                        f"(x{tuned_ppl / base_ppl:.2f}): the tuned model drifted from general language")
-    if f.harness:
-        out["harness"] = generators["tuned"].harness(f.harness) if hasattr(generators["tuned"], "harness") else None
+    if harness:
+        from .harness_tasks import compare_scores
+
+        scores = {}
+        for key in ("base", "tuned"):
+            echo(f"lm-evaluation-harness: {', '.join(harness.tasks)} on the {key} model")
+            scores[key] = generators[key].harness(harness)
+        out["harness"], warned = compare_scores(scores["base"], scores["tuned"], f.threshold, harness)
+        out["warnings"].extend(warned)
     return out
 
 

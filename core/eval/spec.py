@@ -31,10 +31,11 @@ class ForgettingSpec(_Strict):
         "builtin", description="general-capability probe: builtin (arithmetic, formatting, copying), "
                                "none, or a file of chat/prompt-completion examples")
     threshold: float = Field(5.0, ge=0, description="warn when the tuned model loses more than this many "
-                                                    "points of the probe's exact match")
+                                                    "points of the probe's exact match (or of a 0-1 harness metric, x100)")
     perplexity: bool = Field(True, description="local models: perplexity on general text, base vs tuned")
     harness: list[str] = Field(default_factory=list,
-                               description="lm-evaluation-harness tasks (local; needs lm-eval and its datasets)")
+                               description="lm-evaluation-harness tasks, base vs tuned (local models; ftx[harness]): "
+                                           "task names, or local task YAML files / folders (relative to the recipe)")
     size: int = Field(60, ge=10, le=2000, description="items in the builtin probe")
 
 

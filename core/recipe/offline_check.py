@@ -53,6 +53,14 @@ def check_offline(ref: str, recipe: Any) -> tuple[list[Problem], list[str]]:
         data_cache = resolved.data_cache
     if data_done:
         notes.append("checked the data files: opened, every record parsed, format and objective")
+    if recipe.recipe.eval.test:  # as ftx run checks before training: metrics, harness task files
+        from ..eval.runner import check_spec
+
+        try:
+            check_spec(recipe)
+        except FtxError as exc:
+            problems.extend(exc.problems)
+        notes.append("checked the eval section: metric names and settings, lm-evaluation-harness task files")
     if skipped:
         notes.append(f"not checked for {', '.join(skipped)}: not installed")
     notes.append("not checked (needs the network): credentials, the provider's model list and quotas")

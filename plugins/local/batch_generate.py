@@ -142,19 +142,18 @@ class LocalGenerator(Generator):
             raise BackendError("no text long enough to score perplexity on")
         return math.exp(total_nll / total_tokens)
 
-    def harness(self, tasks: list[str]) -> dict[str, Any]:
-        """lm-evaluation-harness scores of this model's base and of this model (see :mod:`.harness`)."""
+    def harness(self, plan: Any) -> dict[str, Any]:
+        """lm-evaluation-harness scores of this model (see :mod:`.harness`) on ``plan``'s tasks."""
         from .harness import run_tasks
-        from .models import resolve_model
 
-        target = getattr(self, "target", None)
-        if target is None or not target.base_model:
-            raise BackendError("cannot tell which base model to run lm-evaluation-harness on")
-        base = resolve_model(target.base_model)
-        tuned_adapter = str(target.artifact) if target.adapter and target.artifact else None
-        tuned_full = str(target.artifact) if target.artifact and not target.adapter else None
-        return {"base": run_tasks(base, None, tasks),
-                "tuned": run_tasks(tuned_full or base, tuned_adapter, tasks)}
+        model = self._model
+        was_training = model.training
+        model.eval()
+        try:
+            with _threads(model):
+                return run_tasks(model, self._tokenizer, plan, batch_size=self.batch_size)
+        finally:
+            model.train(was_training)
 
     def close(self) -> None:
         self._model = None
