@@ -4,9 +4,10 @@ no answer after it. ``ftx data validate`` shows them; they never fail validation
 
 from __future__ import annotations
 
-import hashlib
 import json
+from array import array
 from pathlib import Path
+from typing import Any, Callable
 
 from ..errors import Problem
 
@@ -21,6 +22,71 @@ def _blank_lines(path: str) -> list[int]:
                 out.append(number)
     # trailing blank lines at the very end are an editor's habit, not a problem
     return out
+
+
+def _record_key() -> Callable[[Any], int]:
+    """64 bits of a record's canonical JSON (sorted keys): equal for records equal as JSON.
+
+    orjson
+    writes the canonical form when installed (a record it cannot write or that holds a null, and
+    so each copy of it, takes the standard library's form, which tells NaN from null)."""
+    from .fastjson import orjson_module
+    from .minhash import blake2b
+
+    orjson = orjson_module()
+    sort = orjson.OPT_SORT_KEYS if orjson is not None else 0
+
+    def key(data: Any) -> int:
+        if orjson is not None:
+            try:
+                text = orjson.dumps(data, option=sort)
+            except TypeError:
+                text = None
+            if text is not None and b"null" not in text:  # orjson writes NaN as null: those take the stdlib's form
+                return int.from_bytes(blake2b(text, digest_size=8).digest(), "little")
+        text = json.dumps(data, sort_keys=True, default=str, separators=(",", ":")).encode()
+        return int.from_bytes(blake2b(text, digest_size=8, person=b"stdlib").digest(), "little")
+
+    return key
+
+
+_NUMPY_FROM = 50_000  # records; fewer are compared in pure Python (numpy's import costs more)
+
+
+def exact_duplicates(keys: array, lines: array) -> list[tuple[int, int]]:
+    """(line, line of the first copy) of each record whose key an earlier record has, in file
+    order. The keys are collected while the file streams, 16 bytes per record with its line (a
+    dict or set of them would take ~140), and compared once at the end by a stable sort."""
+    n = len(keys)
+    if n < 2:
+        return []
+    found: list[tuple[int, int]] = []
+    if n >= _NUMPY_FROM:
+        try:
+            import numpy as np
+        except ImportError:
+            np = None
+        if np is not None:
+            k = np.frombuffer(keys, dtype=np.uint64)
+            order = np.argsort(k, kind="stable")  # equal keys stay in file order
+            ranked = k[order]
+            again = np.flatnonzero(ranked[1:] == ranked[:-1]) + 1  # sorted positions repeating the one before
+            if not len(again):
+                return []
+            starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])  # each key's first sorted position
+            first = order[starts[np.searchsorted(starts, again, side="right") - 1]]
+            line = np.frombuffer(lines, dtype=np.uint64)
+            pairs = sorted(zip(order[again].tolist(), first.tolist()))
+            return [(int(line[i]), int(line[j])) for i, j in pairs]
+    order = sorted(range(n), key=keys.__getitem__)
+    head = order[0]
+    for prev, i in zip(order, order[1:]):
+        if keys[i] == keys[prev]:
+            found.append((i, head))
+        else:
+            head = i
+    found.sort()
+    return [(lines[i], lines[j]) for i, j in found]
 
 
 def record_warnings(path: str, fmt: str = "auto", limit: int = 1000) -> tuple[list[Problem], int]:
@@ -41,20 +107,18 @@ def record_warnings(path: str, fmt: str = "auto", limit: int = 1000) -> tuple[li
         shown = ", ".join(map(str, blanks[:5])) + (" ..." if len(blanks) > 5 else "")
         add(Problem(f"{len(blanks)} blank line{'s' if len(blanks) != 1 else ''} skipped (lines {shown})",
                     file=path, line=blanks[0]))
-    first_seen: dict[str, int] = {}
-    duplicates: list[tuple[int, int]] = []  # (line, line of the first copy)
+    keys, lines = array("Q"), array("Q")  # each valid record's key and line, for the duplicates
+    record_key = _record_key()
     for parsed in iter_parsed(path, fmt):
         src = parsed.record.source
         e = parsed.example
         if e is not None:
-            digest = hashlib.sha256(json.dumps(parsed.record.data, sort_keys=True, default=str).encode()).hexdigest()
-            if digest in first_seen:
-                duplicates.append((src.line, first_seen[digest]))
-            else:
-                first_seen[digest] = src.line
+            keys.append(record_key(parsed.record.data))
+            lines.append(src.line)
         if e is not None and e.kind == "chat" and e.messages and e.messages[-1].role not in ("assistant", "model"):
             add(Problem(f"the conversation ends on a {e.messages[-1].role} turn: no answer follows it "
                         "to learn from", file=src.file, line=src.line))
+    duplicates = exact_duplicates(keys, lines)
     if duplicates:
         line, original = duplicates[0]
         more = ", ".join(str(d[0]) for d in duplicates[1:5]) + (" ..." if len(duplicates) > 5 else "")
