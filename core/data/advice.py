@@ -55,6 +55,17 @@ def _duplicate_warning(stats: "DatasetStats", side: str) -> str | None:
             f"examples, so remove them.")
 
 
+def _contradiction_warning(stats: "DatasetStats", side: str) -> str | None:
+    d = stats.duplicates
+    if not d.contradictions:
+        return None
+    n = d.contradictions
+    group = d.contradiction_groups[0]
+    return (f"{n:,} prompt{'s' if n != 1 else ''} of the {side} set {'have' if n != 1 else 'has'} different "
+            f"answers in different examples (e.g. {name_lines(group.lines, 3)}): contradictory examples confuse "
+            "the model, so keep one answer per prompt, or make the prompts say what differs.")
+
+
 def _length_warning(stats: "DatasetStats", side: str) -> str | None:
     if not stats.over_max_length or stats.max_length is None:
         return None
@@ -94,7 +105,8 @@ def dataset_warnings(stats: "DatasetStats", validation_stats: "DatasetStats | No
     """
     if stats.examples == 0:
         return ["The training data holds no valid examples."]
-    out = [_size_warning(stats.examples, hosted_minimum), _duplicate_warning(stats, "training")]
+    out = [_size_warning(stats.examples, hosted_minimum), _duplicate_warning(stats, "training"),
+           _contradiction_warning(stats, "training")]
     for side, found in (("training", stats), ("validation", validation_stats)):
         note = found.duplicates.limit_note() if found is not None else None
         if note:
@@ -115,6 +127,7 @@ def dataset_warnings(stats: "DatasetStats", validation_stats: "DatasetStats | No
                        f"its loss will be noisy, so aim for at least {MIN_VALIDATION} examples and "
                        f"{MIN_VALIDATION_SHARE:.0%}-20% of the data.")
         out.append(_duplicate_warning(validation_stats, "validation"))
+        out.append(_contradiction_warning(validation_stats, "validation"))
     out.append(_length_warning(stats, "training"))
     if validation_stats is not None:
         out.append(_length_warning(validation_stats, "validation"))

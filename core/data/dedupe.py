@@ -55,6 +55,7 @@ from operator import attrgetter, eq
 from typing import Iterable, Iterator
 
 from ..example import Example
+from .contradictions import PromptAnswers
 from .dedupe_report import (DuplicateGroup, DuplicateReport, Leak, OverlapReport,  # noqa: F401
                             max_index_bytes)
 from .dedupe_runs import UnionFind as _UnionFind
@@ -107,6 +108,7 @@ class DedupeIndex:
         self._max_bytes = max_index_bytes()
         self._bytes = 0
         self._near_limited = False
+        self._prompts = PromptAnswers()  # contradictory examples: same prompt, other answer
 
     def __len__(self) -> int:
         return len(self._class) + len(self._pending)
@@ -149,6 +151,7 @@ class DedupeIndex:
         eid0 = len(self._class)
         self._locate(examples, eid0, wheres)
         self._side.extend(sides)
+        self._prompts.extend(examples)
         chunk = None
         if _use_numpy(eid0 + len(examples)):
             from .dedupe_batch import Chunk
@@ -410,6 +413,9 @@ class DedupeIndex:
         for uids in components.values():
             ids = sorted(e for u in uids for e in members[self._unique[u]])
             report.near_groups.append(DuplicateGroup("near", [self.where(e) for e in ids]))
+        on_side = None if side is None else [e for e, s in enumerate(self._side) if s == side]
+        report.contradictions, groups = self._prompts.report(self.where, on_side)
+        report.contradiction_groups = [DuplicateGroup("contradiction", g) for g in groups]
         return report
 
     def leaks(self) -> OverlapReport:

@@ -29,9 +29,10 @@ def max_index_bytes() -> int:
 
 @dataclass
 class DuplicateGroup:
-    """Examples that are copies of each other: ``lines`` name them (file:line)."""
+    """Examples that are copies of each other (or, kind ``contradiction``, share a prompt with
+    different answers: the first example of each answer): ``lines`` name them (file:line)."""
 
-    kind: str  # "exact" or "near"
+    kind: str  # "exact", "near" or "contradiction"
     lines: list[str]
 
     def to_dict(self) -> dict[str, Any]:
@@ -47,6 +48,8 @@ class DuplicateReport:
     near_duplicates: int = 0  # examples that nearly copy an earlier one (and are not exact copies)
     near_checked: int = 0  # examples the near-duplicate check covered (all unless near_limited)
     near_limited: bool = False  # FTX_DEDUPE_MAX_MB stopped the near-duplicate index
+    contradictions: int = 0  # prompts trained toward more than one answer (ftx.data.contradictions)
+    contradiction_groups: list[DuplicateGroup] = field(default_factory=list)
 
     @property
     def share(self) -> float:
@@ -61,6 +64,8 @@ class DuplicateReport:
             "near_groups": [g.to_dict() for g in self.near_groups[:max_groups]],
             "groups_truncated": max(len(self.exact_groups), len(self.near_groups)) > max_groups,
             "near_checked": self.near_checked, "near_limited": self.near_limited,
+            "contradictions": self.contradictions,
+            "contradiction_groups": [g.to_dict() for g in self.contradiction_groups[:max_groups]],
         }
 
     def limit_note(self) -> str | None:

@@ -132,6 +132,8 @@ class DatasetStats:
         row("duplicates", f"{d.exact_duplicates:,} exact, {d.near_duplicates:,} near ({d.share:.1%})"
             + (f"; near check limited to the first {d.near_checked:,} examples (FTX_DEDUPE_MAX_MB)"
                if d.near_limited else ""))
+        if d.contradictions:
+            row("contradictions", f"{d.contradictions:,} prompt{'s' if d.contradictions != 1 else ''} with different answers")
         if self.strata is not None:
             row(f"by {self.stratify_by}", _counts(self.strata))
         return table
