@@ -35,7 +35,8 @@ on the same data it took ~5x the CPU and 5.6x the memory, and found fewer plante
 (334 of 381 where this index found 381).
 
 Memory: each example the near-duplicate check covers keeps ~0.2 KB plus 4 bytes per distinct
-shingle up to 128 (~0.5 KB for ~100-word examples); the exact check keeps ~0.13 KB per example.
+shingle up to 128 (~0.5 KB for ~100-word examples); the exact check keeps ~0.13 KB per example
+(and the contradiction check, :mod:`ftx.data.contradictions`, 16 bytes more).
 Up to ``CHUNK`` queued examples are referenced until their chunk is indexed (their fingerprints,
 not the examples, are kept); while examples are being added, ~15 MB of numpy scratch is kept for
 reuse from chunk to chunk (fresh memory costs page faults), let go when results are asked for.
@@ -68,7 +69,7 @@ _FULL_RUN = 48  # LSH buckets up to this size are verified pairwise
 _REPS = 8  # larger buckets: each member is checked against this many representatives
 _MATCHES = 3  # training lines named per leaked validation example
 CHUNK = 4096  # examples queued, then indexed together
-_EXACT_BYTES = 130  # per example: class, side, source arrays and the first-of-hash dict entry
+_EXACT_BYTES = 146  # per example: class, side, source arrays, the first-of-hash dict entry, prompt/answer keys
 _NEAR_BYTES = 190  # per near-indexed example: band keys, text hash, offsets (sketch extra)
 _FILE, _LINE = attrgetter("file"), attrgetter("line")
 
