@@ -111,7 +111,7 @@ def fetch(provider: Any, job: RemoteJob, checkpoint: str, step: int | None, fold
 
 
 def _pick(provider: Any, job: RemoteJob, checkpoint: str | None, label: str) -> str:
-    offered = tuple(type(provider).downloads)
+    offered = tuple(getattr(provider, "downloads", ()))
     if checkpoint is not None and checkpoint not in offered:
         raise BackendError(f"{label} serves {', '.join(offered)}, not {checkpoint!r}")
     for candidate in (checkpoint,) if checkpoint else offered:
