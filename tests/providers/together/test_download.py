@@ -233,3 +233,20 @@ def test_zip_members_are_checked_too(tmp_path):
     with pytest.raises(UnsafeArchive, match="would land outside"):
         unpack(bad, "zip", tmp_path / "b")
     assert list((tmp_path / "b").iterdir()) == [] and not (tmp_path / "evil.txt").exists()
+
+
+def test_ctrl_c_mid_download_removes_the_partial_file(cli, fake_together, tmp_path, monkeypatch):
+    from ftx.providers.together.provider import TogetherProvider
+
+    run = _launch(cli, tmp_path)
+
+    def interrupted(self, job, checkpoint, step=None):
+        yield b"\x1f\x8b half an archive"
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(TogetherProvider, "download", interrupted)
+    out = tmp_path / "existing"
+    out.mkdir()
+    r = cli("jobs", "download", run["id"], "--out", out)
+    assert r.exit_code != 0 and "interrupted while downloading the adapter" in r.stderr
+    assert list(out.iterdir()) == []  # the folder was the user's: kept, and empty as it was
