@@ -250,3 +250,19 @@ def test_ctrl_c_mid_download_removes_the_partial_file(cli, fake_together, tmp_pa
     r = cli("jobs", "download", run["id"], "--out", out)
     assert r.exit_code != 0 and "interrupted while downloading the adapter" in r.stderr
     assert list(out.iterdir()) == []  # the folder was the user's: kept, and empty as it was
+
+
+def test_a_tar_zst_is_unpacked_with_zstandard_and_kept_without_it(cli, fake_together, tmp_path, monkeypatch):
+    zstandard = pytest.importorskip("zstandard")
+    from ftx.hosted import unpack
+
+    run = _launch(cli, tmp_path)
+    archive = zstandard.ZstdCompressor().compress(_tar({"adapter_config.json": b"{}"}, mode="w"))
+    fake_together.serve(run["remote_job_id"], "adapter", archive)
+    r = cli("jobs", "download", run["id"])
+    assert r.exit_code == 0 and "(tar.zst)" in r.stdout, r
+    assert (_folder(run) / "adapter_config.json").read_bytes() == b"{}"
+    monkeypatch.setattr(unpack, "zstd_available", lambda: False)
+    r = cli("jobs", "download", run["id"], "--out", tmp_path / "plain")
+    assert r.exit_code == 0 and "needs the zstandard package to unpack" in r.stdout, r
+    assert (tmp_path / "plain" / "adapter.tar.zst").read_bytes() == archive
