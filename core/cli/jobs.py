@@ -1,4 +1,4 @@
-"""``ftx jobs``: follow, inspect and cancel jobs on hosted backends (OpenAI, Azure OpenAI, Vertex ...).
+"""``ftx jobs``: follow, inspect, cancel and download jobs on hosted backends (OpenAI, Azure OpenAI, Vertex ...).
 
 Every command works from the run id alone (or a unique prefix, or the provider's job id): the
 registry holds where the job lives; credentials come from the environment.
@@ -47,7 +47,7 @@ def _session(registry: Any, ref: str) -> Any:
 
 @click.group("jobs")
 def jobs_group() -> None:
-    """Follow, inspect and cancel jobs on hosted backends."""
+    """Follow, inspect, cancel and download jobs on hosted backends."""
 
 
 @jobs_group.command("list")
@@ -225,16 +225,17 @@ def wait(run: str) -> None:
 @click.option("--keep-archive", is_flag=True, help="keep the archive as served beside the unpacked files")
 def download(run: str, checkpoint: str | None, step: int | None, out: str | None, force: bool,
              keep_archive: bool) -> None:
-    """Download the weights of RUN's succeeded job (providers that hand them out: Together AI ...),
-    unpacked into a folder; size and sha256 are recorded with the run."""
+    """Download the weights of RUN's succeeded job (where its provider hands them out), unpacked
+    into a folder; size and sha256 are recorded with the run."""
     from ..hosted.download import download_weights
 
     with _registry() as registry:
         got = download_weights(registry, _find_run(registry, run), checkpoint=checkpoint, step=step, out=out,
                                force=force, keep_archive=keep_archive)
     unpacked = [f for f in got.files if f != got.archive]
+    kind = "" if got.not_unpacked else f" ({got.format})"  # else said below, with why
     click.echo(f"downloaded the {got.checkpoint}{f' at step {got.step}' if got.step else ''}: {got.bytes:,} bytes, "
-               f"sha256 {got.sha256} ({got.format})")
+               f"sha256 {got.sha256}{kind}")
     if unpacked:
         click.echo(f"  {len(unpacked)} file(s) unpacked into {got.folder}")
     if got.archive and not unpacked:
