@@ -81,9 +81,12 @@ def _remove_listed(folder: Path, manifest: dict[str, Any]) -> None:
     """Remove the files an earlier download wrote (as its manifest lists them), then the folders
     they leave empty; nothing else."""
     for name in manifest.get("files") or []:
+        parts = Path(str(name)).parts
+        if not parts or Path(str(name)).is_absolute() or ".." in parts:
+            continue  # never a path outside the folder, whatever the manifest says
         path = folder / name
-        if path.resolve().is_relative_to(folder.resolve()) or path.is_symlink():
-            with contextlib.suppress(FileNotFoundError):
+        if path.is_symlink() or path.resolve().is_relative_to(folder.resolve()):
+            with contextlib.suppress(FileNotFoundError, IsADirectoryError):
                 path.unlink()
     for sub in sorted((p for p in folder.rglob("*") if p.is_dir() and not p.is_symlink()), key=lambda p: -len(p.parts)):
         with contextlib.suppress(OSError):
