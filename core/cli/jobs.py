@@ -1,4 +1,4 @@
-"""``ftx jobs``: follow, inspect and cancel jobs on hosted backends (OpenAI, Azure OpenAI, Vertex ...).
+"""``ftx jobs``: follow, inspect, cancel and download jobs on hosted backends (OpenAI, Azure OpenAI, Vertex ...).
 
 Every command works from the run id alone (or a unique prefix, or the provider's job id): the
 registry holds where the job lives; credentials come from the environment.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -46,7 +47,7 @@ def _session(registry: Any, ref: str) -> Any:
 
 @click.group("jobs")
 def jobs_group() -> None:
-    """Follow, inspect and cancel jobs on hosted backends."""
+    """Follow, inspect, cancel and download jobs on hosted backends."""
 
 
 @jobs_group.command("list")
@@ -210,6 +211,35 @@ def wait(run: str) -> None:
             session.provider.close()
     if not outcome.detached:
         check(outcome, session.label())
+
+
+@jobs_group.command("download")
+@click.argument("run")
+@click.option("--checkpoint", "-c", default=None, metavar="KIND",
+              help="which weights: adapter or merged (what the provider serves; default: the job's first, "
+                   "the adapter of a LoRA job)")
+@click.option("--step", type=click.IntRange(min=1), default=None, help="an intermediate checkpoint's step")
+@click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
+              help="destination folder (default: the run's folder + download/<checkpoint>/)")
+@click.option("--force", is_flag=True, help="replace an earlier download there (only the files ftx wrote)")
+@click.option("--keep-archive", is_flag=True, help="keep the archive as served beside the unpacked files")
+def download(run: str, checkpoint: str | None, step: int | None, out: str | None, force: bool,
+             keep_archive: bool) -> None:
+    """Download the weights of RUN's succeeded job (where its provider hands them out), unpacked
+    into a folder; size and sha256 are recorded with the run."""
+    from ..hosted.download import download_weights
+
+    with _registry() as registry:
+        got = download_weights(registry, _find_run(registry, run), checkpoint=checkpoint, step=step, out=out,
+                               force=force, keep_archive=keep_archive)
+    unpacked = [f for f in got.files if f != got.archive]
+    kind = "" if got.not_unpacked else f" ({got.format})"  # else said below, with why
+    click.echo(f"downloaded the {got.checkpoint}{f' at step {got.step}' if got.step else ''}: {got.bytes:,} bytes, "
+               f"sha256 {got.sha256}{kind}")
+    if unpacked:
+        click.echo(f"  {len(unpacked)} file(s) unpacked into {got.folder}")
+    if got.archive and not unpacked:
+        click.echo(f"  kept as {Path(got.folder) / got.archive}, not unpacked: {got.not_unpacked}")
 
 
 COMMANDS = [jobs_group]

@@ -9,7 +9,8 @@ is two classes:
   it runs (:meth:`HostedBackend.connection`) and :meth:`HostedBackend.connect`;
 * a :class:`HostedProvider` (its ``provider``): upload, find, create, get, list and cancel jobs
   (abstract: a missing one fails at registration, by plugin name), plus events, checkpoints,
-  result files, final metrics and actual cost with documented defaults.
+  result files, final metrics, actual cost and the download of a job's weights with documented
+  defaults.
 
 Everything else is provider-neutral and lives in the core: the cost guard, the registry record
 written with an idempotency key *before* the create call, the search for an existing job before
@@ -22,13 +23,14 @@ worth retrying and :class:`ProviderError` for what is not. ``ftx.testing.check_h
 runs the standard fault scenarios against a backend and its fake server.
 """
 
-from .contract import (CLIENT_KEY_FIELD, HOSTED_IGNORES, REMOTE_STATUSES, HostedBackend, HostedProvider,
-                       PreparedJob, RemoteCheckpoint, RemoteEvent, RemoteJob, UploadFile, client_key_for,
+from .contract import (CLIENT_KEY_FIELD, HOSTED_IGNORES, REMOTE_STATUSES, DownloadedArtifact, HostedBackend,
+                       HostedProvider, PreparedJob, RemoteCheckpoint, RemoteEvent, RemoteJob, UploadFile, client_key_for,
                        missing_methods)
 from .errors import ProviderError, TransientError, classify_http, retry_after, unreachable
 from .identity import key_tag, target_of
 
-__all__ = ["CLIENT_KEY_FIELD", "HOSTED_IGNORES", "REMOTE_STATUSES", "HostedBackend", "HostedProvider", "PreparedJob",
+__all__ = ["CLIENT_KEY_FIELD", "HOSTED_IGNORES", "REMOTE_STATUSES", "DownloadedArtifact", "HostedBackend",
+           "HostedProvider", "PreparedJob",
            "ProviderError", "RemoteCheckpoint", "RemoteEvent", "RemoteJob", "TransientError", "UploadFile",
            "classify_http", "client_key_for", "key_tag", "missing_methods", "retry_after", "target_of",
            "unreachable"]

@@ -23,6 +23,9 @@ what the service holds (``jobs()``: how many jobs the service has):
 * ``cancel``: ``ftx jobs cancel`` stops a launched job and the run ends ``cancelled`` (the
   service must not finish a job before it has been read a few times);
 * ``already_trained``: the same command after a success launches nothing; ``--train-again`` does;
+* ``download``: ``ftx jobs download`` of a succeeded run, its first request failing once: the
+  weights land in a folder, recorded with size and sha256; again without ``--force`` is refused,
+  with it downloads again (a provider without ``downloads`` must answer that it hands none out);
 * ``key_never_written``: ``secret`` (the API key) appears in no file under the ftx home and in no
   output.
 
@@ -44,9 +47,9 @@ from ..environ import environ
 from .errors import TransientError
 
 SCENARIOS = ("dry_run", "faults", "lost_create", "killed_after_create", "detach_reattach", "cancel",
-             "already_trained", "key_never_written")
+             "already_trained", "download", "key_never_written")
 _METHODS = ("upload", "find_job", "create_job", "get_job", "list_jobs", "cancel_job", "events_since", "checkpoints",
-            "result_files", "final_metrics", "quote")
+            "result_files", "final_metrics", "quote", "download")
 
 
 class Killed(BaseException):
@@ -254,6 +257,33 @@ class _Kit:
         self.succeeded(fresh, "ftx run --train-again")
         _expect(self.jobs() - before == 2, "--train-again did not launch a new job")
 
+    def download(self) -> None:
+        from ..components import get_backend
+
+        offered = getattr(get_backend(self.backend).provider_class(), "downloads", ())
+        self.succeeded(self.run(), "the run whose weights are downloaded")
+        [run] = self.runs()
+        with self.faults(Plan(before={"download": 1})):
+            got = self.ftx("jobs", "download", run["id"])
+        if not offered:
+            _expect(got.exit_code != 0 and "does not hand out the weights" in self.said(got),
+                    f"a provider without downloads did not say so: {self.said(got)}")
+            return
+        self.succeeded(got, "ftx jobs download (its first request failing once)")
+        recorded = self.runs()[0]
+        downloads = (recorded.get("extra") or {}).get("downloads") or {}
+        _expect(len(downloads) == 1, f"the download was not recorded under extra.downloads: {downloads}")
+        [(name, details)] = downloads.items()
+        folder = Path(details["folder"])
+        _expect(folder.is_dir() and bool(details.get("files")), f"nothing landed in {folder}")
+        _expect(not list(folder.glob(".download-*")), f"a temporary file was left in {folder}")
+        _expect(recorded["artifacts"].get(f"download:{name}") == str(folder), "the folder is not an artifact")
+        _expect(len(str(details.get("sha256"))) == 64 and details.get("bytes", 0) > 0, "no size or sha256 recorded")
+        again = self.ftx("jobs", "download", run["id"])
+        _expect(again.exit_code != 0 and "already holds" in self.said(again),
+                "a second download without --force was not refused")
+        self.succeeded(self.ftx("jobs", "download", run["id"], "--force"), "ftx jobs download --force")
+
     def key_never_written(self) -> None:
         if not self.secret:
             raise _Failed("no secret given to look for (pass secret=the API key the test set)")
@@ -267,7 +297,7 @@ class _Kit:
 
 _RUNNERS = {"dry_run": "dry_run", "faults": "faults_everywhere", "lost_create": "lost_create",
             "killed_after_create": "killed_after_create", "detach_reattach": "detach_reattach", "cancel": "cancel",
-            "already_trained": "already_trained"}
+            "already_trained": "already_trained", "download": "download"}
 
 
 def check_hosted_backend(backend: str, recipe: str | Path, *, jobs: Callable[[], int], secret: str | None = None,

@@ -123,7 +123,10 @@ def load_for_generation(target: Target, base: bool) -> tuple[Any, Any]:
         return model, load_tokenizer(source)
     from peft import PeftModel
 
-    return PeftModel.from_pretrained(model, str(target.artifact)), load_tokenizer(str(target.artifact))
+    # An adapter saved without its tokenizer (a hosted provider's download) uses the base model's.
+    has_tokenizer = any((target.artifact / name).is_file() for name in ("tokenizer_config.json", "tokenizer.json"))
+    tokenizer = load_tokenizer(str(target.artifact) if has_tokenizer else source)
+    return PeftModel.from_pretrained(model, str(target.artifact)), tokenizer
 
 
 def generate_answer(ref: str, prompt: str, base: bool = False, max_new_tokens: int = 64) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ftx.errors import BackendError
 from ftx.hosted import (HostedProvider, PreparedJob, ProviderError, RemoteCheckpoint, RemoteEvent, RemoteJob,
@@ -56,6 +56,7 @@ class TogetherProvider(HostedProvider):
     label = "Together AI"
     poll_interval = 15.0
     backend = "together"  # whose price tables price a finished job (the default actual_cost)
+    downloads = ("adapter", "merged")  # GET /v1/finetune/download?checkpoint=...; the first is the default
 
     def __init__(self, connection: dict[str, Any], client: Any = None):
         self.connection = connection
@@ -175,6 +176,31 @@ class TogetherProvider(HostedProvider):
             return {}
         response = self.request(self.client.fine_tuning.content, ft_id=job.id, checkpoint=kind)
         return {f"together-{kind}.tar.zst": response.read()}
+
+    def download_refusal(self, job: RemoteJob, checkpoint: str) -> str | None:
+        """A full fine-tune (``training_type.type: Full``) trained every weight: it has no adapter."""
+        kind = str((job.raw.get("training_type") or {}).get("type") or "")
+        if checkpoint == "adapter" and kind.lower() == "full":
+            return (f"job {job.id} was full fine-tuning (training_type {kind}): it has no adapter, only the whole "
+                    "model (--checkpoint merged)")
+        return None
+
+    def download(self, job: RemoteJob, checkpoint: str, step: int | None = None) -> Iterator[bytes]:
+        """``GET /v1/finetune/download`` through the SDK's streaming response, a MiB at a time."""
+        import httpx
+
+        args: dict[str, Any] = {"ft_id": job.id, "checkpoint": checkpoint}
+        if step is not None:
+            args["checkpoint_step"] = step  # Together then serves that step's checkpoint
+        content = self.client.fine_tuning.with_streaming_response.content
+        response = self.request(lambda: content(**args).__enter__(),
+                                what=f"asking {self.label} for the {checkpoint} of job {job.id}")
+        try:
+            yield from response.iter_bytes(1 << 20)
+        except httpx.TransportError as exc:  # the stream broke off: the core downloads again from the start
+            raise TransientError(f"the download from {self.label} broke off: {type(exc).__name__}: {exc}") from None
+        finally:
+            response.close()
 
     def close(self) -> None:
         close = getattr(self.client, "close", None)

@@ -49,7 +49,7 @@ class Fault:
     times: int
     status: int | None = None
     headers: dict[str, str] | None = None
-    kind: str = "status"  # status, reset, delay, hang
+    kind: str = "status"  # status, reset, delay, hang; truncate (when="after": half the body, then a reset)
     delay: float = 0.0
     when: str = "before"
     code: str | None = None  # the error code and message of a status fault (None: the provider's usual)
@@ -184,6 +184,22 @@ class FaultyHandler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
+    def send_truncated(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        """The whole body announced (Content-Length), half of it sent, then the connection reset:
+        a download that breaks off."""
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(body)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(body[:len(body) // 2])
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self._reset()
+
     def send_json(self, status: int, schema: str, body: Any, headers: dict[str, str] | None = None) -> None:
         self.server_fake.answers.append((schema, body))
         self.send_body(status, json.dumps(body).encode(), self.json_type, headers)
@@ -262,9 +278,12 @@ class FaultyHandler(BaseHTTPRequestHandler):
             return
         status, schema, body, *rest = result
         after = fake.take_fault(target, path, "after")
+        headers = rest[0] if rest else None
+        if after is not None and after.kind == "truncate":
+            self.send_truncated(status, body if schema == "bytes" else json.dumps(body).encode(), headers)
+            return
         if after is not None and self._apply(after):
             return
-        headers = rest[0] if rest else None
         if schema == "bytes":
             self.send_body(status, body, "application/octet-stream", headers)
         else:

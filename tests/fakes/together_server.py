@@ -10,8 +10,11 @@ SDK does: ``POST /v1/files`` (multipart: purpose, file_name, file_type, checksum
 ``Location`` to PUT the bytes to and ``X-Together-File-Id``, then ``POST /v1/files/{id}/preprocess``;
 a file with the same name and checksum answers 409 with its ``file_id``. A job moves on each time
 it is read: pending, queued, running (one step a read, an event and a metrics row each), then
-completed with a checkpoint per epoch. ``/v1/finetune/download?checkpoint=adapter`` serves
-``adapter`` bytes a test can set.
+completed with a checkpoint per epoch. ``/v1/finetune/download`` follows the spec's parameters
+(``ft_id``; ``checkpoint``: merged, adapter or model_output_path, required without
+``checkpoint_step``, which wins when set): 404 for an unknown job, 400 for a bad parameter, a job
+not completed, an unknown step or the adapter of a full fine-tune; it serves what
+:meth:`FakeTogether.serve` set for the job, else ``adapter`` / ``merged`` bytes a test can set.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ class FakeTogether(FaultyServer):
         self.jobs: dict[str, dict[str, Any]] = {}
         self.requests_bodies: list[dict[str, Any]] = []
         self.adapter = b"fake adapter archive"
+        self.merged = b"fake merged archive"
+        self.served: dict[tuple[str, str], bytes] = {}  # (job id, checkpoint or "step-N") -> bytes
         self.fail_next: str | None = None  # the next job fails with this message
         self.lock = threading.RLock()
         self._serve(_Handler, 0, lifetime)
@@ -49,6 +54,10 @@ class FakeTogether(FaultyServer):
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def serve(self, job_id: str, checkpoint: str, content: bytes) -> None:
+        """What ``/v1/finetune/download`` answers for this job's ``checkpoint`` (or ``step-N``)."""
+        self.served[(job_id, checkpoint)] = content
 
     # -- state -------------------------------------------------------------------------------------
     def file_view(self, file_id: str) -> dict[str, Any]:
@@ -308,11 +317,33 @@ class _Handler(FaultyHandler):
 
     def _download(self, _m: Any, query: dict, _raw: bytes) -> tuple:
         fake = self.server_fake
+        checkpoint, step = query.get("checkpoint"), query.get("checkpoint_step")
+        if not query.get("ft_id"):
+            raise ApiError(400, "ft_id is required", "invalid_request")
+        if step is not None and not re.fullmatch(r"\d+", step):
+            raise ApiError(400, "checkpoint_step must be an integer", "invalid_request")
+        if step is None and checkpoint is None:
+            raise ApiError(400, "checkpoint is required when checkpoint_step is not set", "invalid_request")
+        if step is None and checkpoint not in ("merged", "adapter", "model_output_path"):
+            raise ApiError(400, f"checkpoint must be merged, adapter or model_output_path, not {checkpoint!r}",
+                           "invalid_request")
         with fake.lock:
-            job = self._job(query.get("ft_id") or "")
+            job = self._job(query["ft_id"])
             if job["status"] != "completed":
                 raise ApiError(400, f"job {job['id']} has no model yet ({job['status']})", "invalid_state")
-        return 200, "bytes", fake.adapter
+            if step is not None and int(step) not in (0, job["step"]):
+                if int(step) not in [c["step"] for c in job["checkpoints"]]:
+                    raise ApiError(400, f"job {job['id']} has no checkpoint at step {step}", "invalid_request")
+                return 200, "bytes", fake.served.get((job["id"], f"step-{step}"), fake.adapter)
+            full = (job["request"].get("training_type") or {}).get("type") == "Full"
+            if step is not None:  # the final step: its checkpoint (the spec: `checkpoint` is then ignored)
+                kind = "merged" if full else "adapter"
+            elif checkpoint == "adapter" and full:
+                raise ApiError(400, f"job {job['id']} is a full fine-tune: it has no adapter", "invalid_request")
+            else:
+                kind = "merged" if checkpoint == "model_output_path" else str(checkpoint)
+            default = fake.adapter if kind == "adapter" else fake.merged
+            return 200, "bytes", fake.served.get((job["id"], kind), default)
 
 
 def _method_view(method: dict[str, Any] | None) -> dict[str, Any]:
