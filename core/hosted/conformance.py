@@ -260,14 +260,16 @@ class _Kit:
     def download(self) -> None:
         from ..components import get_backend
 
-        offered = getattr(get_backend(self.backend).provider_class(), "downloads", ())
+        cls = get_backend(self.backend).provider_class()
+        offered = getattr(cls, "downloads", ())
         self.succeeded(self.run(), "the run whose weights are downloaded")
         [run] = self.runs()
         with self.faults(Plan(before={"download": 1})):
             got = self.ftx("jobs", "download", run["id"])
         if not offered:
-            _expect(got.exit_code != 0 and "does not hand out the weights" in self.said(got),
-                    f"a provider without downloads did not say so: {self.said(got)}")
+            refusal = cls.no_downloads.format(label=get_backend(self.backend).provider_label)
+            _expect(got.exit_code != 0 and refusal in self.said(got),
+                    f"a provider without downloads did not say so ({refusal!r}): {self.said(got)}")
             return
         self.succeeded(got, "ftx jobs download (its first request failing once)")
         recorded = self.runs()[0]

@@ -225,6 +225,8 @@ class HostedProvider(ABC):
     #: The weights :meth:`download` serves, e.g. ``("adapter", "merged")``; empty (the default):
     #: the provider does not hand out the weights of its fine-tunes (``ftx jobs download`` says so).
     downloads: ClassVar[tuple[str, ...]] = ()
+    #: What ``ftx jobs download`` says when :attr:`downloads` is empty (``{label}``: :attr:`label`).
+    no_downloads: ClassVar[str] = "{label} does not hand out the weights of its fine-tunes"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -300,7 +302,7 @@ class HostedProvider(ABC):
         chunks to a temporary file in the destination folder and renames it into place only when
         complete, records size and sha256, unpacks known archives safely, and retries a broken
         download from the start (:mod:`ftx.hosted.download`). Default: nothing is offered."""
-        raise ProviderError(self.label, "does not hand out the weights of its fine-tunes")
+        raise ProviderError(self.label, self.no_downloads.format(label=self.label))
 
     def final_metrics(self, job: RemoteJob) -> list[dict[str, Any]]:
         """Per-step rows for ``metrics.jsonl`` (keys as local runs write them: step, epoch, loss,

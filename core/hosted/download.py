@@ -138,8 +138,9 @@ def download_weights(registry: Any, run: Any, *, checkpoint: str | None = None, 
         raise BackendError(f"run {run.id} is on backend {run.backend!r}, which is not hosted: "
                            f"its model is in {run.output_dir or 'its run folder'}")
     label = backend.provider_label
-    if not getattr(backend.provider_class(), "downloads", ()):
-        raise BackendError(f"{label} does not hand out the weights of its fine-tunes")
+    cls = backend.provider_class()
+    if not getattr(cls, "downloads", ()):
+        raise BackendError(cls.no_downloads.format(label=label))
     with command_deadline():
         session = open_session(registry, run)
         provider = session.provider

@@ -27,6 +27,9 @@ _ID_PARAM = {"supervisedFineTuningJobs": "supervisedFineTuningJobId", "dpoJobs":
 class FireworksProvider(HostedProvider):
     label = "Fireworks AI"
     poll_interval = 15.0
+    # Fireworks keeps tuned models for download through its own tools; ftx does not drive that yet.
+    no_downloads = ("ftx does not download {label} models yet: Fireworks' own tools (firectl) can download "
+                    "a tuned model")
     backend = "fireworks"  # whose price tables price a finished job (the default actual_cost)
 
     def __init__(self, connection: dict[str, Any], client: Any = None):
