@@ -31,7 +31,11 @@ def _record_key() -> Callable[[Any], int]:
     writes the canonical form when installed (a record it cannot write or that holds a null, and
     so each copy of it, takes the standard library's form, which tells NaN from null)."""
     from .fastjson import orjson_module
-    from .minhash import blake2b
+
+    try:  # BLAKE2b without OpenSSL's bindings (as ftx.data.minhash does; importing that costs more)
+        from _blake2 import blake2b
+    except ImportError:  # pragma: no cover - a Python without the builtin module
+        from hashlib import blake2b
 
     orjson = orjson_module()
     sort = orjson.OPT_SORT_KEYS if orjson is not None else 0
