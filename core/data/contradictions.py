@@ -23,6 +23,8 @@ from operator import attrgetter
 from typing import Any, Callable, Iterable
 
 from ..example import Example, PlainMessages
+from .dedupe_runs import equal_runs
+from .hash64 import hash64
 
 _ROLE, _CONTENT = attrgetter("role"), attrgetter("content")
 SUPERVISED = frozenset({"chat", "completion"})
@@ -30,9 +32,7 @@ SHOWN = 3  # examples named per contradictory prompt (one per distinct answer, f
 
 
 def _blake(text: str) -> int:
-    from .minhash import blake2b
-
-    return int.from_bytes(blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little", signed=True)
+    return hash64(text.encode("utf-8", "surrogatepass"))
 
 
 def keys_of(example: Example) -> tuple[int, int] | None:
@@ -84,22 +84,22 @@ class PromptAnswers:
     def conflicts(self, ids: Iterable[int] | None = None) -> list[list[int]]:
         """For each prompt that has more than one answer among examples ``ids`` (default: all),
         the first example of each of its answers (at most :data:`SHOWN`), in order of the
-        prompt's first example."""
+        prompt's first example. The equal prompts are found as the duplicate index finds equal
+        keys (:func:`ftx.data.dedupe_runs.equal_runs`: one sort, numpy for large sets)."""
         prompt, answer = self._prompt, self._answer
-        ids = [i for i in (range(len(prompt)) if ids is None else ids) if prompt[i]]
-        ids.sort(key=prompt.__getitem__)  # stable: each prompt's examples stay in order
+        n = len(prompt)
+        keep = bytearray(n) if ids is not None else bytearray(b"\x01") * n
+        for i in ids if ids is not None else ():
+            keep[i] = 1
         found: list[list[int]] = []
-        start = 0
-        for end in range(1, len(ids) + 1):
-            if end < len(ids) and prompt[ids[end]] == prompt[ids[start]]:
-                continue
-            if end - start > 1:
-                firsts: dict[int, int] = {}
-                for i in ids[start:end]:
-                    firsts.setdefault(answer[i], i)
-                if len(firsts) > 1:
-                    found.append(sorted(firsts.values())[:SHOWN])
-            start = end
+        for run in equal_runs(prompt, n, keep):  # positions ascending, all with one prompt key
+            if not prompt[run[0]]:
+                continue  # key 0: examples with nothing to compare
+            firsts: dict[int, int] = {}
+            for i in run:
+                firsts.setdefault(answer[i], i)
+            if len(firsts) > 1:
+                found.append(sorted(firsts.values())[:SHOWN])
         found.sort()
         return found
 

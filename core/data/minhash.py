@@ -15,11 +15,7 @@ from array import array
 from operator import mul
 
 from ..example import Example
-
-try:  # BLAKE2b without loading OpenSSL's bindings (``import hashlib`` does, ~2.5 ms of start-up)
-    from _blake2 import blake2b
-except ImportError:  # pragma: no cover - a Python without the builtin module
-    from hashlib import blake2b
+from .hash64 import hash64
 
 THRESHOLD = 0.8
 SHINGLE = 3
@@ -118,7 +114,7 @@ def exact_hash(example: Example) -> int:
     if _plain(example):
         messages = example.messages
         return plain_hash(example.kind, [m.role for m in messages], [m.content for m in messages])
-    return int.from_bytes(blake2b(canonical(example).encode(), digest_size=8).digest(), "little")
+    return hash64(canonical(example).encode()) & M64
 
 
 def _parts(example: Example) -> list[tuple[str, str]]:

@@ -26,16 +26,10 @@ def _blank_lines(path: str) -> list[int]:
 
 def _record_key() -> Callable[[Any], int]:
     """64 bits of a record's canonical JSON (sorted keys): equal for records equal as JSON.
-
-    orjson
-    writes the canonical form when installed (a record it cannot write or that holds a null, and
-    so each copy of it, takes the standard library's form, which tells NaN from null)."""
+    orjson writes the canonical form when installed; a record it cannot write or that holds a
+    null (orjson writes NaN as null), and so each copy of it, takes the standard library's form."""
     from .fastjson import orjson_module
-
-    try:  # BLAKE2b without OpenSSL's bindings (as ftx.data.minhash does; importing that costs more)
-        from _blake2 import blake2b
-    except ImportError:  # pragma: no cover - a Python without the builtin module
-        from hashlib import blake2b
+    from .hash64 import hash64
 
     orjson = orjson_module()
     sort = orjson.OPT_SORT_KEYS if orjson is not None else 0
@@ -46,49 +40,22 @@ def _record_key() -> Callable[[Any], int]:
                 text = orjson.dumps(data, option=sort)
             except TypeError:
                 text = None
-            if text is not None and b"null" not in text:  # orjson writes NaN as null: those take the stdlib's form
-                return int.from_bytes(blake2b(text, digest_size=8).digest(), "little")
-        text = json.dumps(data, sort_keys=True, default=str, separators=(",", ":")).encode()
-        return int.from_bytes(blake2b(text, digest_size=8, person=b"stdlib").digest(), "little")
+            if text is not None and b"null" not in text:
+                return hash64(text)
+        return hash64(json.dumps(data, sort_keys=True, default=str, separators=(",", ":")).encode(), b"stdlib")
 
     return key
-
-
-_NUMPY_FROM = 50_000  # records; fewer are compared in pure Python (numpy's import costs more)
 
 
 def exact_duplicates(keys: array, lines: array) -> list[tuple[int, int]]:
     """(line, line of the first copy) of each record whose key an earlier record has, in file
     order. The keys are collected while the file streams, 16 bytes per record with its line (a
-    dict or set of them would take ~140), and compared once at the end by a stable sort."""
+    dict or set of them would take ~140), and compared once at the end as the duplicate index
+    compares its keys (:func:`ftx.data.dedupe_runs.equal_runs`: one sort, numpy for large files)."""
+    from .dedupe_runs import equal_runs
+
     n = len(keys)
-    if n < 2:
-        return []
-    found: list[tuple[int, int]] = []
-    if n >= _NUMPY_FROM:
-        try:
-            import numpy as np
-        except ImportError:
-            np = None
-        if np is not None:
-            k = np.frombuffer(keys, dtype=np.uint64)
-            order = np.argsort(k, kind="stable")  # equal keys stay in file order
-            ranked = k[order]
-            again = np.flatnonzero(ranked[1:] == ranked[:-1]) + 1  # sorted positions repeating the one before
-            if not len(again):
-                return []
-            starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])  # each key's first sorted position
-            first = order[starts[np.searchsorted(starts, again, side="right") - 1]]
-            line = np.frombuffer(lines, dtype=np.uint64)
-            pairs = sorted(zip(order[again].tolist(), first.tolist()))
-            return [(int(line[i]), int(line[j])) for i, j in pairs]
-    order = sorted(range(n), key=keys.__getitem__)
-    head = order[0]
-    for prev, i in zip(order, order[1:]):
-        if keys[i] == keys[prev]:
-            found.append((i, head))
-        else:
-            head = i
+    found = [(run[k], run[0]) for run in equal_runs(keys, n, b"\x01" * n) for k in range(1, len(run))]
     found.sort()
     return [(lines[i], lines[j]) for i, j in found]
 
@@ -111,7 +78,7 @@ def record_warnings(path: str, fmt: str = "auto", limit: int = 1000) -> tuple[li
         shown = ", ".join(map(str, blanks[:5])) + (" ..." if len(blanks) > 5 else "")
         add(Problem(f"{len(blanks)} blank line{'s' if len(blanks) != 1 else ''} skipped (lines {shown})",
                     file=path, line=blanks[0]))
-    keys, lines = array("Q"), array("Q")  # each valid record's key and line, for the duplicates
+    keys, lines = array("q"), array("Q")  # each valid record's key and line, for the duplicates
     record_key = _record_key()
     for parsed in iter_parsed(path, fmt):
         src = parsed.record.source

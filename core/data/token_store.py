@@ -7,9 +7,11 @@ counted text's 128-bit BLAKE2b digest and its count in ``<ftx home>/cache/token-
 texts themselves are not kept. The digests are keyed (BLAKE2b's own keyed mode) with 32 random
 bytes made once per ftx home (``token-counts/key``, readable by its owner only): without the key,
 the file cannot be used to test whether a guessed text (a short secret, a known record) was in
-someone's data. Where the key cannot be read or made, nothing is stored. The file is valid only for the exact tokenizer that wrote it: its
-key holds ftx's version, the encoding and the native module's path, modification time and size
-(a reinstall or upgrade changes them); any other key, or a file that cannot be read, counts as
+someone's data. Where the key cannot be read or made, nothing is stored.
+
+The file is valid only for the exact tokenizer that wrote it: its key holds ftx's version, the
+encoding and the native module's path, modification time and size (a reinstall or upgrade
+changes them); any other key, or a file that cannot be read, counts as
 empty. A text not in the store (a changed example, a new file) is counted by the tokenizer and
 added. New counts are written when the process ends, merged with what other commands wrote
 meanwhile, at most ``MAX_ENTRIES`` of them (the newest kept). A command that counts more distinct
