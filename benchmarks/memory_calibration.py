@@ -186,6 +186,9 @@ def measure(cases: list[tuple[str, str, int]], work: Path, library_pages: str | 
 def repredict(rows: list[dict[str, Any]], work: Path) -> list[dict[str, Any]]:
     """``rows`` (measured earlier) with the current estimator's predictions."""
     os.environ.setdefault("FTX_HOME", str(work / "home"))
+    from ftx.plugins.local.tiny_model import ensure_tiny_model
+
+    ensure_tiny_model()  # the estimate counts tokens with its tokenizer, as when measured
     models: dict[str, str] = {}
     out = []
     for row in rows:

@@ -37,8 +37,11 @@ def describe(plan: Any) -> str | None:
         return f"after training: not evaluated (backend {plan.backend.name!r} cannot generate answers)"
     metrics = ", ".join(str(m) if not isinstance(m, dict) else f"{next(iter(m))}" for m in spec.metrics)
     forgetting = "" if spec.forgetting.probe == "none" else f"; forgetting probe: {spec.forgetting.probe}"
-    if spec.forgetting.harness:
-        forgetting += f"; lm-evaluation-harness, base vs tuned: {', '.join(spec.forgetting.harness)}"
+    if spec.forgetting.harness and plan.backend.hosted:
+        forgetting += "; lm-evaluation-harness skipped (it scores local models only)"
+    elif spec.forgetting.harness:
+        limit = f", at most {spec.forgetting.harness_limit} documents each" if spec.forgetting.harness_limit else ""
+        forgetting += f"; lm-evaluation-harness, base vs tuned: {', '.join(spec.forgetting.harness)}{limit}"
     return (f"after training: ftx eval on {spec.test} ({metrics}; tuned vs {', '.join(spec.baselines)}"
             f"{forgetting})")
 

@@ -39,6 +39,7 @@ class HarnessPlan:
 
     named: list[str] = field(default_factory=list)
     local: list[LocalTask] = field(default_factory=list)
+    limit: int | None = None  # at most this many documents per task (eval.forgetting.harness_limit)
 
     @property
     def include_paths(self) -> list[str]:
@@ -50,7 +51,7 @@ class HarnessPlan:
         return [*self.named, *(t.name for t in self.local)]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"named": list(self.named), "local": {t.name: t.path for t in self.local}}
+        return {"named": list(self.named), "local": {t.name: t.path for t in self.local}, "limit": self.limit}
 
     def __bool__(self) -> bool:
         return bool(self.named or self.local)
@@ -162,8 +163,11 @@ def resolve_harness(entries: list[str], base_dir: Path, where: Any = None) -> Ha
 
 
 def harness_plan(recipe: Any) -> HarnessPlan:
-    """:func:`resolve_harness` for a resolved recipe."""
-    return resolve_harness(list(recipe.recipe.eval.forgetting.harness), recipe.base_dir, recipe.located.where)
+    """:func:`resolve_harness` for a resolved recipe, with its per-task document limit."""
+    forgetting = recipe.recipe.eval.forgetting
+    plan = resolve_harness(list(forgetting.harness), recipe.base_dir, recipe.located.where)
+    plan.limit = forgetting.harness_limit
+    return plan
 
 
 def compare_scores(base: dict[str, Any], tuned: dict[str, Any], threshold: float,
@@ -193,7 +197,22 @@ def compare_scores(base: dict[str, Any], tuned: dict[str, Any], threshold: float
                                 f"task {task} ({bm['value']:.3f} -> {tm['value']:.3f}; threshold {threshold:g}): "
                                 "it may have forgotten general skills")
         tasks[task] = {"n": b.get("n"), "n_tuned": t.get("n"), "metrics": rows}
-    out: dict[str, Any] = {"tasks": tasks}
+    return _with_plan({"tasks": tasks}, plan), warnings
+
+
+def base_scores(base: dict[str, Any], plan: HarnessPlan | None = None) -> dict[str, Any]:
+    """The base model's harness scores alone (``ftx eval --baseline-only``), in the shape of
+    :func:`compare_scores`'s, the tuned columns empty: the starting point before any tuning."""
+    tasks = {task: {"n": b.get("n"), "n_tuned": None, "metrics": {
+        metric: {"base": round(bm["value"], 6), "tuned": None, "delta": None, "drop": None,
+                 "higher_is_better": bm.get("higher_is_better"), "stderr": {"base": bm.get("stderr"), "tuned": None}}
+        for metric, bm in b["metrics"].items()}} for task, b in base.items()}
+    return _with_plan({"tasks": tasks}, plan)
+
+
+def _with_plan(out: dict[str, Any], plan: HarnessPlan | None) -> dict[str, Any]:
     if plan is not None:
         out["local"] = {t.name: t.path for t in plan.local}
-    return out, warnings
+        if plan.limit:
+            out["limit"] = plan.limit
+    return out

@@ -44,7 +44,9 @@ def markdown(report: dict[str, Any]) -> str:
         for w in forgetting.get("warnings", []):
             lines.append(f"- **warning:** {w}")
         if forgetting.get("harness"):
-            lines += ["", "lm-evaluation-harness, base vs tuned (drop: how much worse the tuned model is):", ""]
+            lines += ["", "lm-evaluation-harness, base vs tuned (drop: how much worse the tuned model is):" if
+                      any(m["tuned"] is not None for t in forgetting["harness"]["tasks"].values()
+                          for m in t["metrics"].values()) else "lm-evaluation-harness, the base model:", ""]
             lines += harness_rows(forgetting["harness"], markdown=True)
     if report.get("warnings"):
         lines += ["", "## Warnings", ""] + [f"- {w}" for w in report["warnings"]]
@@ -60,8 +62,9 @@ def harness_rows(harness: dict[str, Any], markdown: bool = False) -> list[str]:
     for task, t in (harness.get("tasks") or {}).items():
         for metric, m in t["metrics"].items():
             cells = (task, str(t.get("n")), metric, num(m["base"]), num(m["tuned"]), num(m["drop"]))
+            tuned = f", tuned {cells[4]}, drop {cells[5]}" if m["tuned"] is not None else ""  # --baseline-only: base alone
             rows.append("| " + " | ".join(cells) + " |" if markdown else
-                        f"harness {task} ({cells[1]} docs) {metric}: base {cells[3]}, tuned {cells[4]}, drop {cells[5]}")
+                        f"harness {task} ({cells[1]} docs) {metric}: base {cells[3]}{tuned}")
     return rows
 
 

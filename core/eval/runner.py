@@ -133,7 +133,10 @@ def evaluate(recipe: Any, backend: Any, run: Any = None, options: EvalOptions | 
     prompts = {s.name: build_prompts(s, items, pool, spec) for s in chosen}
     probe = _probe_items(spec, recipe) if tuned_ref is not None else []
     harness = None
-    if spec.forgetting.harness and tuned_ref is not None:
+    if spec.forgetting.harness and harness_skipped(backend) is not None:
+        warnings = [*warnings, harness_skipped(backend)]
+        options.echo(f"warning: {warnings[-1]}")
+    elif spec.forgetting.harness:  # on the base model alone too (--baseline-only): the starting point
         from .harness_tasks import harness_plan
 
         check_harness(backend, recipe)
@@ -165,7 +168,7 @@ def evaluate(recipe: Any, backend: Any, run: Any = None, options: EvalOptions | 
             timings[s.name] = round(time.perf_counter() - t0, 3)
         model_scores = _model_metrics(metrics, generators, chosen, items, recipe)
         forgetting = _forgetting(spec, generators, probe, backend, harness, options.echo) \
-            if tuned_ref is not None else None
+            if tuned_ref is not None else _base_harness(generators["base"], harness, options.echo)
     finally:
         for gen in generators.values():
             gen.close()
@@ -186,17 +189,24 @@ def evaluate(recipe: Any, backend: Any, run: Any = None, options: EvalOptions | 
     return report
 
 
+def harness_skipped(backend: Any) -> str | None:
+    """Why ``eval.forgetting.harness`` is skipped on ``backend`` (``None``: it runs). The harness
+    scores a local model's loglikelihoods, which a hosted service does not give; the recipe stays
+    the same for every backend, so its harness tasks are skipped there with a warning, not refused."""
+    if backend.hosted:
+        return (f"eval.forgetting.harness skipped: lm-evaluation-harness scores local models only, and backend "
+                f"{backend.name!r} is hosted (its model is compared on the test set and the forgetting probe)")
+    return None
+
+
 def check_harness(backend: Any, recipe: Any) -> None:
-    """``eval.forgetting.harness`` can run here: a local backend, lm-eval installed (found, not
-    imported: only the run imports it)."""
+    """``eval.forgetting.harness`` can run here: lm-eval installed (found, not imported: only the
+    run imports it). A hosted backend skips the tasks (:func:`harness_skipped`)."""
     import importlib.util
 
-    if not recipe.recipe.eval.forgetting.harness:
+    if not recipe.recipe.eval.forgetting.harness or harness_skipped(backend) is not None:
         return
     file, line = recipe.located.where(("eval", "forgetting", "harness"))
-    if backend.hosted:
-        raise BackendError("eval.forgetting.harness runs lm-evaluation-harness on local models only",
-                           file=file, line=line, field="eval.forgetting.harness")
     if importlib.util.find_spec("lm_eval") is None:
         raise BackendError("eval.forgetting.harness needs lm-evaluation-harness, which is not installed",
                            file=file, line=line, field="eval.forgetting.harness",
@@ -268,6 +278,16 @@ def _forgetting(spec: Any, generators: dict[str, Any], probe: list[Item], backen
         out["harness"], warned = compare_scores(scores["base"], scores["tuned"], f.threshold, harness)
         out["warnings"].extend(warned)
     return out
+
+
+def _base_harness(generator: Any, harness: Any, echo: Callable[[str], None]) -> dict[str, Any] | None:
+    """``--baseline-only`` with harness tasks: the base model's scores, to compare a later run with."""
+    if not harness:
+        return None
+    from .harness_tasks import base_scores
+
+    echo(f"lm-evaluation-harness: {', '.join(harness.tasks)} on the base model")
+    return {"warnings": [], "harness": base_scores(generator.harness(harness), harness)}
 
 
 def _assemble(recipe, backend, spec, metrics, items, chosen, refs, answers, model_scores, forgetting, warnings,

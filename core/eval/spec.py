@@ -36,6 +36,8 @@ class ForgettingSpec(_Strict):
     harness: list[str] = Field(default_factory=list,
                                description="lm-evaluation-harness tasks, base vs tuned (local models; ftx[harness]): "
                                            "task names, or local task YAML files / folders (relative to the recipe)")
+    harness_limit: int | None = Field(None, ge=1, description="score at most this many documents of each harness "
+                                                              "task, on both models (default: every document)")
     size: int = Field(60, ge=10, le=2000, description="items in the builtin probe")
 
 

@@ -151,7 +151,8 @@ class LocalGenerator(Generator):
         model.eval()
         try:
             with _threads(model):
-                return run_tasks(model, self._tokenizer, plan, batch_size=self.batch_size)
+                return run_tasks(model, self._tokenizer, plan, batch_size=self.batch_size,
+                                 limit=getattr(plan, "limit", None))
         finally:
             model.train(was_training)
 

@@ -157,10 +157,11 @@ def predicted_peak(recipe: Any, device: str, train: list, validation: list) -> d
         return {}
     if not est.available or est.peak_memory_gb is None:
         return {}
-    out = {"predicted_peak_memory_mb": round(est.peak_memory_gb * 1e9 / 2**20, 1), "predicted_on": est.device}
-    library = (est.breakdown or {}).get("library_code")
-    if library:
-        out["predicted_working_mb"] = round((est.peak_memory_gb - library) * 1e9 / 2**20, 1)
+    parts = est.breakdown or {}  # to the MB (peak_memory_gb is rounded for the table)
+    total = sum(parts.values()) if parts else est.peak_memory_gb
+    out = {"predicted_peak_memory_mb": round(total * 1e9 / 2**20, 1), "predicted_on": est.device}
+    if parts.get("library_code"):
+        out["predicted_working_mb"] = round((total - parts["library_code"]) * 1e9 / 2**20, 1)
     return out
 
 

@@ -271,3 +271,26 @@ def test_a_prompt_tuning_adapter_is_scored_on_its_continuation(tmp_path):
     expected = sum(float(logp[len(context) - 1 + i, tok]) for i, tok in enumerate(continuation))
     (got, _), = lm.loglikelihood([request])
     assert got == pytest.approx(expected, abs=1e-4)
+
+
+@pytest.mark.slow
+def test_baseline_only_scores_the_base_model_on_at_most_the_limit(tmp_path, ftx_home):
+    """``ftx eval RECIPE --baseline-only`` runs the harness tasks on the base model alone (the
+    starting point), and ``harness_limit`` caps the documents of each task."""
+    pytest.importorskip("lm_eval", reason="lm-evaluation-harness is not installed (pip install 'ftx[harness]')")
+    write_tasks(tmp_path / "tasks")
+    recipe = write_recipe(tmp_path, "[tasks/mc.yaml]")
+    recipe.write_text(recipe.read_text() + "    harness_limit: 4\n")
+    env = {**os.environ, "FTX_HOME": str(ftx_home), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+           "HF_HOME": str(tmp_path / "hf"), "HF_DATASETS_CACHE": str(tmp_path / "hf" / "datasets")}
+    proc = subprocess.run([sys.executable, "-m", "ftx", "eval", str(recipe), "--backend", "local", "--baseline-only",
+                           "--json", "--out", str(tmp_path / "eval")], capture_output=True, text=True, cwd=tmp_path,
+                          env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    harness = json.loads(proc.stdout)["forgetting"]["harness"]
+    task = harness["tasks"]["tiny_mc"]
+    assert harness["limit"] == 4 and task["n"] == 4 < len(QUESTIONS)  # the first 4 of the 6 documents
+    acc = task["metrics"]["acc"]
+    assert 0 <= acc["base"] <= 1 and acc["tuned"] is None and acc["drop"] is None
+    md = (tmp_path / "eval" / "report.md").read_text()
+    assert "lm-evaluation-harness, the base model:" in md and "| tiny_mc | 4 | acc |" in md

@@ -234,3 +234,20 @@ def test_ftx_run_refuses_a_bad_eval_section_before_training(ftx_home, tmp_path, 
     r = cli("run", recipe, "--backend", "local")
     assert r.exit_code != 0 and "unknown metric 'nope'" in r.stderr
     assert cli("runs", "list", "--json").stdout.strip() == "[]"  # nothing was started
+
+
+def test_a_hosted_backend_skips_harness_tasks_with_a_warning(scripted, recipe, cli, monkeypatch):
+    """The recipe is the same for every backend: harness tasks (local models only) are skipped on a
+    hosted one, said in the plan, on stderr and in the report, and the rest is evaluated."""
+    monkeypatch.setattr(ScriptedBackend, "hosted", True)  # a double: answers as before, hosted as far as eval sees
+    monkeypatch.setattr(ScriptedBackend, "registration_problem", lambda self: None)
+    recipe.write_text(recipe.read_text().replace("forgetting: {size: 12}",
+                                                 "forgetting: {size: 12, harness: [hellaswag], harness_limit: 5}"))
+    run_id = make_run(recipe)
+    r = cli("eval", run_id, "--json")
+    assert r.exit_code == 0, r.stderr
+    report = json.loads(r.stdout)
+    skipped = [w for w in report["warnings"] if w.startswith("eval.forgetting.harness skipped")]
+    assert len(skipped) == 1 and "backend 'scripted' is hosted" in skipped[0]
+    assert "harness" not in report["forgetting"] and report["forgetting"]["probe"]["n"] == 12
+    assert "warning: eval.forgetting.harness skipped" in r.stderr

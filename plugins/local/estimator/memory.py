@@ -45,13 +45,15 @@ Every term, in bytes (GB = 1e9 bytes):
   - the runtime (``overhead_gb`` of ``cpu``): the interpreter and the objects of every module
     torch, transformers, peft and trl import (anonymous memory; identical on every install
     measured);
-  - the libraries' code pages (``LIBRARY_PAGES_GB``, file-backed). How much of torch's 434 MB
-    ``libtorch_cpu.so`` and the other libraries is resident depends on the page cache, not on
-    the run: the kernel (Linux 6.18 here) maps a cached large folio whole on a fault, so
-    libraries freshly installed (written in large folios) or read through count up to ~170 MB
-    more than the same libraries faulted back in small pieces. The estimate takes the middle of
-    the measured range (``benchmarks/memory_calibration.py --library-pages``); on the tiny model,
-    where this part weighs most, either end is within 13% of it.
+  - the libraries' code pages (``LIBRARY_PAGES_GB``, file-backed; ``library_code`` in the
+    breakdown, apart from ``overhead``). How much of torch's 434 MB ``libtorch_cpu.so`` and the
+    other libraries is resident depends on the page cache, not on the run: the kernel (Linux
+    6.18 here) maps a cached large folio whole on a fault, so libraries freshly installed
+    (written in large folios) or read through count more than the same libraries faulted back
+    in small pieces: 178 MB to ~310 MB between the machines measured. The estimate takes the
+    middle. Every local run measures its own (``ftx.plugins.local.measure``) and records its
+    working peak (the peak less that code) beside the estimate's ``working`` part, which is
+    what the calibration (``benchmarks/memory_calibration.py``) holds to +-15%.
 """
 
 from __future__ import annotations
@@ -69,10 +71,10 @@ ADAPTER_WEIGHT_BYTES = 4  # adapters train in float32
 NF4_BYTES = 0.5
 ABSMAX_BYTES = 4 / 64
 DOUBLE_QUANT_BYTES = (1 + 4 / 256) / 64
-# Resident library code of a CPU training process: the middle of 128-299 MiB, measured at the
-# peak of ftx/tiny-llama runs with the libraries faulted back in small pieces and freshly
-# installed (docs/benchmarks.md, "Peak memory").
-LIBRARY_PAGES_GB = 0.224
+# Resident library code of a CPU training process: the middle of 178-310 MiB, measured at
+# the end of ftx/tiny-llama runs with the libraries faulted back in small pieces and freshly
+# installed, on several machines (docs/benchmarks.md, "Peak memory").
+LIBRARY_PAGES_GB = 0.256  # 244 MiB
 
 
 @dataclass(frozen=True)
