@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -226,11 +227,33 @@ def finish(session: Session, job: RemoteJob, console: Any = None) -> Outcome:
         reg.add_event(run.id, "error" if job.status == "failed" else "info",
                       f"{label} job {job.id}: {job.provider_status}" + (f" ({error})" if error else ""))
     run = reg.update_run(run.id, **fields)
+    downloaded = _download_when_succeeded(session, job, label)
     outcome = Outcome(run.id, job.id, job.status, job.fine_tuned_model, job.trained_tokens, cost,
                       run.estimated_cost_usd, summary, str(metrics_path), error, job.error_code,
                       job.error_message)
     _print_outcome(outcome, label, console)
+    if downloaded is not None:
+        from rich.console import Console
+
+        (console or Console()).print(f"  {'weights':<20} {downloaded.folder} ({downloaded.bytes:,} bytes, "
+                                     f"{downloaded.format})", highlight=False, markup=False)
     return outcome
+
+
+def _download_when_succeeded(session: Session, job: RemoteJob, label: str) -> Any:
+    """The weights the recipe asks for on success; a failed download is a warning (the job did
+    succeed, and ``ftx jobs download RUN`` tries again), never the run's failure."""
+    from .errors import FtxError
+    from .hosted.download import download_when_succeeded
+
+    try:
+        return download_when_succeeded(session.registry, session.registry.get_run(session.run.id), session.provider,
+                                       job, label)
+    except FtxError as exc:
+        message = f"the weights were not downloaded: {exc}; try again with ftx jobs download {session.run.id}"
+        session.registry.add_event(session.run.id, "warning", message)
+        print(f"warning: {message}", file=sys.stderr)
+        return None
 
 
 def _money(value: float | None) -> str:

@@ -288,6 +288,11 @@ class HostedProvider(ABC):
         Default: none."""
         return {}
 
+    def download_when_succeeded(self) -> str | None:
+        """The checkpoint (one of :attr:`downloads`) the recipe asks to have downloaded into the
+        run's folder when the job succeeds, as ``ftx jobs download`` does it. Default: ``None``."""
+        return None
+
     def download_refusal(self, job: RemoteJob, checkpoint: str) -> str | None:
         """Why the succeeded ``job`` has no ``checkpoint`` (one of :attr:`downloads`) to download,
         e.g. no adapter for a full fine-tune; asked before any download request. ``None``: it has

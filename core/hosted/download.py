@@ -159,6 +159,25 @@ def download_weights(registry: Any, run: Any, *, checkpoint: str | None = None, 
             provider.close()
 
 
+def download_when_succeeded(registry: Any, run: Any, provider: Any, job: RemoteJob,
+                            label: str) -> DownloadedArtifact | None:
+    """The download a recipe asks for when its job succeeds
+    (:meth:`HostedProvider.download_when_succeeded`), into the default folder, streamed like
+    ``ftx jobs download``; ``None`` when none is asked or the folder already holds it (finishing a
+    run again, as ``ftx jobs status`` does, downloads nothing twice)."""
+    checkpoint = provider.download_when_succeeded()
+    if not checkpoint or job.status != "succeeded" or not getattr(type(provider), "downloads", ()):
+        return None
+    from ..hosted_watch import output_dir
+
+    chosen = _pick(provider, job, checkpoint, label)
+    folder = (output_dir(run) / "download" / folder_name(chosen, None)).absolute()
+    if read_manifest(folder) is not None:
+        return None
+    check_destination(folder, force=False)
+    return _download(registry, run, provider, job, chosen, None, folder, None, False, label)
+
+
 def _download(registry: Any, run: Any, provider: Any, job: RemoteJob, checkpoint: str, step: int | None,
               folder: Path, previous: dict[str, Any] | None, keep_archive: bool, label: str) -> DownloadedArtifact:
     created = not folder.exists()

@@ -168,14 +168,10 @@ class TogetherProvider(HostedProvider):
                 rows.append(row)
         return sorted(rows, key=lambda r: r["step"])
 
-    def result_files(self, job: RemoteJob) -> dict[str, bytes]:
-        """The tuned weights when ``backends.together.download`` asks for them (``adapter``: the
-        LoRA adapter, ``merged``: the full model), as Together serves them (an archive)."""
+    def download_when_succeeded(self) -> str | None:
+        """``backends.together.download``: ``adapter`` or ``merged`` (``none``: nothing)."""
         kind = self.connection.get("download") or "none"
-        if kind == "none" or job.status != "succeeded":
-            return {}
-        response = self.request(self.client.fine_tuning.content, ft_id=job.id, checkpoint=kind)
-        return {f"together-{kind}.tar.zst": response.read()}
+        return None if kind == "none" else kind
 
     def download_refusal(self, job: RemoteJob, checkpoint: str) -> str | None:
         """A full fine-tune (``training_type.type: Full``) trained every weight: it has no adapter."""

@@ -110,8 +110,30 @@ def test_a_failed_job_and_a_bad_key_are_one_line_each(cli, fake_together, monkey
 
 
 def test_the_tuned_adapter_is_downloaded_into_the_run(cli, fake_together, tmp_path):
-    fake_together.adapter = b"\x28\xb5\x2f\xfd adapter bytes"
+    """``backends.together.download`` streams the weights through the same path as ``ftx jobs
+    download`` when the job succeeds, once: finishing the run again downloads nothing twice."""
+    fake_together.adapter = b"not an archive: adapter bytes"
     r = cli("run", _recipe(tmp_path, "backends:\n  together: {download: adapter}\n"), "--backend", "together", "--yes")
     assert r.exit_code == 0, r
     [run] = _runs(cli)
-    assert Path(run["artifacts"]["result:together-adapter.tar.zst"]).read_bytes() == fake_together.adapter
+    folder = Path(run["artifacts"]["download:adapter"])
+    assert (folder / "adapter.bin").read_bytes() == fake_together.adapter  # an unknown format: kept as served
+    assert run["extra"]["downloads"]["adapter"]["bytes"] == len(fake_together.adapter)
+    assert not any(k.startswith("result:") for k in run["artifacts"])  # no second copy read whole
+    before = (folder / ".ftx-download.json").stat().st_mtime_ns
+    fake_together.adapter = b"changed"
+    assert cli("jobs", "status", run["id"]).exit_code == 0
+    assert (folder / "adapter.bin").read_bytes() != b"changed"
+    assert (folder / ".ftx-download.json").stat().st_mtime_ns == before
+
+
+def test_a_download_the_job_cannot_serve_is_a_warning_on_a_succeeded_run(cli, fake_together, tmp_path):
+    """A full fine-tune has no adapter: the run succeeds, says why nothing was downloaded and how
+    to get the weights, and records a warning event."""
+    r = cli("run", _recipe(tmp_path, "backends:\n  together: {download: adapter}\n", method="{name: full}"),
+            "--backend", "together", "--yes")
+    assert r.exit_code == 0, r
+    [run] = _runs(cli)
+    assert run["status"] == "succeeded" and not any(k.startswith("download:") for k in run["artifacts"])
+    assert "warning: the weights were not downloaded: " in r.stderr and "it has no adapter" in r.stderr
+    assert f"ftx jobs download {run['id']}" in r.stderr
