@@ -235,8 +235,9 @@ def finish(session: Session, job: RemoteJob, console: Any = None) -> Outcome:
     if downloaded is not None:
         from rich.console import Console
 
+        kind = f"{len(downloaded.served)} files" if downloaded.served else downloaded.format
         (console or Console()).print(f"  {'weights':<20} {downloaded.folder} ({downloaded.bytes:,} bytes, "
-                                     f"{downloaded.format})", highlight=False, markup=False)
+                                     f"{kind})", highlight=False, markup=False)
     return outcome
 
 

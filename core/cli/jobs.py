@@ -232,10 +232,16 @@ def download(run: str, checkpoint: str | None, step: int | None, out: str | None
     with _registry() as registry:
         got = download_weights(registry, _find_run(registry, run), checkpoint=checkpoint, step=step, out=out,
                                force=force, keep_archive=keep_archive)
+    what = f"the {got.checkpoint}{f' at step {got.step}' if got.step else ''}"
+    if got.served:  # several files, as served
+        click.echo(f"downloaded {what}: {len(got.served)} file(s), {got.bytes:,} bytes, sha256 {got.sha256} "
+                   f"(of their sha256sum listing) into {got.folder}")
+        for path, details in sorted(got.served.items()):
+            click.echo(f"  {details['sha256']}  {path} ({details['bytes']:,} bytes)")
+        return
     unpacked = [f for f in got.files if f != got.archive]
     kind = "" if got.not_unpacked else f" ({got.format})"  # else said below, with why
-    click.echo(f"downloaded the {got.checkpoint}{f' at step {got.step}' if got.step else ''}: {got.bytes:,} bytes, "
-               f"sha256 {got.sha256}{kind}")
+    click.echo(f"downloaded {what}: {got.bytes:,} bytes, sha256 {got.sha256}{kind}")
     if unpacked:
         click.echo(f"  {len(unpacked)} file(s) unpacked into {got.folder}")
     if got.archive and not unpacked:

@@ -24,13 +24,13 @@ runs the standard fault scenarios against a backend and its fake server.
 """
 
 from .contract import (CLIENT_KEY_FIELD, HOSTED_IGNORES, REMOTE_STATUSES, DownloadedArtifact, HostedBackend,
-                       HostedProvider, PreparedJob, RemoteCheckpoint, RemoteEvent, RemoteJob, UploadFile, client_key_for,
-                       missing_methods)
+                       HostedProvider, PreparedJob, RemoteCheckpoint, RemoteEvent, RemoteFile, RemoteJob, UploadFile,
+                       client_key_for, missing_methods)
 from .errors import ProviderError, TransientError, classify_http, retry_after, unreachable
 from .identity import key_tag, target_of
 
 __all__ = ["CLIENT_KEY_FIELD", "HOSTED_IGNORES", "REMOTE_STATUSES", "DownloadedArtifact", "HostedBackend",
-           "HostedProvider", "PreparedJob",
-           "ProviderError", "RemoteCheckpoint", "RemoteEvent", "RemoteJob", "TransientError", "UploadFile",
+           "HostedProvider", "PreparedJob", "ProviderError", "RemoteCheckpoint", "RemoteEvent", "RemoteFile",
+           "RemoteJob", "TransientError", "UploadFile",
            "classify_http", "client_key_for", "key_tag", "missing_methods", "retry_after", "target_of",
            "unreachable"]

@@ -23,9 +23,11 @@ what the service holds (``jobs()``: how many jobs the service has):
 * ``cancel``: ``ftx jobs cancel`` stops a launched job and the run ends ``cancelled`` (the
   service must not finish a job before it has been read a few times);
 * ``already_trained``: the same command after a success launches nothing; ``--train-again`` does;
-* ``download``: ``ftx jobs download`` of a succeeded run, its first request failing once: the
-  weights land in a folder, recorded with size and sha256; again without ``--force`` is refused,
-  with it downloads again (a provider without ``downloads`` must answer that it hands none out);
+* ``download``: ``ftx jobs download`` of a succeeded run, its first request failing once and its
+  first stream breaking off after its first chunk: the weights land whole in a folder, recorded
+  with size and sha256 (of each file, when served as several: checked against the files on
+  disk); again without ``--force`` is refused, with it downloads again (a provider without
+  ``downloads`` must answer that it hands none out);
 * ``key_never_written``: ``secret`` (the API key) appears in no file under the ftx home and in no
   output.
 
@@ -49,7 +51,7 @@ from .errors import TransientError
 SCENARIOS = ("dry_run", "faults", "lost_create", "killed_after_create", "detach_reattach", "cancel",
              "already_trained", "download", "key_never_written")
 _METHODS = ("upload", "find_job", "create_job", "get_job", "list_jobs", "cancel_job", "events_since", "checkpoints",
-            "result_files", "final_metrics", "quote", "download")
+            "result_files", "final_metrics", "quote", "download", "download_files")
 
 
 class Killed(BaseException):
@@ -66,6 +68,32 @@ class Plan:
     after: dict[str, int] = field(default_factory=dict)
     kill_after: str | None = None
     calls: dict[str, int] = field(default_factory=dict)
+    broken_streams: int = 0  # download streams (a file's, for several) that break off after a chunk
+
+
+def _breaking(chunks: Iterable[bytes], plan: Plan) -> Iterator[bytes]:
+    iterator = iter(chunks)
+    try:
+        for chunk in iterator:
+            yield chunk
+            if plan.broken_streams > 0:
+                plan.broken_streams -= 1
+                raise TransientError("conformance kit: the download stream broke off after its first chunk")
+    finally:
+        close = getattr(iterator, "close", None)
+        if callable(close):
+            close()
+
+
+def _broken_downloads(name: str, result: Any, plan: Plan) -> Any:
+    """A download's stream (or each of its files' streams) that ``plan`` breaks off."""
+    if name == "download":
+        return _breaking(result, plan)
+    if name == "download_files" and result is not None:
+        from .download_contract import RemoteFile
+
+        return [RemoteFile(f.path, lambda f=f: _breaking(f.stream(), plan)) for f in result]
+    return result
 
 
 class FaultyProvider:
@@ -91,7 +119,7 @@ class FaultyProvider:
             if plan.after.get(name, 0) > 0:
                 plan.after[name] -= 1
                 raise TransientError(f"conformance kit: the answer of {name} was lost", status=502)
-            return result
+            return _broken_downloads(name, result, plan) if plan.broken_streams else result
 
         return call
 
@@ -260,11 +288,16 @@ class _Kit:
     def download(self) -> None:
         from ..components import get_backend
 
+        from .contract import HostedProvider
+
         cls = get_backend(self.backend).provider_class()
         offered = getattr(cls, "downloads", ())
         self.succeeded(self.run(), "the run whose weights are downloaded")
         [run] = self.runs()
-        with self.faults(Plan(before={"download": 1})):
+        serves_files = getattr(cls, "download_files", None) is not HostedProvider.download_files
+        member = "download_files" if serves_files else "download"
+        plan = Plan(before={member: 1}, broken_streams=1 if offered else 0)
+        with self.faults(plan):
             got = self.ftx("jobs", "download", run["id"])
         if not offered:
             refusal = cls.no_downloads.format(label=get_backend(self.backend).provider_label)
@@ -281,10 +314,28 @@ class _Kit:
         _expect(not list(folder.glob(".download-*")), f"a temporary file was left in {folder}")
         _expect(recorded["artifacts"].get(f"download:{name}") == str(folder), "the folder is not an artifact")
         _expect(len(str(details.get("sha256"))) == 64 and details.get("bytes", 0) > 0, "no size or sha256 recorded")
+        _expect(plan.broken_streams == 0, "the download was never streamed (no stream to break off)")
+        self._check_served(folder, details)
         again = self.ftx("jobs", "download", run["id"])
         _expect(again.exit_code != 0 and "already holds" in self.said(again),
                 "a second download without --force was not refused")
         self.succeeded(self.ftx("jobs", "download", run["id"], "--force"), "ftx jobs download --force")
+
+    @staticmethod
+    def _check_served(folder: Path, details: dict[str, Any]) -> None:
+        """Several files as served: each one on disk, whole, as its recorded size and sha256 say."""
+        import hashlib
+
+        served = details.get("served") or {}
+        for path, expected in served.items():
+            target = folder / path
+            _expect(target.is_file(), f"{path} of the download is not in {folder}")
+            data = target.read_bytes()
+            _expect(len(data) == expected.get("bytes") and hashlib.sha256(data).hexdigest() == expected.get("sha256"),
+                    f"{path} on disk is not what its recorded size and sha256 say")
+        if served:
+            _expect(sum(int(f["bytes"]) for f in served.values()) == details.get("bytes"),
+                    "the download's size is not the sum of its files'")
 
     def key_never_written(self) -> None:
         if not self.secret:

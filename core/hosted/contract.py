@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, TypeVar
 
 from ..backends import Backend
+from .download_contract import DownloadedArtifact, DownloadMembers, RemoteFile  # noqa: F401 (re-exported)
 from .errors import ProviderError, TransientError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -191,23 +192,7 @@ class RemoteCheckpoint:
     metrics: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class DownloadedArtifact:
-    """A succeeded job's weights as ``ftx jobs download`` left them on disk (and in the registry):
-    what the provider served (``bytes``, ``sha256``, ``format``) and what landed in ``folder``."""
-
-    checkpoint: str  # one of the provider's ``downloads`` ("adapter", "merged")
-    step: int | None  # the intermediate checkpoint's step; None: the final model
-    folder: str
-    bytes: int
-    sha256: str  # of the bytes as served (the archive)
-    format: str  # "tar.gz", "tar.zst", "tar", "zip", ... or "unknown (...)"
-    files: list[str] = field(default_factory=list)  # relative to ``folder``, the archive included when kept
-    archive: str | None = None  # the served file, when kept (unknown format, --keep-archive)
-    not_unpacked: str | None = None  # why it was kept as served, when it could not be unpacked
-
-
-class HostedProvider(ABC):
+class HostedProvider(DownloadMembers, ABC):
     """A connected provider. Each method is one logical call; the core retries it when it
     raises :class:`TransientError`, so each must be safe to repeat (uploads dedupe by hash).
 
@@ -217,16 +202,13 @@ class HostedProvider(ABC):
     once; the backend reads them from its provider class.
 
     Send each HTTP request through :meth:`request`: it turns the SDK's exceptions into ftx's
-    (:meth:`translate`) and retries that one request with its own attempt budget.
+    (:meth:`translate`) and retries that one request with its own attempt budget. The download
+    members (``downloads``, ``download``, ``download_files`` ...) are
+    :class:`ftx.hosted.download_contract.DownloadMembers`'.
     """
 
     label: ClassVar[str] = "hosted provider"  # "OpenAI", "Vertex AI"
     poll_interval: ClassVar[float] = 10.0
-    #: The weights :meth:`download` serves, e.g. ``("adapter", "merged")``; empty (the default):
-    #: the provider does not hand out the weights of its fine-tunes (``ftx jobs download`` says so).
-    downloads: ClassVar[tuple[str, ...]] = ()
-    #: What ``ftx jobs download`` says when :attr:`downloads` is empty (``{label}``: :attr:`label`).
-    no_downloads: ClassVar[str] = "{label} does not hand out the weights of its fine-tunes"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -287,27 +269,6 @@ class HostedProvider(ABC):
         """Raw result files of a finished job (file name -> content), saved beside metrics.jsonl.
         Default: none."""
         return {}
-
-    def download_when_succeeded(self) -> str | None:
-        """The checkpoint (one of :attr:`downloads`) the recipe asks to have downloaded into the
-        run's folder when the job succeeds, as ``ftx jobs download`` does it. Default: ``None``."""
-        return None
-
-    def download_refusal(self, job: RemoteJob, checkpoint: str) -> str | None:
-        """Why the succeeded ``job`` has no ``checkpoint`` (one of :attr:`downloads`) to download,
-        e.g. no adapter for a full fine-tune; asked before any download request. ``None``: it has
-        one. Default: ``None``."""
-        return None
-
-    def download(self, job: RemoteJob, checkpoint: str, step: int | None = None) -> Iterable[bytes]:
-        """The bytes of ``job``'s weights as the provider serves them (usually an archive), in
-        chunks: ``checkpoint`` is one of :attr:`downloads`, ``step`` an intermediate checkpoint's
-        step (``None``: the final model). Stream them, never read them whole (a merged model is
-        tens of GB); a connection lost mid-stream is a :class:`TransientError`. The core writes the
-        chunks to a temporary file in the destination folder and renames it into place only when
-        complete, records size and sha256, unpacks known archives safely, and retries a broken
-        download from the start (:mod:`ftx.hosted.download`). Default: nothing is offered."""
-        raise ProviderError(self.label, self.no_downloads.format(label=self.label))
 
     def final_metrics(self, job: RemoteJob) -> list[dict[str, Any]]:
         """Per-step rows for ``metrics.jsonl`` (keys as local runs write them: step, epoch, loss,
@@ -414,9 +375,10 @@ class HostedBackend(Backend):
         if missing:
             return (f"hosted backend {self.name!r}: provider {cls.__name__} does not implement "
                     f"{', '.join(missing)} (abstract methods of ftx.hosted.HostedProvider)")
-        if cls.downloads and cls.download is HostedProvider.download:
+        if (cls.downloads and cls.download is HostedProvider.download
+                and cls.download_files is HostedProvider.download_files):
             return (f"hosted backend {self.name!r}: provider {cls.__name__} declares downloads "
-                    f"{', '.join(cls.downloads)} but does not implement download()")
+                    f"{', '.join(cls.downloads)} but implements neither download() nor download_files()")
         if type(self).connect is HostedBackend.connect:
             return f"hosted backend {self.name!r} does not implement connect()"
         return None

@@ -1,17 +1,21 @@
 """``ftx jobs download RUN``: fetch a succeeded hosted job's weights, for any provider that offers them.
 
-The provider only streams bytes (:meth:`HostedProvider.download`); everything else is here, the
-same for every provider:
+The provider only streams bytes, as one stream (:meth:`HostedProvider.download`) or as several
+named files (:meth:`HostedProvider.download_files`); everything else is here, the same for every
+provider:
 
 1. refuse early, before any download request: a provider that hands out no weights (its class
    declares no ``downloads``), a job that has not succeeded, a checkpoint the job does not have
    (:meth:`HostedProvider.download_refusal`), a destination that already holds a download
    (unless ``force``) or holds files ftx did not write (always);
 2. stream to a temporary file in the destination folder (``.download-*.part``); a broken stream is
-   retried from the start, an interruption removes it: nothing half-written ever has a final name;
-3. record size and sha256, tell the format from the first bytes, unpack a known archive into a
-   staging folder (every member checked: :mod:`ftx.hosted.unpack`), then move the files into
-   place; a single top folder in the archive is unpacked as the destination itself;
+   retried from the start (of that file, for several), an interruption removes it: nothing
+   half-written ever has a final name;
+3. one stream: record size and sha256, tell the format from the first bytes, unpack a known
+   archive into a staging folder (every member checked: :mod:`ftx.hosted.unpack`), then move the
+   files into place; a single top folder in the archive is unpacked as the destination itself.
+   Several files: every name is checked before anything is written, and all are moved into place
+   once every one is complete, each one's size and sha256 recorded (:mod:`ftx.hosted.served_files`);
 4. keep the archive only when it cannot be unpacked or ``keep_archive`` asks (a merged model is
    tens of GB: two copies by default would be a waste; the sha256 of what was served is kept);
 5. write ``.ftx-download.json`` (what ftx wrote there, so ``--force`` removes exactly that and
@@ -23,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import json
 import os
 import shutil
@@ -34,6 +37,7 @@ from typing import Any
 from ..errors import BackendError
 from .contract import DownloadedArtifact, HostedBackend, RemoteJob
 from .retry import command_deadline, retrying
+from .served_files import check_listing, combined_sha256, land_files, write_part
 from .unpack import can_unpack, extension, sniff, unpack
 
 MANIFEST = ".ftx-download.json"
@@ -96,34 +100,23 @@ def _remove_listed(folder: Path, manifest: dict[str, Any]) -> None:
 def fetch(provider: Any, job: RemoteJob, checkpoint: str, step: int | None, folder: Path) -> tuple[Path, int, str]:
     """One attempt: stream the weights to a temporary file in ``folder``; (path, bytes, sha256).
     Any failure, an interruption included, removes the temporary file."""
-    fd, name = tempfile.mkstemp(prefix=".download-", suffix=".part", dir=folder)
-    digest, size = hashlib.sha256(), 0
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            for chunk in provider.download(job, checkpoint, step):
-                handle.write(chunk)
-                digest.update(chunk)
-                size += len(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(name)
-        raise
-    return Path(name), size, digest.hexdigest()
+    return write_part(lambda: provider.download(job, checkpoint, step), folder)
 
 
 def _pick(provider: Any, job: RemoteJob, checkpoint: str | None, label: str) -> str:
     offered = tuple(getattr(provider, "downloads", ()))
     if checkpoint is not None and checkpoint not in offered:
         raise BackendError(f"{label} serves {', '.join(offered)}, not {checkpoint!r}")
+    refusals = []
     for candidate in (checkpoint,) if checkpoint else offered:
         refusal = provider.download_refusal(job, candidate)
         if refusal is None:
             return candidate
         if checkpoint:
             raise BackendError(f"{label}: {refusal}; nothing was downloaded")
-    raise BackendError(f"{label} job {job.id} has none of {', '.join(offered)} to download")
+        refusals.append(refusal)
+    raise BackendError(f"{label} job {job.id} has none of {', '.join(offered)} to download: "
+                       f"{'; '.join(dict.fromkeys(refusals))}")
 
 
 def download_weights(registry: Any, run: Any, *, checkpoint: str | None = None, step: int | None = None,
@@ -181,17 +174,45 @@ def download_when_succeeded(registry: Any, run: Any, provider: Any, job: RemoteJ
 def _download(registry: Any, run: Any, provider: Any, job: RemoteJob, checkpoint: str, step: int | None,
               folder: Path, previous: dict[str, Any] | None, keep_archive: bool, label: str) -> DownloadedArtifact:
     created = not folder.exists()
-    folder.mkdir(parents=True, exist_ok=True)
     what = f"the {folder_name(checkpoint, step)} of {label} job {job.id}"
+    try:
+        listed = retrying(f"asking {label} for the files of {what}", provider.download_files, job, checkpoint, step)
+        if listed is not None:  # several files, as served: every name checked before anything is written
+            listed = check_listing(listed, folder, f"{label}'s file list for {what}", (MANIFEST,))
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            if listed is None:
+                result = _archive(provider, job, checkpoint, step, folder, previous, keep_archive, what)
+            else:
+                def clear() -> None:
+                    if previous is not None:
+                        _remove_listed(folder, previous)
+
+                files, served = land_files(listed, folder, what, clear)
+                result = DownloadedArtifact(checkpoint=checkpoint, step=step, folder=str(folder),
+                                            bytes=sum(f["bytes"] for f in served.values()),
+                                            sha256=combined_sha256(served), format="files", files=files, served=served)
+        except KeyboardInterrupt:
+            raise BackendError(f"interrupted while downloading {what}; nothing was kept",
+                               hint="run the same command again") from None
+    except BaseException as exc:
+        if created and folder.is_dir() and not any(folder.iterdir()):
+            shutil.rmtree(folder, ignore_errors=True)
+        if not isinstance(exc, KeyboardInterrupt):
+            registry.add_event(run.id, "warning", f"download of {what} failed: {exc}")
+        raise
+    _record(registry, run, job, result, label)
+    return result
+
+
+def _archive(provider: Any, job: RemoteJob, checkpoint: str, step: int | None, folder: Path,
+             previous: dict[str, Any] | None, keep_archive: bool, what: str) -> DownloadedArtifact:
+    """One stream (:meth:`HostedProvider.download`): fetched, told apart, unpacked, moved in."""
     part: Path | None = None
     staging: Path | None = None
     source: Path | None = None
     try:
-        try:
-            part, size, sha256 = retrying(f"downloading {what}", fetch, provider, job, checkpoint, step, folder)
-        except KeyboardInterrupt:
-            raise BackendError(f"interrupted while downloading {what}; nothing was kept",
-                               hint="run the same command again") from None
+        part, size, sha256 = retrying(f"downloading {what}", fetch, provider, job, checkpoint, step, folder)
         fmt = sniff(part)
         why_not = can_unpack(fmt)
         files: list[str] = []
@@ -209,25 +230,14 @@ def _download(registry: Any, run: Any, provider: Any, job: RemoteJob, checkpoint
             files.append(archive)
         if source is not None:
             files += _move_in(source, folder)
-    except BaseException as exc:
-        if part is not None:
-            with contextlib.suppress(FileNotFoundError):
-                part.unlink()
-        if created and folder.is_dir() and not any(p for p in folder.iterdir() if p != staging):
-            shutil.rmtree(folder, ignore_errors=True)
-        if not isinstance(exc, KeyboardInterrupt):
-            registry.add_event(run.id, "warning", f"download of {what} failed: {exc}")
-        raise
     finally:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
         if part is not None:
             with contextlib.suppress(FileNotFoundError):
                 part.unlink()
-    result = DownloadedArtifact(checkpoint=checkpoint, step=step, folder=str(folder), bytes=size, sha256=sha256,
-                                format=fmt, files=sorted(files), archive=archive, not_unpacked=why_not)
-    _record(registry, run, job, result, label)
-    return result
+    return DownloadedArtifact(checkpoint=checkpoint, step=step, folder=str(folder), bytes=size, sha256=sha256,
+                              format=fmt, files=sorted(files), archive=archive, not_unpacked=why_not)
 
 
 def _single_top(staging: Path) -> Path:
@@ -262,6 +272,8 @@ def _record(registry: Any, run: Any, job: RemoteJob, result: DownloadedArtifact,
                "files": len(result.files), "at": now}
     if result.not_unpacked:
         details["not_unpacked"] = result.not_unpacked
+    if result.served:  # several files: each one's size and sha256 (the sha256 above is of their listing)
+        details["served"] = result.served
     with atomic_write(Path(result.folder) / MANIFEST) as handle:
         json.dump({**details, "files": result.files}, handle, indent=2)
     current = registry.get_run(run.id)

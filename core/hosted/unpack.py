@@ -86,15 +86,14 @@ def _inside(root: Path, relative: str) -> bool:
     return target == str(root) or target.startswith(str(root) + os.sep)
 
 
-def check_name(name: str, root: Path) -> None:
-    """Refuse a member name that is absolute, climbs with ``..`` or otherwise leaves ``root``."""
+def check_name(name: str, root: Path, holder: str = "the archive", outcome: str = "nothing was unpacked") -> None:
+    """Refuse a member name that is absolute, climbs with ``..`` or otherwise leaves ``root``
+    (``holder`` and ``outcome`` word the refusal: a file list's names are checked here too)."""
     pure = PurePosixPath(name.replace("\\", "/"))
     if pure.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-        raise UnsafeArchive(f"the archive holds {name!r}, an absolute path; nothing was unpacked")
-    if ".." in pure.parts:
-        raise UnsafeArchive(f"the archive holds {name!r}, which would land outside {root}; nothing was unpacked")
-    if not _inside(root, str(pure)):
-        raise UnsafeArchive(f"the archive holds {name!r}, which would land outside {root}; nothing was unpacked")
+        raise UnsafeArchive(f"{holder} holds {name!r}, an absolute path; {outcome}")
+    if ".." in pure.parts or not _inside(root, str(pure)):
+        raise UnsafeArchive(f"{holder} holds {name!r}, which would land outside {root}; {outcome}")
 
 
 def _check_tar_member(member: tarfile.TarInfo, root: Path) -> None:

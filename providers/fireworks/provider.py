@@ -3,6 +3,10 @@
 Data goes up as datasets named after their content hash (create the dataset, upload its file,
 wait until it is ``READY``); jobs are created under a name derived from the idempotency key, so
 finding a job is reading it by name. httpx does no retries of its own: ftx retries each request.
+A succeeded job's tuned model (``outputModel``) is downloaded as the files
+``getDownloadEndpoint`` lists, each from its signed URL without the API key (:mod:`.download`;
+the response shape, ``filenameToSignedUrls``, is the official SDK's: ``fireworks-ai`` 1.2.30,
+``fireworks/types/model_get_download_endpoint_response.py``).
 """
 
 from __future__ import annotations
@@ -12,8 +16,8 @@ import time
 from typing import Any
 
 from ftx.errors import BackendError
-from ftx.hosted import (HostedProvider, PreparedJob, ProviderError, RemoteJob, TransientError, UploadFile,
-                        classify_http, key_tag, unreachable)
+from ftx.hosted import (HostedProvider, PreparedJob, ProviderError, RemoteFile, RemoteJob, TransientError,
+                        UploadFile, classify_http, key_tag, unreachable)
 from ftx.hosted.lookup import first_match
 
 _STATUS = {"JOB_STATE_CREATING": "queued", "JOB_STATE_PENDING": "queued", "JOB_STATE_VALIDATING": "queued",
@@ -27,9 +31,8 @@ _ID_PARAM = {"supervisedFineTuningJobs": "supervisedFineTuningJobId", "dpoJobs":
 class FireworksProvider(HostedProvider):
     label = "Fireworks AI"
     poll_interval = 15.0
-    # Fireworks keeps tuned models for download through its own tools; ftx does not drive that yet.
-    no_downloads = ("ftx does not download {label} models yet: Fireworks' own tools (firectl) can download "
-                    "a tuned model")
+    # A tuned model's files (its LoRA adapter), from signed URLs: see .download (the SDK source of the shape).
+    downloads = ("adapter",)
     backend = "fireworks"  # whose price tables price a finished job (the default actual_cost)
 
     def __init__(self, connection: dict[str, Any], client: Any = None):
@@ -42,6 +45,7 @@ class FireworksProvider(HostedProvider):
             raise BackendError("no Fireworks account: set FIREWORKS_ACCOUNT_ID or backends.fireworks.account")
         self.connection = connection
         self.account = connection["account"]
+        self._storage: Any = None  # the signed URLs' client: no Authorization header (see storage_client)
         self.client = client or httpx.Client(base_url=connection.get("base_url") or "https://api.fireworks.ai",
                                              headers={"Authorization": f"Bearer {key}"},
                                              timeout=float(os.environ.get("FTX_HTTP_TIMEOUT", "60") or 60))
@@ -69,7 +73,9 @@ class FireworksProvider(HostedProvider):
         return exc
 
     def _send(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.client.request(method, f"/v1/accounts/{self.account}/{path}", **kwargs)
+        """``path`` under the account (``datasets/ID``), or from the API's root (``/v1/...``)."""
+        url = path if path.startswith("/v1/") else f"/v1/accounts/{self.account}/{path}"
+        response = self.client.request(method, url, **kwargs)
         response.raise_for_status()
         return response.json() if response.content else {}
 
@@ -160,6 +166,29 @@ class FireworksProvider(HostedProvider):
         self.request(self._send, "POST", f"{self._kind_path(job_id)}:cancel", json={})
         return self.get_job(job_id)
 
+    # -- the tuned model's files ------------------------------------------------------------------
+    def download_refusal(self, job: RemoteJob, checkpoint: str) -> str | None:
+        from .download import refusal
+
+        return refusal(job)
+
+    def download_files(self, job: RemoteJob, checkpoint: str, step: int | None = None) -> list[RemoteFile]:
+        """``getDownloadEndpoint`` of the job's ``outputModel``: its files, from signed URLs."""
+        from .download import list_files
+
+        return list_files(self, job, step)
+
+    def storage_client(self) -> Any:
+        """The client the signed URLs are fetched with: a separate one, without the API key."""
+        if self._storage is None:
+            import httpx
+
+            self._storage = httpx.Client(timeout=float(os.environ.get("FTX_HTTP_TIMEOUT", "60") or 60),
+                                         follow_redirects=True)
+        return self._storage
+
     def close(self) -> None:
         self.client.close()
+        if self._storage is not None:
+            self._storage.close()
 

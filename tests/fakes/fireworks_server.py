@@ -6,6 +6,19 @@ project holds no OpenAPI file for Fireworks): datasets ``accounts/A/datasets/ID`
 (``?supervisedFineTuningJobId=``; a second create of one name answers 409 ALREADY_EXISTS), moving
 ``JOB_STATE_CREATING`` -> ``RUNNING`` -> ``COMPLETED`` one stage per read, and ``:cancel``.
 Errors are Google-style: ``{"error": {"code": 409, "message": ..., "status": "ALREADY_EXISTS"}}``.
+
+Downloads: ``GET .../models/ID:getDownloadEndpoint`` answers ``{"filenameToSignedUrls": {name:
+url}}`` for a succeeded job's model (404 otherwise). The shape is the official SDK's
+(``fireworks-ai`` 1.2.30, ``fireworks/types/model_get_download_endpoint_response.py``:
+``ModelGetDownloadEndpointResponse``, whose one field is ``filename_to_signed_urls``, alias
+``filenameToSignedUrls``; the call is ``Models.get_download_endpoint`` in
+``fireworks/resources/models.py``). Each URL points back here (``/signed/N?X-Goog-Signature=...``,
+the signature in the query string as a storage host's signed URL carries it) and serves the file's
+bytes (``serve(model, files)`` sets them; a finished job gets a small default adapter) to anyone
+holding the signature, no API key needed: an unknown or expired (``expire_urls()``) one is refused
+403/400 as Google Cloud Storage does. ``storage_auth`` records the Authorization header each
+storage request carried (``None``: none). Cut a file off mid-way with the usual faults:
+``inject("GET", "/signed/.*", kind="truncate", when="after")``.
 """
 
 from __future__ import annotations
@@ -13,12 +26,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import secrets
 import threading
 from typing import Any
 
 from .faults import ApiError, FaultyHandler, FaultyServer, multipart, rpc_status_body
 
 _KINDS = {"supervisedFineTuningJobs": "supervisedFineTuningJobId", "dpoJobs": "dpoJobId"}
+
+
+def _gcs_error(code: str) -> bytes:
+    return f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code></Error>".encode()
 
 
 def _now() -> str:
@@ -33,6 +51,9 @@ class FakeFireworks(FaultyServer):
         self.contents: dict[str, bytes] = {}
         self.jobs: dict[str, dict[str, Any]] = {}  # name -> job
         self.fail_next: str | None = None
+        self.model_files: dict[str, dict[str, bytes]] = {}  # model name -> file name -> bytes
+        self.signed: list[dict[str, Any]] = []  # the signed URLs handed out: /signed/<index>
+        self.storage_auth: list[str | None] = []
         self.lock = threading.RLock()
         self._serve(_Handler, 0, lifetime)
 
@@ -54,9 +75,29 @@ class FakeFireworks(FaultyServer):
                     job["status"] = {"code": "INTERNAL", "message": job.pop("_error")}
                 else:
                     job["state"] = "JOB_STATE_COMPLETED"
+                    output = job.get("outputModel") or job["trainingConfig"]["outputModel"]
+                    self.model_files.setdefault(output, {"adapter_config.json": b'{"peft_type": "LORA", "r": 8}',
+                                                         "adapter_model.safetensors": b"\x08" * 4096})
                     content = self.contents.get(job["_dataset"], b"")
                     job["trainedTokens"] = max(1, len(content) // 4) * int(job["_epochs"])
         job["updateTime"] = _now()
+
+    def serve(self, model: str, files: dict[str, bytes]) -> None:
+        """What ``model``'s download endpoint lists (file name -> bytes)."""
+        with self.lock:
+            self.model_files[model] = dict(files)
+
+    def expire_urls(self) -> None:
+        with self.lock:
+            for url in self.signed:
+                url["expired"] = True
+
+    def sign(self, model: str, name: str) -> str:
+        with self.lock:
+            self.signed.append({"model": model, "file": name, "token": secrets.token_hex(16), "expired": False})
+            index, token = len(self.signed) - 1, self.signed[-1]["token"]
+        return (f"{self.url}/signed/{index}?X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Expires=3600"
+                f"&X-Goog-Signature={token}")
 
     def view(self, job: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in job.items() if not k.startswith("_")}
@@ -75,7 +116,15 @@ class _Handler(FaultyHandler):
         ("POST", re.compile(
             r"^/v1/accounts/(?P<a>[^/]+)/(?P<kind>supervisedFineTuningJobs|dpoJobs)/(?P<id>[^/:]+):cancel$"),
          "cancel_job"),
+        ("GET", re.compile(r"^/v1/accounts/(?P<a>[^/]+)/models/(?P<id>[^/:]+):getDownloadEndpoint$"),
+         "download_endpoint"),
+        ("GET", re.compile(r"^/signed/(?P<index>[0-9]+)$"), "signed"),
     ]
+
+    def reject(self, method: str, url_path: str, routed: Any) -> ApiError | None:
+        if routed is not None and routed[0] == "signed":
+            return None  # the storage host: the URL's signature is the credential
+        return super().reject(method, url_path, routed)
 
     def error_body(self, err: ApiError) -> tuple[str, Any]:
         return "Status", rpc_status_body(err)
@@ -176,3 +225,25 @@ class _Handler(FaultyHandler):
                 raise ApiError(400, f"{job['name']} is {job['state']}")
             job["state"] = "JOB_STATE_CANCELLING"
             return 200, "Empty", {}
+
+    def _download_endpoint(self, m: Any, _q: dict, _raw: bytes) -> tuple:
+        fake = self.server_fake
+        name = f"accounts/{self._account(m)}/models/{m['id']}"
+        with fake.lock:
+            files = fake.model_files.get(name)
+            if files is None:
+                raise ApiError(404, f"model {name} not found")
+            urls = {file: fake.sign(name, file) for file in files}
+        return 200, "GetModelDownloadEndpointResponse", {"filenameToSignedUrls": urls}
+
+    def _signed(self, m: Any, query: dict, _raw: bytes) -> tuple:
+        fake = self.server_fake
+        with fake.lock:
+            fake.storage_auth.append(self.headers.get("Authorization"))
+            index = int(m["index"])
+            url = fake.signed[index] if index < len(fake.signed) else None
+            if url is None or query.get("X-Goog-Signature") != url["token"]:
+                return 403, "bytes", _gcs_error("SignatureDoesNotMatch")
+            if url["expired"]:
+                return 400, "bytes", _gcs_error("ExpiredToken")
+            return 200, "bytes", fake.model_files[url["model"]][url["file"]]
