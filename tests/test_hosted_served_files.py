@@ -100,3 +100,12 @@ def test_a_provider_declaring_downloads_implements_one_of_the_two(provider, prob
 def test_a_served_path_lands_where_it_says(tmp_path: Path):
     placed, _ = land_files(check_listing(_files("x/y/z.bin"), tmp_path, "the list", ()), tmp_path, "t", lambda: None)
     assert placed == ["x/y/z.bin"] and (tmp_path / "x" / "y" / "z.bin").read_bytes() == b"x/y/z.bin"
+
+
+def test_two_names_for_one_file_undo_the_landing(tmp_path, monkeypatch):
+    """On a case-insensitive disk "A" and "a" are one file: the second is refused, the first undone."""
+    real = Path.exists
+    monkeypatch.setattr(Path, "exists", lambda self: real(self) or (self.name == "b" and real(self.parent / "a")))
+    with pytest.raises(BackendError, match="another file of the download has its name"):
+        land_files(_files("a", "b"), tmp_path, "the test", lambda: None)
+    assert list(tmp_path.iterdir()) == []

@@ -128,6 +128,9 @@ def _place(parts: dict[str, Path], folder: Path) -> None:
                     made.append(parent)
             if not target.parent.resolve().is_relative_to(root):
                 raise UnsafeArchive(f"{path} would land outside {folder}; nothing was moved in")
+            if target.exists() or target.is_symlink():  # two names for one file (a case-insensitive disk)
+                raise BackendError(f"{target} already exists (another file of the download has its name on "
+                                   "this disk); nothing was moved in")
             os.replace(part, target)
             placed.append(target)
     except BaseException:
