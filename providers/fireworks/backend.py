@@ -55,8 +55,19 @@ class FireworksBackend(HostedBackend):
         return tag_request(request, key)
 
     def connection(self, recipe) -> dict[str, Any]:
-        account = getattr(getattr(recipe, "options", None), "account", None) or os.environ.get("FIREWORKS_ACCOUNT_ID")
-        return {"base_url": os.environ.get("FIREWORKS_BASE_URL") or DEFAULT_BASE_URL, "account": account}
+        options = getattr(recipe, "options", None)
+        account = getattr(options, "account", None) or os.environ.get("FIREWORKS_ACCOUNT_ID")
+        out = {"base_url": os.environ.get("FIREWORKS_BASE_URL") or DEFAULT_BASE_URL, "account": account}
+        download = getattr(options, "download", "none")
+        if download != "none":
+            out["download"] = download
+        return out
+
+    def key_target(self, recipe) -> dict[str, Any]:
+        """Endpoint and account: asking for the weights afterwards does not make it another job."""
+        from ftx.hosted import target_of
+
+        return target_of({k: v for k, v in self.connection(recipe).items() if k != "download"})
 
     def connect(self, connection: dict[str, Any]) -> HostedProvider:
         return self.provider_class()(connection)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import API_KEY
 
+ROOT = Path(__file__).resolve().parents[3]
 DOWNLOAD = "/v1/accounts/ftx-test/models/[^/]+:getDownloadEndpoint"
 
 
@@ -262,3 +263,28 @@ def test_the_fake_download_endpoint_and_its_signed_urls(fake_fireworks, cli):
     fake_fireworks.expire_urls()
     assert httpx.get(url).status_code == 400
     assert os.environ["FIREWORKS_API_KEY"] == API_KEY
+
+
+def test_a_recipe_asking_for_the_adapter_gets_it_when_the_job_succeeds(cli, fake_fireworks, tmp_path):
+    """``backends.fireworks.download: adapter`` lands the files as ``ftx jobs download`` does, and
+    does not change the launch's identity (asking for the weights is not another job)."""
+    from ftx.components import get_backend
+    from ftx.recipe import load_recipe
+
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(f"name: fw\nmodel: {{fireworks: accounts/fireworks/models/llama-v3p1-8b-instruct}}\n"
+                      f"data: {{train: {ROOT / 'recipes' / 'data' / 'quickstart.jsonl'}}}\n"
+                      "backends:\n  fireworks: {download: adapter}\n", encoding="utf-8")
+    backend = get_backend("fireworks")
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(recipe.read_text().split("backends:")[0], encoding="utf-8")
+    assert backend.key_target(load_recipe(str(recipe), [], backend="fireworks")) == \
+        backend.key_target(load_recipe(str(plain), [], backend="fireworks"))
+    r = cli("run", recipe, "--backend", "fireworks", "--yes")
+    assert r.exit_code == 0, r
+    run = json.loads(cli("runs", "list", "--json").stdout)[0]
+    folder = _folder(run)
+    assert run["artifacts"]["download:adapter"] == str(folder)
+    served = json.loads((folder / ".ftx-download.json").read_text())["served"]
+    assert served and all((folder / name).stat().st_size == entry["bytes"] for name, entry in served.items())
+    assert fake_fireworks.storage_auth == [None] * len(served)
