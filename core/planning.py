@@ -93,7 +93,7 @@ def plan_run(recipe_ref: str, backend_name: str, overrides: tuple[str, ...] = ()
             path = tuple(int(p) if p.isdigit() else p for p in f.field.split(".")) if f.field else ()
             file, line = recipe.located.where(path)
             problems.append(Problem(f.message, file=file, line=line, field=f.field))
-    data, data_problems, data_warnings = plan_data(recipe, backend)
+    data, data_problems, data_warnings = plan_data(recipe, backend, None if problems else _ahead(backend, recipe))
     problems.extend(data_problems)
     if problems:
         raise BackendError(problems=problems)
@@ -114,6 +114,30 @@ def plan_run(recipe_ref: str, backend_name: str, overrides: tuple[str, ...] = ()
             run = find_resumable(registry, plan)
         plan.details["resume"] = f"run {run.id} ({run.status}, started {run.created_at})"
     return plan
+
+
+def _ahead(backend: Any, recipe: Any) -> Callable[[], None] | None:
+    """What the data plan may do while its forked child builds the duplicate index: a hosted
+    backend whose plan is the shared one prepares its job there (converts, checks and serialises
+    the upload files; offline, nothing sent), which that plan then takes from the recipe's cache
+    (:func:`ftx.prepared.prepare_once`). A problem it finds is not raised there: the plan meets
+    it again in its usual place, after the data's own problems."""
+    if not is_hosted(backend):
+        return None
+    from .hosted.contract import HostedBackend
+
+    if type(backend).plan is not HostedBackend.plan:
+        return None
+
+    def prepare() -> None:
+        from .prepared import prepare_once
+
+        try:
+            prepare_once(backend, recipe)
+        except Exception:  # noqa: BLE001 - raised again by backend.plan, where it belongs
+            pass
+
+    return prepare
 
 
 HOSTED_RESUME = "--resume continues runs on this machine; {backend} jobs run remotely (`ftx jobs` follows them)"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..bulk import bulk_objects
 from ..errors import DataError, Problem
@@ -129,12 +129,18 @@ def checked_splits(recipe: Any) -> tuple[list, list, dict[str, Any], list[Proble
     return train, validation, info, problems
 
 
-def plan_data(recipe: Any, backend: Any) -> tuple[dict[str, Any], list[Problem], list[str]]:
+def plan_data(recipe: Any, backend: Any, meanwhile: Callable[[], None] | None = None,
+              ) -> tuple[dict[str, Any], list[Problem], list[str]]:
     """Validate and summarise the data for ``recipe`` on ``backend``.
+
+    ``meanwhile``: work that needs the token counts but not the statistics or the duplicate
+    index (a hosted plan's upload files), done once every text is counted, while a forked child
+    may still be building the index; it runs only when the data has no problem, and should not
+    raise (what it finds, its caller finds again in its own place).
 
     Returns (summary, problems, warnings); problems are every invalid record and missing file."""
     from .advice import dataset_warnings
-    from .dedupe_fork import index_for
+    from .dedupe_fork import forking_pays, index_for
     from .stats import compute_stats
     from .sources import train_file
 
@@ -144,15 +150,25 @@ def plan_data(recipe: Any, backend: Any) -> tuple[dict[str, Any], list[Problem],
         return {}, problems, []
     counter, counter_warning = _counter_for(recipe, backend)
     max_length = recipe.recipe.hyperparameters.max_length
+    sides = [train, validation] if validation else [train]
     # One index: the training set's duplicates, the validation set's, the leak check; on a large
     # data set built by a forked child while this process computes the statistics.
     with bulk_objects():  # the index's entries live as long as it: nothing for the cyclic collector
-        index = index_for([train, validation] if validation else [train])
-        count_all = getattr(counter, "count_all", None)
-        if count_all is not None:  # every message's text counted in one pass, beside the index
-            count_all(m.content for examples in (train, validation) for e in examples for m in e.messages
-                      if m.tool_calls is None)
+        texts = (m.content for examples in sides for e in examples for m in e.messages if m.tool_calls is None)
+        share = counted = None
+        if meanwhile is not None and hasattr(counter, "fresh_texts") and forking_pays(len(train) + len(validation)):
+            # Work here meanwhile: the child counts a share of the texts before its index.
+            from .token_share import HOSTED_SHARE, plan_share
+
+            share, counted = plan_share(counter, texts, HOSTED_SHARE), True
+        index = index_for(sides, first=share.child_part if share is not None else None)
+        if share is not None:
+            share.finish(index)
+        elif not counted and hasattr(counter, "count_all"):  # every text counted in one pass, beside the index
+            counter.count_all(texts)
         try:
+            if meanwhile is not None:
+                meanwhile()
             train_stats = compute_stats(train, counter=counter, max_length=max_length,
                                         stratify_by=spec.stratify_by, index=index)
             val_stats = compute_stats(validation, counter=counter, max_length=max_length,
