@@ -154,7 +154,7 @@ def plan_data(recipe: Any, backend: Any, meanwhile: Callable[[], None] | None = 
     # One index: the training set's duplicates, the validation set's, the leak check; on a large
     # data set built by a forked child while this process computes the statistics.
     with bulk_objects():  # the index's entries live as long as it: nothing for the cyclic collector
-        texts = (m.content for examples in sides for e in examples for m in e.messages if m.tool_calls is None)
+        texts = [m.content for examples in sides for e in examples for m in e.messages if m.tool_calls is None]
         share = counted = None
         if meanwhile is not None and hasattr(counter, "fresh_texts") and forking_pays(len(train) + len(validation)):
             # Work here meanwhile: the child counts a share of the texts before its index.

@@ -152,7 +152,15 @@ class OpenAICounter(_Memo):
         from .token_store import MAX_ENTRIES
 
         memo = self._memo
-        fresh = [t for t in dict.fromkeys(texts) if t and t not in memo]
+        distinct = dict.fromkeys(texts)
+        distinct.pop("", None)  # blank texts count 0 (as in count), as does a missing one
+        distinct.pop(None, None)
+        if len(memo) < len(distinct):  # drop the counted ones, one pop each (cheaper than a filter)
+            for text in memo:
+                distinct.pop(text, None)
+            fresh = list(distinct)
+        else:
+            fresh = [t for t in distinct if t not in memo]
         if len(fresh) <= MAX_ENTRIES:
             for text in fresh:
                 self._remembered(text, self._count)
