@@ -84,3 +84,23 @@ def test_the_data_plan_prepares_the_hosted_job_ahead_and_the_plan_takes_it(tmp_p
     with pytest.raises(BackendError, match="not here"):
         plan_run(_openai_recipe(tmp_path, 20), "openai")
     assert calls == []
+
+
+def test_a_launchs_plan_imports_the_sdk_ahead_and_a_dry_run_does_not(tmp_path, monkeypatch):
+    import sys
+
+    from ftx.components import get_backend
+    from ftx.planning import RunOptions, plan_run
+
+    monkeypatch.setenv("FTX_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("FTX_TODAY", "2026-12-03")
+    (tmp_path / "ftx_fake_sdk.py").write_text("LOADED = True\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(type(get_backend("openai")), "sdk_modules", ("ftx_missing_sdk", "ftx_fake_sdk"))
+    monkeypatch.delitem(sys.modules, "ftx_fake_sdk", raising=False)
+    recipe = _openai_recipe(tmp_path, 20)
+    plan_run(recipe, "openai", options=RunOptions())  # a dry run's plan
+    assert "ftx_fake_sdk" not in sys.modules
+    plan_run(recipe, "openai", options=RunOptions(launching=True))
+    assert sys.modules["ftx_fake_sdk"].LOADED  # the missing one before it: quiet
+    assert "ftx_missing_sdk" not in sys.modules

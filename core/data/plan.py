@@ -129,14 +129,15 @@ def checked_splits(recipe: Any) -> tuple[list, list, dict[str, Any], list[Proble
     return train, validation, info, problems
 
 
-def plan_data(recipe: Any, backend: Any, meanwhile: Callable[[], None] | None = None,
+def plan_data(recipe: Any, backend: Any, meanwhile: Callable[[], None] | None = None, share: float = 0.0,
               ) -> tuple[dict[str, Any], list[Problem], list[str]]:
     """Validate and summarise the data for ``recipe`` on ``backend``.
 
     ``meanwhile``: work that needs the token counts but not the statistics or the duplicate
     index (a hosted plan's upload files), done once every text is counted, while a forked child
     may still be building the index; it runs only when the data has no problem, and should not
-    raise (what it finds, its caller finds again in its own place).
+    raise (what it finds, its caller finds again in its own place). ``share``: the part of the
+    new texts the child then counts first, to make room for it (:mod:`ftx.data.token_share`).
 
     Returns (summary, problems, warnings); problems are every invalid record and missing file."""
     from .advice import dataset_warnings
@@ -154,17 +155,18 @@ def plan_data(recipe: Any, backend: Any, meanwhile: Callable[[], None] | None = 
     # One index: the training set's duplicates, the validation set's, the leak check; on a large
     # data set built by a forked child while this process computes the statistics.
     with bulk_objects():  # the index's entries live as long as it: nothing for the cyclic collector
-        texts = [m.content for examples in sides for e in examples for m in e.messages if m.tool_calls is None]
-        share = counted = None
-        if meanwhile is not None and hasattr(counter, "fresh_texts") and forking_pays(len(train) + len(validation)):
+        texts = [m.content for examples in sides for e in examples for m in e.messages
+                 if m.tool_calls is None] if hasattr(counter, "count_all") else []
+        split = counted = None
+        if share > 0 and hasattr(counter, "fresh_texts") and forking_pays(len(train) + len(validation)):
             # Work here meanwhile: the child counts a share of the texts before its index.
-            from .token_share import HOSTED_SHARE, plan_share
+            from .token_share import plan_share
 
-            share, counted = plan_share(counter, texts, HOSTED_SHARE), True
-        index = index_for(sides, first=share.child_part if share is not None else None)
-        if share is not None:
-            share.finish(index)
-        elif not counted and hasattr(counter, "count_all"):  # every text counted in one pass, beside the index
+            split, counted = plan_share(counter, texts, share), True
+        index = index_for(sides, first=split.child_part if split is not None else None)
+        if split is not None:
+            split.finish(index)
+        elif texts and not counted:  # every text counted in one pass, beside the index
             counter.count_all(texts)
         try:
             if meanwhile is not None:

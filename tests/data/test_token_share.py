@@ -129,7 +129,7 @@ def test_the_plan_counts_a_share_in_the_child_only_with_work_meanwhile(monkeypat
 
         _cached_counter.cache_clear()
         recipe = load_recipe(str(recipe_file), [], backend="openai")
-        return plan_module.plan_data(recipe, get_backend("openai"), meanwhile)
+        return plan_module.plan_data(recipe, get_backend("openai"), meanwhile, 0.4 if meanwhile else 0.0)
 
     def meanwhile() -> None:
         from ftx.data.tokens import get_counter
