@@ -110,8 +110,7 @@ def test_the_plan_counts_a_share_in_the_child_only_with_work_meanwhile(monkeypat
 
     monkeypatch.setenv("FTX_HOME", str(tmp_path / "home"))
     monkeypatch.setattr(token_store, "MAX_ENTRIES", 10)
-    monkeypatch.setattr(dedupe_fork, "MIN_EXAMPLES", 10)
-    monkeypatch.setattr(dedupe_fork, "_usable_cores", lambda: 2)
+    monkeypatch.setattr(dedupe_fork, "forking_pays", lambda examples: True)  # whatever threads the suite left
     train, _ = sets()
     data = tmp_path / "train.jsonl"
     data.write_text("".join(json.dumps({"messages": [{"role": m.role, "content": m.content} for m in e.messages]})
