@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..bulk import bulk_objects
 from ..errors import DataError, Problem
@@ -129,15 +129,13 @@ def checked_splits(recipe: Any) -> tuple[list, list, dict[str, Any], list[Proble
     return train, validation, info, problems
 
 
-def plan_data(recipe: Any, backend: Any, meanwhile: Callable[[], None] | None = None, share: float = 0.0,
-              ) -> tuple[dict[str, Any], list[Problem], list[str]]:
+def plan_data(recipe: Any, backend: Any, meanwhile: Any = None) -> tuple[dict[str, Any], list[Problem], list[str]]:
     """Validate and summarise the data for ``recipe`` on ``backend``.
 
-    ``meanwhile``: work that needs the token counts but not the statistics or the duplicate
-    index (a hosted plan's upload files), done once every text is counted, while a forked child
-    may still be building the index; it runs only when the data has no problem, and should not
-    raise (what it finds, its caller finds again in its own place). ``share``: the part of the
-    new texts the child then counts first, to make room for it (:mod:`ftx.data.token_share`).
+    ``meanwhile``: a :class:`ftx.data.token_share.Meanwhile`, work done in this process while a
+    forked child counts its share of the texts and builds the duplicate index (a hosted plan's
+    upload files); it runs only when the data has no problem, and should not raise (what it
+    finds, its caller finds again in its own place).
 
     Returns (summary, problems, warnings); problems are every invalid record and missing file."""
     from .advice import dataset_warnings
@@ -158,19 +156,24 @@ def plan_data(recipe: Any, backend: Any, meanwhile: Callable[[], None] | None = 
         texts = [m.content for examples in sides for e in examples for m in e.messages
                  if m.tool_calls is None] if hasattr(counter, "count_all") else []
         split = counted = None
-        if share > 0 and hasattr(counter, "fresh_texts") and forking_pays(len(train) + len(validation)):
+        if meanwhile is not None and meanwhile.share > 0 and hasattr(counter, "fresh_texts") \
+                and forking_pays(len(train) + len(validation)):
             # Work here meanwhile: the child counts a share of the texts before its index.
             from .token_share import plan_share
 
-            split, counted = plan_share(counter, texts, share), True
+            split, counted = plan_share(counter, texts, meanwhile.share), True
         index = index_for(sides, first=split.child_part if split is not None else None)
+        while_counting = meanwhile.while_counting if meanwhile is not None else None
         if split is not None:
-            split.finish(index)
-        elif texts and not counted:  # every text counted in one pass, beside the index
-            counter.count_all(texts)
+            split.finish(index, while_counting)
+        else:
+            if texts and not counted:  # every text counted in one pass, beside the index
+                counter.count_all(texts)
+            if while_counting is not None:
+                while_counting()
         try:
             if meanwhile is not None:
-                meanwhile()
+                meanwhile.once_counted()
             train_stats = compute_stats(train, counter=counter, max_length=max_length,
                                         stratify_by=spec.stratify_by, index=index)
             val_stats = compute_stats(validation, counter=counter, max_length=max_length,

@@ -17,15 +17,30 @@ from __future__ import annotations
 
 import mmap
 from array import array
-from typing import Any, Iterable
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
 
 # Of the new texts, the share the child counts before its index, chosen so that both processes
 # spend about the same CPU from the fork to the last index answer (measured at 100k chat
 # examples, 2 cores: all the new texts ~0.75 s, the index ~1.0 s; the parent's dry-run work
 # meanwhile, preparing the upload files and the statistics, ~0.9 s).
 HOSTED_SHARE = 0.35
-# A launch also imports the provider's SDK meanwhile (OpenAI's: ~0.4 s): the child counts more.
-LAUNCH_SHARE = 0.65
+# A launch also imports the provider's SDK meanwhile (OpenAI's: ~0.4 s), while the child counts
+# its share: the child counts more.
+LAUNCH_SHARE = 0.5
+
+
+@dataclass
+class Meanwhile:
+    """What a command does in this process while the forked child counts its share of the texts
+    and builds the duplicate index: ``while_counting`` needs no count (importing a provider's
+    SDK) and runs before this process waits for the child's counts; ``once_counted`` needs them
+    all (a hosted plan's upload files) and runs before the statistics, which wait for the
+    index. ``share``: the part of the new texts the child counts, to make room for both."""
+
+    once_counted: Callable[[], None]
+    while_counting: Callable[[], None] | None = None
+    share: float = HOSTED_SHARE
 
 
 class Share:
@@ -49,11 +64,13 @@ class Share:
             self._shared[:] = counts.tobytes()
         return len(counts)
 
-    def finish(self, index: Any) -> None:
-        """Count the head here, take the tail's counts from the child (or count them here),
-        and keep them all in the memo, in the texts' order."""
+    def finish(self, index: Any, meanwhile: Callable[[], None] | None = None) -> None:
+        """Count the head here, do ``meanwhile``, take the tail's counts from the child (or
+        count them here), and keep them all in the memo, in the texts' order."""
         head, tail = self.texts[:self.start], self.texts[self.start:]
         self.counter.remember(head, map(self.native, head))
+        if meanwhile is not None:
+            meanwhile()
         counts = None
         got = getattr(index, "first_answer", None)
         if self._shared is not None:

@@ -13,7 +13,7 @@ from ftx.data import dedupe_fork, token_store
 from ftx.data.dedupe import DedupeIndex
 from ftx.data.dedupe_fork import ForkedIndex
 from ftx.data.stats import compute_stats
-from ftx.data.token_share import Share, plan_share
+from ftx.data.token_share import Meanwhile, Share, plan_share
 from ftx.data.tokens import OpenAICounter
 
 from test_dedupe_fork import answers, sets
@@ -99,9 +99,9 @@ def test_few_texts_go_through_the_store_and_no_share(monkeypatch, tmp_path):
 
 
 def test_the_plan_counts_a_share_in_the_child_only_with_work_meanwhile(monkeypatch, tmp_path):
-    """plan_data with ``meanwhile``: the child counts a share, ``meanwhile`` runs once every text
-    is counted (before the statistics); without it, no share. The summary and warnings are the
-    same either way."""
+    """plan_data with a Meanwhile: the child counts a share, ``while_counting`` runs before the
+    child's counts are taken, ``once_counted`` once every text is counted (before the
+    statistics); without it, no share. The summary and warnings are the same either way."""
     import json
 
     from ftx.components import get_backend
@@ -120,7 +120,8 @@ def test_the_plan_counts_a_share_in_the_child_only_with_work_meanwhile(monkeypat
                            encoding="utf-8")
     shared: list[int] = []
     real_finish = Share.finish
-    monkeypatch.setattr(Share, "finish", lambda self, index: shared.append(self.start) or real_finish(self, index))
+    monkeypatch.setattr(Share, "finish", lambda self, index, meanwhile=None:
+                        shared.append(self.start) or real_finish(self, index, meanwhile))
     seen: list[int] = []
 
     def plan(meanwhile):
@@ -128,7 +129,8 @@ def test_the_plan_counts_a_share_in_the_child_only_with_work_meanwhile(monkeypat
 
         _cached_counter.cache_clear()
         recipe = load_recipe(str(recipe_file), [], backend="openai")
-        return plan_module.plan_data(recipe, get_backend("openai"), meanwhile, 0.4 if meanwhile else 0.0)
+        return plan_module.plan_data(recipe, get_backend("openai"), Meanwhile(meanwhile, lambda: seen.append(-1), 0.4)
+                                     if meanwhile else None)
 
     def meanwhile() -> None:
         from ftx.data.tokens import get_counter
@@ -136,7 +138,8 @@ def test_the_plan_counts_a_share_in_the_child_only_with_work_meanwhile(monkeypat
         seen.append(len(get_counter("o200k_base")._memo))  # every text counted by now
 
     with_share = plan(meanwhile)
-    assert shared and seen and seen[0] == len({m.content for e in train for m in e.messages})
+    # while the child counted: before the counts were all in; then once they were
+    assert shared and seen[0] == -1 and seen[1] == len({m.content for e in train for m in e.messages})
     shared.clear()
     assert plan(None) == with_share and not shared
     assert compute_stats(train).examples == with_share[0]["train_examples"] + with_share[0]["validation_examples"]
