@@ -171,6 +171,7 @@ def plan_data(recipe: Any, backend: Any, meanwhile: Any = None) -> tuple[dict[st
                 counter.count_all(texts)
             if while_counting is not None:
                 while_counting()
+        texts = split = None  # counted: the lists go before the upload files are made
         try:
             if meanwhile is not None:
                 meanwhile.once_counted()
