@@ -23,6 +23,9 @@ from collections import defaultdict
 STEPS = [
     ("read and parse the data", "ftx.data.plan", "_read_splits"),
     ("token counts of every text, one pass", "ftx.data.tokens", "OpenAICounter.count_all"),
+    # A hosted plan on 2 cores: the forked child counts a share (not in this process's figure).
+    ("token counts of every text, one pass", "ftx.data.token_share", "plan_share"),
+    ("token counts of every text, one pass", "ftx.data.token_share", "Share.finish"),
     ("statistics (and the duplicate index when built in this process)", "ftx.data.stats", "compute_stats"),
     ("duplicate index", "ftx.data.dedupe", "DedupeIndex.add"),
     ("duplicate index", "ftx.data.dedupe", "DedupeIndex.report"),

@@ -54,6 +54,7 @@ class RunOptions:
     resume_run: str | None = None  # ... this one (an id or unique prefix); else the newest resumable
     processes: Processes = field(default_factory=Processes)  # training processes (local backends)
     extra: dict[str, Any] = field(default_factory=dict)  # backend-specific flags
+    launching: bool = False  # the plan is for a launch, not a dry run: what the launch needs may load ahead
 
 
 @dataclass
@@ -93,7 +94,8 @@ def plan_run(recipe_ref: str, backend_name: str, overrides: tuple[str, ...] = ()
             path = tuple(int(p) if p.isdigit() else p for p in f.field.split(".")) if f.field else ()
             file, line = recipe.located.where(path)
             problems.append(Problem(f.message, file=file, line=line, field=f.field))
-    data, data_problems, data_warnings = plan_data(recipe, backend)
+    ahead = None if problems else _ahead(backend, recipe, launching=bool(options and options.launching))
+    data, data_problems, data_warnings = plan_data(recipe, backend, ahead)
     problems.extend(data_problems)
     if problems:
         raise BackendError(problems=problems)
@@ -114,6 +116,46 @@ def plan_run(recipe_ref: str, backend_name: str, overrides: tuple[str, ...] = ()
             run = find_resumable(registry, plan)
         plan.details["resume"] = f"run {run.id} ({run.status}, started {run.created_at})"
     return plan
+
+
+def _ahead(backend: Any, recipe: Any, launching: bool) -> Any:
+    """What the data plan may do while its forked child counts a share of the texts and builds
+    the duplicate index (a :class:`ftx.data.token_share.Meanwhile`, or None). A hosted backend
+    whose plan is the shared one prepares its job there (converts, checks and serialises the
+    upload files; offline, nothing sent), which that plan then takes from the recipe's cache
+    (:func:`ftx.prepared.prepare_once`); a launch (not a dry run) also imports the provider's SDK
+    (:attr:`~ftx.hosted.HostedBackend.sdk_modules`), which connecting to it would import anyway.
+    A problem found there is not raised there: the plan or the launch meets it again in its
+    usual place, after the data's own problems."""
+    if not is_hosted(backend):
+        return None
+    from .data.token_share import LAUNCH_SHARE, Meanwhile
+    from .hosted.contract import HostedBackend
+
+    if type(backend).plan is not HostedBackend.plan:
+        return None
+    modules = tuple(getattr(backend, "sdk_modules", ()) or ()) if launching else ()
+
+    def prepare() -> None:
+        from .prepared import prepare_once
+
+        try:
+            prepare_once(backend, recipe)
+        except Exception:  # noqa: BLE001 - raised again by backend.plan, where it belongs
+            pass
+
+    def load_sdk() -> None:
+        import importlib
+
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - connect() imports it again and says what is wrong
+                pass
+
+    if modules:
+        return Meanwhile(prepare, load_sdk, LAUNCH_SHARE)
+    return Meanwhile(prepare)
 
 
 HOSTED_RESUME = "--resume continues runs on this machine; {backend} jobs run remotely (`ftx jobs` follows them)"

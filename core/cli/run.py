@@ -56,7 +56,7 @@ def run(recipe: str, overrides: tuple[str, ...], backend: str, dry_run: bool, as
                           master_port=master_port if master_port or nnodes == 1 else 29500)
     options = RunOptions(yes=yes, max_cost=max_cost, watch=not detach, resume=resume is not None,
                          resume_run=None if resume in (None, LATEST) else resume, processes=processes,
-                         extra={"train_again": True} if train_again else {})
+                         extra={"train_again": True} if train_again else {}, launching=not dry_run)
     plan = plan_run(recipe, backend, overrides, options)
     if as_json:
         click.echo(json.dumps({"backend": backend, "recipe": plan.recipe.to_dict(), "data": plan.data,

@@ -18,6 +18,7 @@ was killed, ran out of memory), the index is built here instead, as it would hav
 
 from __future__ import annotations
 
+import itertools
 import os
 import pickle
 import struct
@@ -49,13 +50,15 @@ def forking_pays(examples: int) -> bool:
     return examples >= MIN_EXAMPLES and _usable_cores() >= 2 and threading.active_count() == 1
 
 
-def index_for(sides: Sequence[Sequence[Example]]) -> Any:
+def index_for(sides: Sequence[Sequence[Example]], first: Callable[[], Any] | None = None) -> Any:
     """The index that :func:`~ftx.data.stats.compute_stats` fills for ``sides`` (the training
     examples, then the validation ones when there are any): a :class:`ForkedIndex` where forking
-    pays, else an ordinary :class:`DedupeIndex`."""
+    pays, else an ordinary :class:`DedupeIndex`. ``first``: a job for the child before the index
+    (its share of the token counts, :mod:`ftx.data.token_share`), answered by
+    :meth:`ForkedIndex.first_answer`; with no child, the caller does it itself."""
     if not forking_pays(sum(len(s) for s in sides)):
         return DedupeIndex()
-    return ForkedIndex(sides)
+    return ForkedIndex(sides, first)
 
 
 def _answers(sides: Sequence[Sequence[Example]]) -> Iterator[tuple[str, Any]]:
@@ -79,7 +82,10 @@ class ForkedIndex:
     :meth:`leaks` answer from the child, waiting for it when it has not got there yet (the
     training set's report comes first, so the validation set's statistics go on meanwhile)."""
 
-    def __init__(self, sides: Sequence[Sequence[Example]]):
+    _first: Callable[[], Any] | None = None
+
+    def __init__(self, sides: Sequence[Sequence[Example]], first: Callable[[], Any] | None = None):
+        self._first = first
         self._sides = [list(s) for s in sides]
         self._added = [0] * len(self._sides)
         self._offsets = [sum(len(s) for s in self._sides[:i]) for i in range(len(self._sides))]
@@ -101,7 +107,10 @@ class ForkedIndex:
             code = 1
             try:
                 os.close(read)
-                for key, answer in _answers(self._examples()):
+                jobs: Iterable[tuple[str, Any]] = _answers(self._examples())
+                if self._first is not None:
+                    jobs = itertools.chain([("first", self._first())], jobs)
+                for key, answer in jobs:
                     payload = pickle.dumps((key, answer), protocol=pickle.HIGHEST_PROTOCOL)
                     view = memoryview(_LENGTH.pack(len(payload)) + payload)
                     while view:
@@ -133,7 +142,18 @@ class ForkedIndex:
             left -= len(chunk)
         return b"".join(chunks)
 
+    def first_answer(self) -> Any:
+        """What the child's ``first`` job returned, or ``None`` when the child failed before."""
+        self._receive("first")
+        return self._answers.get("first")
+
     def _answer(self, key: str) -> Any:
+        self._receive(key)
+        if key not in self._answers:  # the child failed or could not start: as without it
+            self._answers.update(_answers(self._examples()))
+        return self._answers[key]
+
+    def _receive(self, key: str) -> None:
         while key not in self._answers and self._fd is not None:
             got = None
             try:
@@ -146,9 +166,6 @@ class ForkedIndex:
                 self._finish()
                 break
             self._answers[got[0]] = got[1]
-        if key not in self._answers:  # the child failed or could not start: as without it
-            self._answers.update(_answers(self._examples()))
-        return self._answers[key]
 
     def _examples(self) -> list[Any]:
         """Each side's examples, for the child (or this process when the child failed)."""

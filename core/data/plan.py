@@ -129,12 +129,17 @@ def checked_splits(recipe: Any) -> tuple[list, list, dict[str, Any], list[Proble
     return train, validation, info, problems
 
 
-def plan_data(recipe: Any, backend: Any) -> tuple[dict[str, Any], list[Problem], list[str]]:
+def plan_data(recipe: Any, backend: Any, meanwhile: Any = None) -> tuple[dict[str, Any], list[Problem], list[str]]:
     """Validate and summarise the data for ``recipe`` on ``backend``.
+
+    ``meanwhile``: a :class:`ftx.data.token_share.Meanwhile`, work done in this process while a
+    forked child counts its share of the texts and builds the duplicate index (a hosted plan's
+    upload files); it runs only when the data has no problem, and should not raise (what it
+    finds, its caller finds again in its own place).
 
     Returns (summary, problems, warnings); problems are every invalid record and missing file."""
     from .advice import dataset_warnings
-    from .dedupe_fork import index_for
+    from .dedupe_fork import forking_pays, index_for
     from .stats import compute_stats
     from .sources import train_file
 
@@ -144,15 +149,32 @@ def plan_data(recipe: Any, backend: Any) -> tuple[dict[str, Any], list[Problem],
         return {}, problems, []
     counter, counter_warning = _counter_for(recipe, backend)
     max_length = recipe.recipe.hyperparameters.max_length
+    sides = [train, validation] if validation else [train]
     # One index: the training set's duplicates, the validation set's, the leak check; on a large
     # data set built by a forked child while this process computes the statistics.
     with bulk_objects():  # the index's entries live as long as it: nothing for the cyclic collector
-        index = index_for([train, validation] if validation else [train])
-        count_all = getattr(counter, "count_all", None)
-        if count_all is not None:  # every message's text counted in one pass, beside the index
-            count_all(m.content for examples in (train, validation) for e in examples for m in e.messages
-                      if m.tool_calls is None)
+        texts = [m.content for examples in sides for e in examples for m in e.messages
+                 if m.tool_calls is None] if hasattr(counter, "count_all") else []
+        split = counted = None
+        if meanwhile is not None and meanwhile.share > 0 and hasattr(counter, "fresh_texts") \
+                and forking_pays(len(train) + len(validation)):
+            # Work here meanwhile: the child counts a share of the texts before its index.
+            from .token_share import plan_share
+
+            split, counted = plan_share(counter, texts, meanwhile.share), True
+        index = index_for(sides, first=split.child_part if split is not None else None)
+        while_counting = meanwhile.while_counting if meanwhile is not None else None
+        if split is not None:
+            split.finish(index, while_counting)
+        else:
+            if texts and not counted:  # every text counted in one pass, beside the index
+                counter.count_all(texts)
+            if while_counting is not None:
+                while_counting()
+        texts = split = None  # counted: the lists go before the upload files are made
         try:
+            if meanwhile is not None:
+                meanwhile.once_counted()
             train_stats = compute_stats(train, counter=counter, max_length=max_length,
                                         stratify_by=spec.stratify_by, index=index)
             val_stats = compute_stats(validation, counter=counter, max_length=max_length,

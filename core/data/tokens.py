@@ -138,20 +138,47 @@ class OpenAICounter(_Memo):
         The counts are the tokenizer's, as :meth:`count` gives them. More new texts than the token
         store keeps are counted straight by the native tokenizer (the store would stop asking
         at that many anyway); fewer go through :meth:`count`, store and all."""
+        fresh = self.fresh_texts(texts)
+        if fresh is not None:
+            self.remember(fresh, map(self._native, fresh))
+
+    def fresh_texts(self, texts: Iterable[str]) -> list[str] | None:
+        """The distinct texts of ``texts`` not counted yet, in their first order, when there are
+        more than the token store keeps: then the store is given up and the native tokenizer
+        built, for the caller to count them straight (:meth:`native`, :meth:`remember`; split
+        between two processes by ``ftx.data.token_share``). Cut to what the memo has room for
+        (past ``FTX_TOKEN_MEMO`` a text is counted when asked). ``None`` when there are fewer:
+        those are counted here, through :meth:`count` and the store."""
         from .token_store import MAX_ENTRIES
 
         memo = self._memo
-        fresh = [t for t in dict.fromkeys(texts) if t and t not in memo]
+        distinct = dict.fromkeys(texts)
+        distinct.pop("", None)  # blank texts count 0 (as in count), as does a missing one
+        distinct.pop(None, None)
+        if len(memo) < len(distinct):  # drop the counted ones, one pop each (cheaper than a filter)
+            for text in memo:
+                distinct.pop(text, None)
+            fresh = list(distinct)
+        else:
+            fresh = [t for t in distinct if t not in memo]
         if len(fresh) <= MAX_ENTRIES:
             for text in fresh:
                 self._remembered(text, self._count)
-            return
+            return None
         if self._store is not None:
             self._store.give_up()
+        self.native()
+        return fresh[:max(0, self._room - len(memo))]
+
+    def native(self):
+        """The native tokenizer's count function (built on first use)."""
         if self._native is None:
             self._native = _bpe_count_function(self.name)
-        fresh = fresh[:max(0, self._room - len(memo))]  # past FTX_TOKEN_MEMO: counted when asked
-        memo.update(zip(fresh, map(self._native, fresh)))
+        return self._native
+
+    def remember(self, texts: list[str], counts: Iterable[int]) -> None:
+        """Keep ``counts`` (the native tokenizer's, of ``texts`` from :meth:`fresh_texts`)."""
+        self._memo.update(zip(texts, counts))
 
 
 class HFCounter(_Memo):

@@ -349,6 +349,9 @@ class HostedBackend(Backend):
     hosted = True
     paid = True
     provider: ClassVar["str | type[HostedProvider] | None"] = None
+    #: Modules :meth:`connect` imports (the provider's SDK): a launch imports them ahead, while
+    #: its data plan's forked child builds the duplicate index (``ftx.planning``). Offline.
+    sdk_modules: ClassVar[tuple[str, ...]] = ()
 
     def provider_class(self) -> type[HostedProvider]:
         if self.provider is None:

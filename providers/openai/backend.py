@@ -27,6 +27,7 @@ class OpenAIBackend(HostedBackend):
     name = "openai"
     description = "OpenAI fine-tuning API (supervised and DPO)"
     provider = "ftx.providers.openai.provider:OpenAIProvider"
+    sdk_modules = ("openai",)
     methods = frozenset({"lora", "full"})
     ignored = _OPENAI_IGNORES
 
