@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Any
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -45,17 +46,39 @@ def timed(cmd: list[str], repeat: int) -> list[float]:
     return out
 
 
-def measured(cmd: list[str], env: dict[str, str] | None = None, cwd: str | None = None) -> dict[str, float]:
-    """Wall seconds, CPU seconds (user + system, from wait4) and peak RSS of one child process,
-    its output discarded; a failure stops the benchmark with the tail of its stderr."""
+# ``ru_maxrss`` of a child counts the image it was forked from (Linux keeps the larger of the
+# forking process's peak and its own across exec), so a child of this process, which grows as it
+# builds data, would report at least this process's size. GNU time forks the command from its own
+# small image and reports the command's peak alone; without it, the figure is marked inherited.
+GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+
+
+def _run(cmd: list[str], env: dict[str, str] | None, cwd: str | None, stderr: int) -> tuple[float, Any, float | None, str]:
+    """(wall seconds, rusage, peak RSS MB of the command alone or None, stderr text)."""
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd)
-    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""  # drained as it runs
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{err[-2000:]}")
-    return {"wall_s": round(time.perf_counter() - started, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+    with tempfile.NamedTemporaryFile("r", prefix="ftx-bench-rss-", suffix=".txt") as out:
+        wrapped = [GNU_TIME, "-q", "-f", "%M", "-o", out.name, *cmd] if GNU_TIME else cmd
+        proc = subprocess.Popen(wrapped, stdout=subprocess.DEVNULL, stderr=stderr, env=env, cwd=cwd)
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""  # drained as it runs
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"failed: {' '.join(cmd)}\n{err[-2000:]}")
+        text = out.read().strip().splitlines() if GNU_TIME else []
+    peak = float(text[-1]) / 1024 if text and text[-1].isdigit() else None
+    return elapsed, usage, peak, err
+
+
+def measured(cmd: list[str], env: dict[str, str] | None = None, cwd: str | None = None) -> dict[str, float]:
+    """Wall seconds, CPU seconds (user + system, from wait4) and peak RSS of one child process
+    (the command's own, through GNU time: see ``GNU_TIME``), its output discarded; a failure stops
+    the benchmark with the tail of its stderr."""
+    elapsed, usage, peak, _ = _run(cmd, env, cwd, subprocess.PIPE)
+    out = {"wall_s": round(elapsed, 2), "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+           "peak_rss_mb": round(peak if peak is not None else usage.ru_maxrss / 1024, 1)}
+    if peak is None:
+        out["peak_rss_inherited"] = 1.0  # at least the benchmark process's own size at the fork
+    return out
 
 
 def median_row(rows: list[dict[str, float]]) -> dict[str, float]:
@@ -64,14 +87,9 @@ def median_row(rows: list[dict[str, float]]) -> dict[str, float]:
 
 
 def peak_rss_mb(cmd: list[str]) -> tuple[float, float]:
-    """(seconds, peak RSS in MB) of one child process, via wait4's rusage."""
-    t = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - t
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}")
-    return elapsed, usage.ru_maxrss / 1024
+    """(seconds, peak RSS in MB) of one child process (see :func:`measured`)."""
+    elapsed, usage, peak, _ = _run(cmd, None, None, subprocess.DEVNULL)
+    return elapsed, peak if peak is not None else usage.ru_maxrss / 1024
 
 
 BASELINE_LOOP = ("import json,sys\n"

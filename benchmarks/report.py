@@ -295,7 +295,7 @@ def hosted_launch() -> str:
 
 `ftx run --backend openai --yes --detach` until the job exists vs a minimal OpenAI SDK script doing
 the same upload + create, against the fake OpenAI server on loopback, {h['examples']:,} chat examples
-({h['bytes'] / 1e6:.0f} MB), fresh server and ftx home per repeat, medians of {h['repeats']}. ftx also
+({h['bytes'] / 1e6:.0f} MB), fresh server and ftx home per repeat, medians of {h["repeats"]} (peak RSS: each command's own, through GNU time). ftx also
 validates every record, counts billing tokens, checks duplicates and leakage, estimates the cost and
 records the run before uploading. Load average {h['load_average_before']} before, {h['load_average_at_end']} after.
 
