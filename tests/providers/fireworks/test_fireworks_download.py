@@ -11,7 +11,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import API_KEY
 
 ROOT = Path(__file__).resolve().parents[3]
 DOWNLOAD = "/v1/accounts/ftx-test/models/[^/]+:getDownloadEndpoint"
@@ -21,6 +20,12 @@ def _launch(cli, *flags: str) -> dict:
     r = cli("run", "quickstart", "--backend", "fireworks", "--yes", *flags)
     assert r.exit_code == 0, r
     return json.loads(cli("runs", "list", "--json").stdout)[0]
+
+
+def _api_key() -> str:
+    """The key the fake accepts, as the ``fake_fireworks`` fixture exported it (not imported from
+    ``conftest``: with the Together tests in the same session that name can be theirs)."""
+    return os.environ["FIREWORKS_API_KEY"]
 
 
 def _run(cli, run_id: str) -> dict:
@@ -51,23 +56,9 @@ def _nowhere(needles: list[str], home: Path, *outputs: str) -> None:
 @pytest.fixture(scope="module")
 def tiny_adapter(tmp_path_factory) -> tuple[Path, dict[str, bytes]]:
     """The embedded tiny model and a PEFT LoRA adapter of it, as the files Fireworks lists."""
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
+    from tiny_adapter_helpers import tiny_lora_adapter
 
-    from ftx.plugins.local.tiny_model import build_tiny_model
-
-    base = tmp_path_factory.mktemp("tiny") / "model"
-    base.mkdir()
-    build_tiny_model(base)
-    torch.manual_seed(0)
-    model = get_peft_model(AutoModelForCausalLM.from_pretrained(base),
-                           LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM",
-                                      init_lora_weights=False))
-    adapter = tmp_path_factory.mktemp("adapter")
-    model.save_pretrained(adapter)
-    config = json.loads((adapter / "adapter_config.json").read_text())
-    (adapter / "adapter_config.json").write_text(json.dumps({**config, "base_model_name_or_path": "ftx/tiny-llama"}))
+    base, adapter = tiny_lora_adapter(tmp_path_factory)
     return base, {p.name: p.read_bytes() for p in sorted(adapter.iterdir()) if p.is_file()}
 
 
@@ -106,7 +97,7 @@ def test_the_adapter_lands_recorded_and_generates_without_the_key_at_the_storage
     generated = cli("generate", str(folder), "--prompt", "hi", "--max-new-tokens", "4")
     assert generated.exit_code == 0, generated
     assert generated.stdout.strip()
-    _nowhere([API_KEY, *_tokens(fake_fireworks)], Path(str(ftx_home)), r.output, r.stderr)
+    _nowhere([_api_key(), *_tokens(fake_fireworks)], Path(str(ftx_home)), r.output, r.stderr)
 
 
 def test_force_replaces_exactly_what_ftx_wrote(cli, fake_fireworks, ftx_home):
@@ -247,7 +238,7 @@ def test_the_fake_download_endpoint_and_its_signed_urls(fake_fireworks, cli):
 
     run = _launch(cli)
     model = _model(fake_fireworks, run)
-    with httpx.Client(base_url=fake_fireworks.url, headers={"Authorization": f"Bearer {API_KEY}"}) as api:
+    with httpx.Client(base_url=fake_fireworks.url, headers={"Authorization": f"Bearer {_api_key()}"}) as api:
         missing = api.get("/v1/accounts/ftx-test/models/nope:getDownloadEndpoint")
         assert missing.status_code == 404 and missing.json()["error"]["status"] == "NOT_FOUND"
         assert httpx.get(f"{fake_fireworks.url}/v1/{model}:getDownloadEndpoint").status_code == 401  # the key is needed
@@ -262,7 +253,7 @@ def test_the_fake_download_endpoint_and_its_signed_urls(fake_fireworks, cli):
     assert httpx.get(url.replace("X-Goog-Signature=", "X-Goog-Signature=0")).status_code == 403
     fake_fireworks.expire_urls()
     assert httpx.get(url).status_code == 400
-    assert os.environ["FIREWORKS_API_KEY"] == API_KEY
+    assert _api_key().startswith("fw_")  # this directory's fixture set it (conftest.py)
 
 
 def test_a_recipe_asking_for_the_adapter_gets_it_when_the_job_succeeds(cli, fake_fireworks, tmp_path):

@@ -60,23 +60,9 @@ def _downloads(fake) -> int:
 def tiny_adapter_tgz(tmp_path_factory) -> tuple[Path, bytes]:
     """The embedded tiny model and a PEFT LoRA adapter of it, packed as Together serves one (a
     tar.gz with a top folder); built once for the module."""
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
+    from tiny_adapter_helpers import tiny_lora_adapter
 
-    from ftx.plugins.local.tiny_model import build_tiny_model
-
-    base = tmp_path_factory.mktemp("tiny") / "model"
-    base.mkdir()
-    build_tiny_model(base)
-    torch.manual_seed(0)
-    model = get_peft_model(AutoModelForCausalLM.from_pretrained(base),
-                           LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM",
-                                      init_lora_weights=False))
-    adapter = tmp_path_factory.mktemp("adapter") / "ft-adapter"
-    model.save_pretrained(adapter)
-    config = json.loads((adapter / "adapter_config.json").read_text())
-    (adapter / "adapter_config.json").write_text(json.dumps({**config, "base_model_name_or_path": "ftx/tiny-llama"}))
+    base, adapter = tiny_lora_adapter(tmp_path_factory, "ft-adapter")
     return base, _tar({f"ft-adapter/{p.name}": p.read_bytes() for p in sorted(adapter.iterdir())})
 
 
