@@ -70,3 +70,19 @@ def test_bench_eval_quick_writes_sane_results(tmp_path):
     assert local["same_answers"] is True and local["examples_per_s"]["batched"] > 0
     assert hosted["concurrency_1"]["requests"] == hosted["concurrency_8"]["requests"] == hosted["prompts"]
     assert hosted["concurrency_8"]["rerun_seconds"] < hosted["concurrency_1"]["seconds"]  # the cache answers
+
+
+def test_a_measured_childs_peak_rss_is_its_own_not_the_benchmarks():
+    """``ru_maxrss`` of a child counts the process it was forked from: ``measured`` must report the
+    command's own peak, however large the benchmark process has grown."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_foundation import GNU_TIME, measured
+
+    if GNU_TIME is None:
+        pytest.skip("no GNU time (/usr/bin/time) here: the figure is marked peak_rss_inherited instead")
+    grown = bytearray(300 * 2**20)
+    grown[::4096] = b"\x01" * len(grown[::4096])  # resident, not just reserved
+    row = measured([sys.executable, "-c", "x = bytearray(50 * 2**20); x[::4096] = b'1' * len(x[::4096])"])
+    assert 50 < row["peak_rss_mb"] < 200 and "peak_rss_inherited" not in row
+    assert row["cpu_s"] >= 0 and row["wall_s"] > 0
+    del grown
