@@ -38,23 +38,29 @@ def params_of(spec: Any) -> GenerationParams:
 def check_spec(recipe: Any) -> list[Metric]:
     """Validate ``eval`` before anything runs (metric names and settings, the harness task files),
     every problem at once; the metric objects."""
+    return _checked_spec(recipe)[0]
+
+
+def _checked_spec(recipe: Any) -> tuple[list[Metric], Any]:
+    """:func:`check_spec`'s work: the metric objects and the harness plan (task files read once)."""
     from ..errors import RecipeError
     from .harness_tasks import harness_plan
 
     spec = recipe.recipe.eval
     problems = []
     metrics: list[Metric] = []
+    plan = None
     try:
         metrics = build_metrics(spec.metrics, str(recipe.base_dir), recipe.located.where)
     except RecipeError as exc:
         problems.extend(exc.problems)
     try:
-        harness_plan(recipe)
+        plan = harness_plan(recipe)
     except RecipeError as exc:
         problems.extend(exc.problems)
     if problems:
         raise RecipeError(problems=problems)
-    return metrics
+    return metrics, plan
 
 
 def _probe_items(spec: Any, recipe: Any) -> list[Item]:
@@ -119,7 +125,7 @@ def evaluate(recipe: Any, backend: Any, run: Any = None, options: EvalOptions | 
 
     options = options or EvalOptions()
     spec = recipe.recipe.eval
-    metrics = check_spec(recipe)
+    metrics, planned = _checked_spec(recipe)
     items, pool, warnings = load_test(recipe)
     for w in warnings:
         options.echo(f"warning: {w}")
@@ -133,14 +139,13 @@ def evaluate(recipe: Any, backend: Any, run: Any = None, options: EvalOptions | 
     prompts = {s.name: build_prompts(s, items, pool, spec) for s in chosen}
     probe = _probe_items(spec, recipe) if tuned_ref is not None else []
     harness = None
-    if spec.forgetting.harness and harness_skipped(backend) is not None:
-        warnings = [*warnings, harness_skipped(backend)]
-        options.echo(f"warning: {warnings[-1]}")
+    skipped = harness_skipped(backend) if spec.forgetting.harness else None
+    if skipped is not None:
+        warnings = [*warnings, skipped]
+        options.echo(f"warning: {skipped}")
     elif spec.forgetting.harness:  # on the base model alone too (--baseline-only): the starting point
-        from .harness_tasks import harness_plan
-
         check_harness(backend, recipe)
-        harness = harness_plan(recipe)
+        harness = planned
     gen_options = {"concurrency": options.concurrency, "batch_size": options.batch_size}
     refs = {"base": base_ref, **({"tuned": tuned_ref} if tuned_ref is not None else {})}
     generators = {}
