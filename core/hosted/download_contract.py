@@ -55,8 +55,11 @@ class DownloadMembers:
 
     def download_when_succeeded(self) -> str | None:
         """The checkpoint (one of :attr:`downloads`) the recipe asks to have downloaded into the
-        run's folder when the job succeeds, as ``ftx jobs download`` does it. Default: ``None``."""
-        return None
+        run's folder when the job succeeds, as ``ftx jobs download`` does it. Default: the
+        connection's ``download`` (a backend puts its ``backends.<name>.download`` option there)
+        when it names one of :attr:`downloads`, else ``None``."""
+        kind = (getattr(self, "connection", None) or {}).get("download")
+        return kind if kind in self.downloads else None
 
     def download_refusal(self, job: Any, checkpoint: str) -> str | None:
         """Why the succeeded ``job`` has no ``checkpoint`` (one of :attr:`downloads`) to download,

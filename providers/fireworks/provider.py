@@ -167,11 +167,6 @@ class FireworksProvider(HostedProvider):
         return self.get_job(job_id)
 
     # -- the tuned model's files ------------------------------------------------------------------
-    def download_when_succeeded(self) -> str | None:
-        """``backends.fireworks.download: adapter`` (``none``: nothing)."""
-        kind = self.connection.get("download") or "none"
-        return None if kind == "none" else kind
-
     def download_refusal(self, job: RemoteJob, checkpoint: str) -> str | None:
         from .download import refusal
 

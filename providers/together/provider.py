@@ -168,11 +168,6 @@ class TogetherProvider(HostedProvider):
                 rows.append(row)
         return sorted(rows, key=lambda r: r["step"])
 
-    def download_when_succeeded(self) -> str | None:
-        """``backends.together.download``: ``adapter`` or ``merged`` (``none``: nothing)."""
-        kind = self.connection.get("download") or "none"
-        return None if kind == "none" else kind
-
     def download_refusal(self, job: RemoteJob, checkpoint: str) -> str | None:
         """A full fine-tune (``training_type.type: Full``) trained every weight: it has no adapter."""
         kind = str((job.raw.get("training_type") or {}).get("type") or "")
